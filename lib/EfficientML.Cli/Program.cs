@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Globalization;
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Text;
+
+// Command line for the library: train the shipped pretrained model, evaluate a model, generate text.
+const string Usage = """
+    efficientml pretrain [--out FILE] [--steps N] [--threads N]   train the tiny pretrained model (the shipped recipe)
+    efficientml evaluate [MODEL]                                   validation loss of a model (default: the shipped one)
+    efficientml generate [MODEL] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K]
+    """;
+
+try
+{
+    if (args.Length == 0 || args[0] is "-h" or "--help") { Console.WriteLine(Usage); return 0; }
+    var options = Options.Parse(args.Skip(1).ToArray());
+    TorchThreads.Set(options.Int("threads", TorchThreads.DefaultCount));
+    return args[0] switch
+    {
+        "pretrain" => Pretrain(options),
+        "evaluate" => Evaluate(options),
+        "generate" => Generate(options),
+        _ => throw new ArgumentException($"Unknown command '{args[0]}'.\n{Usage}"),
+    };
+}
+catch (Exception e) when (e is ArgumentException or IOException or FormatException)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+static int Pretrain(Options o)
+{
+    var output = o.String("out", Path.Combine(ProjectPaths.Datasets, "models", PretrainedModels.TinyMobyFile));
+    var recipe = PretrainedModels.TinyMobyTraining with { Steps = o.Int("steps", PretrainedModels.TinyMobyTraining.Steps) };
+    using var corpus = TextCorpus.MobyDick();
+    using var model = new TinyGpt(PretrainedModels.TinyMobyConfig, seed: PretrainedModels.TinyMobySeed);
+    Console.WriteLine($"TinyGpt {model.ParameterCount:N0} parameters; {corpus.Train.shape[0]:N0} training / {corpus.Validation.shape[0]:N0} validation bytes; {TorchThreads.Current} thread(s)");
+    var clock = Stopwatch.StartNew();
+    int printedSteps = 0, printedEvaluations = 0;
+    var run = LanguageModelTraining.Train(model, corpus, recipe, "pretrain", progress: r =>
+    {
+        var steps = r.Steps;
+        var evaluations = r.Evaluations;
+        if (steps.Count >= printedSteps + 25)
+        {
+            printedSteps = steps.Count;
+            var s = steps[^1];
+            Console.WriteLine($"step {s.Step,5}  loss {s.Loss:F4}  lr {s.LearningRate:G3}  {s.TokensPerSecond,7:F0} tok/s");
+        }
+        if (evaluations.Count > printedEvaluations)
+        {
+            printedEvaluations = evaluations.Count;
+            var e = evaluations[^1];
+            Console.WriteLine($"step {e.Step,5}  validation {e.ValidationLoss:F4} nats = {e.Bits:F4} bits/byte");
+        }
+    });
+    if (run.Outcome != TrainingOutcome.Completed) throw new IOException($"Training did not complete: {run.Message}");
+    var minutes = clock.Elapsed.TotalMinutes;
+    var validation = LanguageModelTraining.Evaluate(model, corpus);
+    var bpb = validation / Math.Log(2);
+    model.Save(output, "byte", new Dictionary<string, string>
+    {
+        ["data"] = "datasets/text/moby-dick.txt.gz, training split (first 90 %)",
+        ["seed"] = PretrainedModels.TinyMobySeed.ToString(CultureInfo.InvariantCulture),
+        ["steps"] = recipe.Steps.ToString(CultureInfo.InvariantCulture),
+        ["validation_bits_per_byte"] = bpb.ToString("F4", CultureInfo.InvariantCulture),
+        ["training_minutes"] = minutes.ToString("F1", CultureInfo.InvariantCulture),
+    });
+    Console.WriteLine($"Saved {output} ({new FileInfo(output).Length / 1e6:F2} MB) after {minutes:F1} min; validation {validation:F4} nats/byte = {bpb:F4} bits/byte (whole split)");
+    return 0;
+}
+
+static int Evaluate(Options o)
+{
+    using var model = LoadModel(o);
+    using var corpus = TextCorpus.MobyDick();
+    var loss = LanguageModelTraining.Evaluate(model, corpus);
+    Console.WriteLine($"validation loss {loss:F4} nats/byte = {loss / Math.Log(2):F4} bits/byte over {corpus.Validation.shape[0]:N0} bytes");
+    return 0;
+}
+
+static int Generate(Options o)
+{
+    using var model = LoadModel(o);
+    var prompt = o.String("prompt", "Call me Ishmael.");
+    var decoder = ByteTokenizer.Streaming();
+    Console.Write(prompt);
+    model.Generate(ByteTokenizer.Instance.Encode(prompt), new GenerationOptions
+    {
+        MaxNewTokens = o.Int("tokens", 200),
+        Temperature = o.Double("temperature", 0.8),
+        TopK = o.Int("top-k", 40),
+    }, t => Console.Write(decoder.Push(t)));
+    Console.WriteLine();
+    return 0;
+}
+
+static TinyGpt LoadModel(Options o) => o.Positional is { } path ? TinyGpt.Load(path) : PretrainedModels.LoadTinyMoby();
+
+/// <summary>--name value pairs and at most one positional argument.</summary>
+sealed class Options
+{
+    readonly Dictionary<string, string> _named = new();
+    public string? Positional { get; private set; }
+
+    public static Options Parse(string[] args)
+    {
+        var o = new Options();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                if (i + 1 >= args.Length) throw new ArgumentException($"Option {args[i]} needs a value.");
+                o._named[args[i][2..]] = args[++i];
+            }
+            else if (o.Positional is null) o.Positional = args[i];
+            else throw new ArgumentException($"Unexpected argument '{args[i]}'.");
+        }
+        return o;
+    }
+
+    public string String(string name, string fallback) => _named.GetValueOrDefault(name, fallback);
+
+    public int Int(string name, int fallback) =>
+        _named.TryGetValue(name, out var v) ? int.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : throw new FormatException($"--{name} needs a whole number, not '{v}'.") : fallback;
+
+    public double Double(string name, double fallback) =>
+        _named.TryGetValue(name, out var v) ? double.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : throw new FormatException($"--{name} needs a number, not '{v}'.") : fallback;
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace EfficientML.Core;
+
+/// <summary>
+/// The training loop every technique uses: AdamW (matrices decayed, biases and norms not), linear warmup then
+/// cosine decay, global gradient-norm clipping, periodic evaluation. Each step runs in its own dispose scope so
+/// native memory stays flat; cancellation is honoured between steps; a NaN or infinite loss stops the run
+/// before that step touches the weights.
+/// </summary>
+public static class Trainer
+{
+    /// <summary>
+    /// Trains <paramref name="model"/> for <see cref="TrainingOptions.Steps"/> steps.
+    /// <paramref name="lossForStep"/> builds the scalar loss of one batch for the given step (0-based);
+    /// <paramref name="evaluate"/> returns a validation loss (it runs in eval mode without gradients).
+    /// <paramref name="progress"/> is called after every step and evaluation with the growing record.
+    /// </summary>
+    public static TrainingRun Run(
+        nn.Module model,
+        Func<int, Tensor> lossForStep,
+        TrainingOptions options,
+        long tokensPerStep,
+        Func<double>? evaluate = null,
+        string name = "training",
+        Action<TrainingRun>? progress = null,
+        CancellationToken cancellation = default)
+    {
+        options.Validate();
+        var run = new TrainingRun(name, options, tokensPerStep);
+        if (progress != null) run.Updated += progress;
+        try
+        {
+            Loop(model, lossForStep, options, evaluate, run, cancellation);
+        }
+        finally
+        {
+            if (progress != null) run.Updated -= progress;
+        }
+        return run;
+    }
+
+    static void Loop(nn.Module model, Func<int, Tensor> lossForStep, TrainingOptions o, Func<double>? evaluate, TrainingRun run, CancellationToken cancellation)
+    {
+        var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        var decayed = parameters.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
+        var plain = parameters.Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToList();
+        var groups = new List<AdamW.ParamGroup>
+        {
+            new(decayed, new AdamW.Options { weight_decay = o.WeightDecay, beta1 = o.Beta1, beta2 = o.Beta2 }),
+            new(plain, new AdamW.Options { weight_decay = 0, beta1 = o.Beta1, beta2 = o.Beta2 }),
+        };
+        using var optimizer = optim.AdamW(groups, o.LearningRate, o.Beta1, o.Beta2, weight_decay: o.WeightDecay);
+        var clipped = parameters.Select(p => p.parameter).ToList();
+        var clock = Stopwatch.StartNew();
+        model.train();
+        for (int step = 0; step < o.Steps; step++)
+        {
+            if (cancellation.IsCancellationRequested)
+            {
+                run.Finish(TrainingOutcome.Cancelled, $"Cancelled after {step} of {o.Steps} steps; the model keeps the weights of step {step}.");
+                return;
+            }
+            var lr = o.LearningRateAt(step);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            var started = clock.Elapsed;
+            double lossValue;
+            double? norm = null;
+            using (var scope = NewDisposeScope())
+            {
+                optimizer.zero_grad();
+                var loss = lossForStep(step);
+                lossValue = loss.item<float>();
+                if (!double.IsFinite(lossValue))
+                {
+                    run.Finish(TrainingOutcome.Diverged,
+                        $"Stopped at step {step}: the loss became {(double.IsNaN(lossValue) ? "NaN" : "infinite")} (learning rate {lr:G3}). " +
+                        "Lower the learning rate, keep gradient clipping on, or check the inputs; the weights are those of the previous step.");
+                    model.eval();
+                    return;
+                }
+                loss.backward();
+                if (o.GradientClip > 0) norm = nn.utils.clip_grad_norm_(clipped, o.GradientClip);
+                optimizer.step();
+            }
+            var seconds = Math.Max(1e-9, (clock.Elapsed - started).TotalSeconds);
+            run.Add(new TrainingStep(step + 1, lossValue, lr, run.TokensPerStep / seconds, clock.Elapsed, norm));
+            bool last = step == o.Steps - 1;
+            if (evaluate != null && (last || (o.EvalEvery > 0 && (step + 1) % o.EvalEvery == 0)))
+                run.Add(new EvaluationPoint(step + 1, Evaluate(model, evaluate)));
+        }
+        model.eval();
+        run.Finish(TrainingOutcome.Completed, "");
+    }
+
+    /// <summary>Runs <paramref name="evaluate"/> in eval mode without gradients, then restores the mode.</summary>
+    public static double Evaluate(nn.Module model, Func<double> evaluate)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            return evaluate();
+        }
+        finally
+        {
+            if (wasTraining) model.train();
+        }
+    }
+}

@@ -1,0 +1,103 @@
+namespace EfficientML.Core;
+
+/// <summary>How a training run ended.</summary>
+public enum TrainingOutcome
+{
+    /// <summary>Still going.</summary>
+    Running,
+    /// <summary>Every step ran.</summary>
+    Completed,
+    /// <summary>Stopped on request between two steps; the model holds the last completed step's weights.</summary>
+    Cancelled,
+    /// <summary>The loss became NaN or infinite; the step that produced it was not applied.</summary>
+    Diverged,
+}
+
+/// <summary>One optimizer step: training loss, learning rate and speed.</summary>
+public sealed record TrainingStep(int Step, double Loss, double LearningRate, double TokensPerSecond, TimeSpan Elapsed, double? GradientNorm);
+
+/// <summary>One evaluation: mean validation loss (nats per token) after <paramref name="Step"/> steps.</summary>
+public sealed record EvaluationPoint(int Step, double ValidationLoss)
+{
+    /// <summary>The loss in bits per token (bits per byte for a byte-level model).</summary>
+    public double Bits => ValidationLoss / Math.Log(2);
+}
+
+/// <summary>
+/// The record of a training run, filled while it runs: steps, evaluations, outcome. Thread-safe to read
+/// while training appends, so a chart can redraw it live; formatters draw it as loss curves.
+/// </summary>
+public sealed class TrainingRun
+{
+    readonly object _gate = new();
+    readonly List<TrainingStep> _steps = new();
+    readonly List<EvaluationPoint> _evaluations = new();
+
+    /// <summary>Starts an empty record.</summary>
+    public TrainingRun(string name, TrainingOptions options, long tokensPerStep)
+    {
+        Name = name;
+        Options = options;
+        TokensPerStep = tokensPerStep;
+    }
+
+    /// <summary>Label for charts and tables.</summary>
+    public string Name { get; }
+
+    /// <summary>The settings it ran with.</summary>
+    public TrainingOptions Options { get; }
+
+    /// <summary>Tokens consumed per step.</summary>
+    public long TokensPerStep { get; }
+
+    /// <summary>Raised after every step and evaluation (on the training thread).</summary>
+    public event Action<TrainingRun>? Updated;
+
+    /// <summary>How it ended (or <see cref="TrainingOutcome.Running"/>).</summary>
+    public TrainingOutcome Outcome { get; private set; } = TrainingOutcome.Running;
+
+    /// <summary>A sentence about how it ended (what to do, when it went wrong).</summary>
+    public string Message { get; private set; } = "";
+
+    /// <summary>A copy of the steps so far.</summary>
+    public IReadOnlyList<TrainingStep> Steps { get { lock (_gate) return _steps.ToArray(); } }
+
+    /// <summary>A copy of the evaluations so far.</summary>
+    public IReadOnlyList<EvaluationPoint> Evaluations { get { lock (_gate) return _evaluations.ToArray(); } }
+
+    /// <summary>Training loss of the last step, if any.</summary>
+    public double? LastLoss { get { lock (_gate) return _steps.Count > 0 ? _steps[^1].Loss : null; } }
+
+    /// <summary>Validation loss of the last evaluation, if any.</summary>
+    public double? LastValidationLoss { get { lock (_gate) return _evaluations.Count > 0 ? _evaluations[^1].ValidationLoss : null; } }
+
+    /// <summary>Wall time of the steps so far.</summary>
+    public TimeSpan Elapsed { get { lock (_gate) return _steps.Count > 0 ? _steps[^1].Elapsed : TimeSpan.Zero; } }
+
+    /// <summary>Average training throughput over all steps so far.</summary>
+    public double TokensPerSecond
+    {
+        get { lock (_gate) return _steps.Count > 0 ? _steps.Count * (double)TokensPerStep / _steps[^1].Elapsed.TotalSeconds : 0; }
+    }
+
+    /// <summary>First step after which the validation loss was at or below <paramref name="target"/> (null if never).</summary>
+    public int? StepsToReach(double target)
+    {
+        lock (_gate) return _evaluations.FirstOrDefault(e => e.ValidationLoss <= target)?.Step;
+    }
+
+    internal void Add(TrainingStep step) { lock (_gate) _steps.Add(step); Updated?.Invoke(this); }
+
+    internal void Add(EvaluationPoint point) { lock (_gate) _evaluations.Add(point); Updated?.Invoke(this); }
+
+    internal void Finish(TrainingOutcome outcome, string message)
+    {
+        Outcome = outcome;
+        Message = message;
+        Updated?.Invoke(this);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"{Name}: {Outcome}, {Steps.Count} steps, loss {LastLoss:F3}" + (LastValidationLoss is double v ? $", validation {v:F3}" : "") + (Message.Length > 0 ? $" — {Message}" : "");
+}

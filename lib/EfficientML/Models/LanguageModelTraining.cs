@@ -1,0 +1,56 @@
+using EfficientML.Core;
+using EfficientML.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EfficientML.Models;
+
+/// <summary>Next-token training and evaluation of a <see cref="TinyGpt"/> on a <see cref="TextCorpus"/>.</summary>
+public static class LanguageModelTraining
+{
+    /// <summary>
+    /// Trains on random windows of the training split; evaluates on the first validation windows
+    /// (<see cref="TrainingOptions.EvalBatches"/>). The same options and seed give the same batches.
+    /// </summary>
+    public static TrainingRun Train(
+        TinyGpt model, TextCorpus corpus, TrainingOptions options, string name = "TinyGpt",
+        Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
+    {
+        options.Validate();
+        if (options.BlockSize > model.Config.ContextLength)
+            throw new ArgumentException($"BlockSize {options.BlockSize} exceeds the model's context length {model.Config.ContextLength}.");
+        if (corpus.Tokenizer.VocabSize > model.Config.VocabSize)
+            throw new ArgumentException($"The corpus uses the '{corpus.Tokenizer.Name}' tokenizer ({corpus.Tokenizer.VocabSize} ids) but the model knows only {model.Config.VocabSize}.");
+        using var sampler = Seeding.Generator(options.Seed);
+        var device = model.Device;
+        return Trainer.Run(
+            model,
+            _ =>
+            {
+                var (x, y) = corpus.SampleBatch(Split.Train, options.BatchSize, options.BlockSize, sampler, device);
+                return model.Loss(x, y);
+            },
+            options,
+            (long)options.BatchSize * options.BlockSize,
+            () => MeanLoss(model, corpus, Split.Validation, options.BatchSize, options.BlockSize, options.EvalBatches),
+            name, progress, cancellation);
+    }
+
+    /// <summary>Mean next-token loss (nats per token) over non-overlapping windows of a split, without gradients.</summary>
+    public static double Evaluate(TinyGpt model, TextCorpus corpus, Split split = Split.Validation, int batchSize = 16, int? blockSize = null, int? maxBatches = null) =>
+        Trainer.Evaluate(model, () => MeanLoss(model, corpus, split, batchSize, blockSize ?? model.Config.ContextLength, maxBatches));
+
+    static double MeanLoss(TinyGpt model, TextCorpus corpus, Split split, int batchSize, int blockSize, int? maxBatches)
+    {
+        double total = 0;
+        long count = 0;
+        foreach (var (x, y) in corpus.EvaluationBatches(split, batchSize, blockSize, maxBatches, model.Device))
+        {
+            using var scope = NewDisposeScope();
+            var tokens = y.numel();
+            total += model.Loss(x, y).item<float>() * tokens;
+            count += tokens;
+        }
+        return count == 0 ? double.NaN : total / count;
+    }
+}

@@ -1,0 +1,211 @@
+using EfficientML.Core;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace EfficientML.Models;
+
+/// <summary>Causal self-attention with optional grouped-query heads and a KV cache.</summary>
+public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
+{
+    readonly int _heads, _kvHeads, _headDim;
+    public readonly Linear q_proj, k_proj, v_proj, o_proj;
+
+    public CausalSelfAttention(TinyGptConfig c) : base(nameof(CausalSelfAttention))
+    {
+        (_heads, _kvHeads, _headDim) = (c.Heads, c.KvHeads, c.HeadDim);
+        q_proj = nn.Linear(c.Dim, c.Heads * c.HeadDim);
+        k_proj = nn.Linear(c.Dim, c.KvHeads * c.HeadDim);
+        v_proj = nn.Linear(c.Dim, c.KvHeads * c.HeadDim);
+        o_proj = nn.Linear(c.Heads * c.HeadDim, c.Dim);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => Forward(x, null, 0);
+
+    /// <summary>x: (B, T, C). With a cache, x holds positions start..start+T-1 and attends to all earlier ones.</summary>
+    public Tensor Forward(Tensor x, KvCache? cache, int layer)
+    {
+        long b = x.shape[0], t = x.shape[1];
+        var q = q_proj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);    // (B, H, T, hd)
+        var k = k_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);  // (B, Hkv, T, hd)
+        var v = v_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);  // (B, Hkv, T, hd)
+        int past = 0;
+        if (cache != null)
+        {
+            past = cache.LayerLength(layer);
+            (k, v) = cache.Append(layer, past, k, v);                                 // (B, Hkv, past+T, hd)
+        }
+        if (_kvHeads != _heads)
+        {
+            // Grouped-query attention: each key/value head serves Heads/KvHeads query heads.
+            k = k.repeat_interleave(_heads / _kvHeads, dim: 1);
+            v = v.repeat_interleave(_heads / _kvHeads, dim: 1);
+        }
+        Tensor y;
+        if (past == 0) y = F.scaled_dot_product_attention(q, k, v, is_casual: t > 1);
+        else if (t == 1) y = F.scaled_dot_product_attention(q, k, v);               // one new token sees everything
+        else
+        {
+            // Query i sits at position past+i and may see keys 0..past+i (the library's is_causal aligns top-left).
+            var mask = ones(t, past + t, dtype: ScalarType.Bool, device: x.device).tril(past);
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask: mask);
+        }
+        y = y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);          // (B, T, H*hd)
+        return o_proj.forward(y);
+    }
+}
+
+/// <summary>Position-wise MLP: Linear, GELU, Linear.</summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    public readonly Linear fc, proj;
+
+    public Mlp(TinyGptConfig c) : base(nameof(Mlp))
+    {
+        fc = nn.Linear(c.Dim, c.MlpDim);
+        proj = nn.Linear(c.MlpDim, c.Dim);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => proj.forward(F.gelu(fc.forward(x)));
+}
+
+/// <summary>Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x)).</summary>
+public sealed class Block : nn.Module<Tensor, Tensor>
+{
+    public readonly LayerNorm ln_1, ln_2;
+    public readonly CausalSelfAttention attn;
+    public readonly Mlp mlp;
+
+    public Block(TinyGptConfig c) : base(nameof(Block))
+    {
+        ln_1 = nn.LayerNorm(c.Dim, c.NormEps);
+        attn = new CausalSelfAttention(c);
+        ln_2 = nn.LayerNorm(c.Dim, c.NormEps);
+        mlp = new Mlp(c);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => Forward(x, null, 0);
+
+    public Tensor Forward(Tensor x, KvCache? cache, int layer)
+    {
+        x = x + attn.Forward(ln_1.forward(x), cache, layer);
+        return x + mlp.forward(ln_2.forward(x));
+    }
+}
+
+/// <summary>
+/// A small decoder-only transformer (GPT-2 layout, pre-norm, learned positions). Forward runs with or
+/// without a <see cref="KvCache"/>, can stop after the first layers (early exit) and report every
+/// layer's hidden state; see <see cref="Generate"/> for decoding.
+/// </summary>
+public sealed partial class TinyGpt : nn.Module<Tensor, Tensor>
+{
+    public readonly Embedding wte, wpe;
+    public readonly ModuleList<Block> blocks;
+    public readonly LayerNorm ln_f;
+    public readonly Linear? lm_head;
+
+    /// <summary>The sizes this model was built with.</summary>
+    public TinyGptConfig Config { get; }
+
+    /// <summary>Builds a randomly initialised model (GPT-2 initialisation) on the CPU.</summary>
+    public TinyGpt(TinyGptConfig config, long? seed = null) : base(nameof(TinyGpt))
+    {
+        TorchNative.EnsureLoaded();
+        Config = config.Validate();
+        if (seed is long s) Seeding.Everything(s);
+        wte = nn.Embedding(config.VocabSize, config.Dim);
+        wpe = nn.Embedding(config.ContextLength, config.Dim);
+        blocks = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(_ => new Block(config)).ToArray());
+        ln_f = nn.LayerNorm(config.Dim, config.NormEps);
+        lm_head = config.TiedHead ? null : nn.Linear(config.Dim, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        Initialise();
+    }
+
+    void Initialise()
+    {
+        using var _ = no_grad();
+        var residualStd = 0.02 / Math.Sqrt(2.0 * Config.Layers); // GPT-2: residual projections scaled by depth
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith(".bias", StringComparison.Ordinal)) nn.init.zeros_(p);
+            else if (name.Contains("ln_", StringComparison.Ordinal)) nn.init.ones_(p);
+            else if (name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("mlp.proj.weight", StringComparison.Ordinal))
+                nn.init.normal_(p, 0, residualStd);
+            else nn.init.normal_(p, 0, 0.02);
+        }
+    }
+
+    /// <summary>Device of the parameters.</summary>
+    public Device Device => wte.weight!.device;
+
+    /// <summary>Number of parameters (a tied head counts once).</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>Logits (B, T, V) for token ids (B, T).</summary>
+    public override Tensor forward(Tensor idx) => Forward(idx);
+
+    /// <summary>
+    /// Logits (B, T, V) for token ids <paramref name="idx"/> (B, T).
+    /// <paramref name="cache"/>: positions continue from what the cache holds, and it is extended.
+    /// <paramref name="exitAfter"/>: run only that many blocks, then the final norm and head (early exit).
+    /// <paramref name="tap"/>: called with (i, hidden (B, T, C)) for the embeddings (i = 0) and after block i-1 (i = 1..L).
+    /// </summary>
+    public Tensor Forward(Tensor idx, KvCache? cache = null, int? exitAfter = null, Action<int, Tensor>? tap = null)
+    {
+        var hidden = Hidden(idx, cache, exitAfter, tap);
+        return Logits(hidden);
+    }
+
+    /// <summary>Residual stream after the embeddings and the first <paramref name="exitAfter"/> blocks (all by default).</summary>
+    public Tensor Hidden(Tensor idx, KvCache? cache = null, int? exitAfter = null, Action<int, Tensor>? tap = null)
+    {
+        if (idx.dim() != 2) throw new ArgumentException($"Token ids must be (batch, time); got shape [{string.Join(", ", idx.shape)}].");
+        int depth = exitAfter ?? Config.Layers;
+        if (depth < 0 || depth > Config.Layers) throw new ArgumentOutOfRangeException(nameof(exitAfter), $"Can run 0..{Config.Layers} blocks, not {depth}.");
+        long t = idx.shape[1];
+        int start = cache?.Length ?? 0;
+        if (start + t > Config.ContextLength)
+            throw new ArgumentException($"Sequence of {start + t} tokens exceeds the context length {Config.ContextLength}; crop the input or reset the cache.");
+        var pos = arange(start, start + t, dtype: ScalarType.Int64, device: idx.device);
+        var x = wte.forward(idx) + wpe.forward(pos);                                 // (B, T, C)
+        tap?.Invoke(0, x);
+        for (int l = 0; l < depth; l++)
+        {
+            x = blocks[l].Forward(x, cache, l);
+            tap?.Invoke(l + 1, x);
+        }
+        return x;
+    }
+
+    /// <summary>Final LayerNorm and output head: hidden (B, T, C) to logits (B, T, V).</summary>
+    public Tensor Logits(Tensor hidden)
+    {
+        var h = ln_f.forward(hidden);
+        return lm_head is null ? F.linear(h, wte.weight!) : lm_head.forward(h);
+    }
+
+    /// <summary>Every layer's residual stream at once: (L+1, B, T, C), index 0 = embeddings.</summary>
+    public Tensor HiddenStates(Tensor idx)
+    {
+        var states = new List<Tensor>();
+        Hidden(idx, tap: (_, h) => states.Add(h));
+        return stack(states);
+    }
+
+    /// <summary>A KV cache for this model (on its device and dtype).</summary>
+    public KvCache CreateCache(int batchSize = 1, int? capacity = null) =>
+        new(Config, batchSize, capacity ?? Config.ContextLength, Device, wte.weight!.dtype);
+
+    /// <summary>Mean cross-entropy (nats per token) of predicting <paramref name="targets"/> from <paramref name="idx"/>.</summary>
+    public Tensor Loss(Tensor idx, Tensor targets)
+    {
+        var logits = Forward(idx);
+        return F.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1));
+    }
+}
