@@ -22,10 +22,10 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => Forward(x, null, 0);
+    public override Tensor forward(Tensor x) => Forward(x, null, 0, 0);
 
-    /// <summary>x: (B, T, C). With a cache, x holds positions start..start+T-1 and attends to all earlier ones.</summary>
-    public Tensor Forward(Tensor x, KvCache? cache, int layer)
+    /// <summary>x: (B, T, C) at positions start..start+T-1; with a cache it attends to all earlier ones too.</summary>
+    public Tensor Forward(Tensor x, KvCache? cache, int layer, int start)
     {
         long b = x.shape[0], t = x.shape[1];
         var q = q_proj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);    // (B, H, T, hd)
@@ -34,8 +34,8 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         int past = 0;
         if (cache != null)
         {
-            past = cache.LayerLength(layer);
-            (k, v) = cache.Append(layer, past, k, v);                                 // (B, Hkv, past+T, hd)
+            past = start;
+            (k, v) = cache.Append(layer, start, k, v);                                // (B, Hkv, past+T, hd)
         }
         if (_kvHeads != _heads)
         {
@@ -88,11 +88,11 @@ public sealed class Block : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => Forward(x, null, 0);
+    public override Tensor forward(Tensor x) => Forward(x, null, 0, 0);
 
-    public Tensor Forward(Tensor x, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, KvCache? cache, int layer, int start)
     {
-        x = x + attn.Forward(ln_1.forward(x), cache, layer);
+        x = x + attn.Forward(ln_1.forward(x), cache, layer, start);
         return x + mlp.forward(ln_2.forward(x));
     }
 }
@@ -177,7 +177,7 @@ public sealed partial class TinyGpt : nn.Module<Tensor, Tensor>
         tap?.Invoke(0, x);
         for (int l = 0; l < depth; l++)
         {
-            x = blocks[l].Forward(x, cache, l);
+            x = blocks[l].Forward(x, cache, l, start);
             tap?.Invoke(l + 1, x);
         }
         return x;

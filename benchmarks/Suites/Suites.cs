@@ -1,0 +1,8 @@
+namespace EfficientML.Benchmarks.Suites;
+
+/// <summary>Every suite, by name.</summary>
+public static class Suites
+{
+    /// <summary>The registered suites, in the order <c>all</c> runs them.</summary>
+    public static IReadOnlyList<IBenchmarkSuite> All { get; } = [new TinyGptSuite()];
+}

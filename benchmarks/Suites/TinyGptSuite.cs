@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EfficientML.Benchmarks.Suites;
+
+/// <summary>
+/// TinyGpt's training throughput and its model-FLOPs utilisation against this machine's measured matmul rate,
+/// and generation speed with and without the KV cache.
+/// </summary>
+public sealed class TinyGptSuite : IBenchmarkSuite
+{
+    /// <inheritdoc />
+    public string Name => "tinygpt";
+
+    /// <inheritdoc />
+    public string Description => "training tokens/s and model FLOPs utilisation; generation tokens/s, KV cache vs none";
+
+    /// <inheritdoc />
+    public IReadOnlyList<Measurement> Run(bool quick, TextWriter log)
+    {
+        var device = Devices.Default;
+        var config = PretrainedModels.TinyMobyConfig;
+        var rows = new List<Measurement>();
+
+        var matmul = MatmulFlops(device, quick ? 256 : 1024, quick ? 5 : 30);
+        rows.Add(new("matmul float32 FLOP/s", matmul, "FLOP/s", Note: $"{(quick ? 256 : 1024)}² x {(quick ? 256 : 1024)}², {device.type}"));
+        log.WriteLine($"matmul: {matmul / 1e9:F1} GFLOP/s");
+
+        using var corpus = TextCorpus.MobyDick();
+        using var model = new TinyGpt(config, seed: 1);
+        model.to(device);
+        int steps = quick ? 4 : 30;
+        var options = new TrainingOptions { Steps = steps + 2, BatchSize = 32, BlockSize = config.ContextLength, EvalEvery = 0, EvalBatches = 1, WarmupSteps = 2 };
+        var run = LanguageModelTraining.Train(model, corpus, options);
+        var timed = run.Steps.Skip(2).ToList(); // the first steps allocate optimizer state and warm caches
+        var tokensPerSecond = timed.Count * (double)run.TokensPerStep / timed.Sum(s => run.TokensPerStep / s.TokensPerSecond);
+        var flopsPerToken = TrainingFlopsPerToken(config);
+        rows.Add(new("training tokens/s", tokensPerSecond, "tokens/s", Note: $"batch 32 x {config.ContextLength}, {model.ParameterCount:N0} parameters"));
+        rows.Add(new("training model FLOP/s", tokensPerSecond * flopsPerToken, "FLOP/s", Note: $"{flopsPerToken / 1e6:F1} MFLOP per token (6N + attention)"));
+        rows.Add(new("model FLOPs utilisation", tokensPerSecond * flopsPerToken / matmul, "fraction", "matmul FLOP/s", tokensPerSecond * flopsPerToken / matmul));
+        log.WriteLine($"training: {tokensPerSecond:F0} tokens/s");
+
+        model.eval();
+        var prompt = ByteTokenizer.Instance.Encode("Call me Ishmael. ");
+        int tokens = quick ? 24 : 200;
+        var uncached = GenerationRate(model, prompt, tokens, useCache: false);
+        var cached = GenerationRate(model, prompt, tokens, useCache: true);
+        rows.Add(new("generation tokens/s, no cache", uncached, "tokens/s", Note: $"{tokens} tokens after a {prompt.Length}-token prompt, greedy"));
+        rows.Add(new("generation tokens/s, KV cache", cached, "tokens/s", "no cache", cached / uncached));
+        log.WriteLine($"generation: {uncached:F0} tokens/s without cache, {cached:F0} with");
+        return rows;
+    }
+
+    /// <summary>Forward + backward cost per token: 6 per weight (embeddings excluded) plus 12·L·T·d for attention scores.</summary>
+    static double TrainingFlopsPerToken(TinyGptConfig c)
+    {
+        double nonEmbedding = c.ParameterCount - (double)c.ContextLength * c.Dim - (c.TiedHead ? 0 : (double)c.VocabSize * c.Dim);
+        return 6 * nonEmbedding + 12.0 * c.Layers * c.ContextLength * c.Dim;
+    }
+
+    static double MatmulFlops(Device device, int n, int repeats)
+    {
+        using var scope = NewDisposeScope();
+        var a = randn(n, n, device: device);
+        var b = randn(n, n, device: device);
+        a.matmul(b).sum().item<float>(); // warm up
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++) a.matmul(b);
+        a.matmul(b).sum().item<float>(); // waits for the device
+        return 2.0 * n * n * n * (repeats + 1) / clock.Elapsed.TotalSeconds;
+    }
+
+    static double GenerationRate(TinyGpt model, int[] prompt, int tokens, bool useCache)
+    {
+        model.Generate(prompt, new GenerationOptions { MaxNewTokens = 4, UseCache = useCache }); // warm up
+        var clock = Stopwatch.StartNew();
+        var produced = model.Generate(prompt, new GenerationOptions { MaxNewTokens = tokens, UseCache = useCache });
+        return produced.Length / clock.Elapsed.TotalSeconds;
+    }
+}

@@ -1,0 +1,70 @@
+using EfficientML.Core;
+using EfficientML.Text;
+using TorchSharp;
+
+namespace EfficientML.Tests;
+
+public class TextTests
+{
+    [Fact]
+    public void Bytes_round_trip_any_text()
+    {
+        const string text = "Call me Ishmael — naïve whale 🐋";
+        var tokens = ByteTokenizer.Instance.Encode(text);
+        Assert.All(tokens, t => Assert.InRange(t, 0, 255));
+        Assert.Equal(text, ByteTokenizer.Instance.Decode(tokens));
+    }
+
+    [Fact]
+    public void The_streaming_decoder_holds_back_half_characters()
+    {
+        var decoder = ByteTokenizer.Streaming();
+        var pieces = ByteTokenizer.Instance.Encode("a—b").Select(decoder.Push).ToList();
+        Assert.Equal(new[] { "a", "", "", "—", "b" }, pieces);
+    }
+
+    [Fact]
+    public void Gpt2_byte_pair_encoding_gives_the_known_ids()
+    {
+        var gpt2 = Tokenizers.ByName("gpt2");
+        Assert.Equal(new[] { 15496, 995 }, gpt2.Encode("Hello world"));
+        Assert.Equal("Hello world", gpt2.Decode([15496, 995]));
+        Assert.Equal(50257, gpt2.VocabSize);
+        Assert.Contains("Use 'byte' or 'gpt2'", Assert.Throws<ArgumentException>(() => Tokenizers.ByName("sentencepiece")).Message);
+    }
+
+    [Fact]
+    public void Moby_dick_splits_the_same_way_every_time_at_a_paragraph_and_loses_nothing()
+    {
+        var text = TextCorpus.ReadMobyDick();
+        using var a = TextCorpus.MobyDick();
+        using var b = TextCorpus.MobyDick();
+        Assert.Equal(a.TrainText, b.TrainText);
+        Assert.Equal(text, a.TrainText + a.ValidationText);
+        Assert.EndsWith("\n\n", a.TrainText);
+        Assert.InRange(a.ValidationText.Length / (double)text.Length, 0.09, 0.11);
+        Assert.StartsWith("CHAPTER 1. Loomings.", text);
+        Assert.Equal(a.Train.shape[0], System.Text.Encoding.UTF8.GetByteCount(a.TrainText));
+    }
+
+    [Fact]
+    public void Batches_pair_each_window_with_the_next_tokens()
+    {
+        using var corpus = TextCorpus.MobyDick();
+        using var g = new torch.Generator(5);
+        var (x, y) = corpus.SampleBatch(Split.Train, 4, 16, g);
+        Assert.Equal(new long[] { 4, 16 }, x.shape);
+        Assert.True(TestModels.Same(x[.., 1..], y[.., ..^1]));
+        var windows = corpus.EvaluationBatches(Split.Validation, 8, 64, maxBatches: 2).ToList();
+        Assert.Equal(2, windows.Count);
+        Assert.True(TestModels.Same(windows[0].Inputs[1], corpus.Validation[64..128]));   // non-overlapping, in order
+    }
+
+    [Fact]
+    public void Too_short_or_badly_split_text_is_refused_clearly()
+    {
+        Assert.Contains("too short", Assert.Throws<ArgumentException>(() => TextCorpus.FromText("x", "tiny", ByteTokenizer.Instance)).Message);
+        Assert.Contains("strictly between 0 and 1",
+            Assert.Throws<ArgumentOutOfRangeException>(() => TextCorpus.FromText("x", new string('a', 500), ByteTokenizer.Instance, 1.5)).Message);
+    }
+}

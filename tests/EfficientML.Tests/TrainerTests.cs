@@ -1,0 +1,92 @@
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EfficientML.Tests;
+
+public class TrainerTests
+{
+    static readonly Lazy<TextCorpus> Corpus = new(() => TextCorpus.MobyDick());
+
+    static TrainingOptions Quick => new() { Steps = 30, BatchSize = 8, BlockSize = 32, LearningRate = 3e-3, WarmupSteps = 5, EvalEvery = 10, EvalBatches = 2 };
+
+    [Fact]
+    public void Training_lowers_the_loss_and_evaluates_on_schedule()
+    {
+        using var model = TestModels.Random();
+        var run = LanguageModelTraining.Train(model, Corpus.Value, Quick);
+        Assert.Equal(TrainingOutcome.Completed, run.Outcome);
+        Assert.Equal(30, run.Steps.Count);
+        Assert.Equal(new[] { 10, 20, 30 }, run.Evaluations.Select(e => e.Step));
+        Assert.True(run.Steps.TakeLast(5).Average(s => s.Loss) < run.Steps.Take(5).Average(s => s.Loss) - 1.0,
+            $"loss went from {run.Steps[0].Loss:F3} to {run.Steps[^1].Loss:F3}");
+        Assert.All(run.Steps, s => Assert.True(s.TokensPerSecond > 0));
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_losses()
+    {
+        using var a = TestModels.Random(seed: 3);
+        using var b = TestModels.Random(seed: 3);
+        var options = Quick with { Steps = 8, EvalEvery = 0 };
+        var ra = LanguageModelTraining.Train(a, Corpus.Value, options);
+        var rb = LanguageModelTraining.Train(b, Corpus.Value, options);
+        Assert.Equal(ra.Steps.Select(s => s.Loss), rb.Steps.Select(s => s.Loss));
+    }
+
+    [Fact]
+    public void The_schedule_warms_up_linearly_then_decays_by_cosine_to_the_floor()
+    {
+        var o = new TrainingOptions { Steps = 111, LearningRate = 1e-3, WarmupSteps = 10, MinLearningRateRatio = 0.1 };
+        Assert.Equal(1e-4, o.LearningRateAt(0), 12);
+        Assert.Equal(1e-3, o.LearningRateAt(9), 12);
+        Assert.Equal(1e-3, o.LearningRateAt(10), 12);
+        Assert.Equal(0.55e-3, o.LearningRateAt(60), 12); // halfway down the cosine: (1e-3 + 1e-4) / 2
+        Assert.Equal(1e-4, o.LearningRateAt(110), 12);
+        for (int s = 11; s <= 110; s++) Assert.True(o.LearningRateAt(s) <= o.LearningRateAt(s - 1));
+    }
+
+    [Fact]
+    public void Cancelling_stops_between_steps_and_the_model_stays_usable()
+    {
+        using var model = TestModels.Random();
+        using var cts = new CancellationTokenSource();
+        var run = LanguageModelTraining.Train(model, Corpus.Value, Quick, progress: r => { if (r.Steps.Count == 3) cts.Cancel(); }, cancellation: cts.Token);
+        Assert.Equal(TrainingOutcome.Cancelled, run.Outcome);
+        Assert.Equal(3, run.Steps.Count);
+        Assert.Contains("Cancelled after 3 of 30 steps", run.Message);
+        Assert.Equal(10, model.Generate([65, 66], new GenerationOptions { MaxNewTokens = 10 }).Length);
+    }
+
+    [Fact]
+    public void A_nan_loss_stops_the_run_with_a_clear_message_before_touching_the_weights()
+    {
+        using var model = TestModels.Random();
+        using var before = model.wte.weight!.clone();
+        var run = Trainer.Run(model, step => model.wte.weight!.sum() * (step == 2 ? float.NaN : 0f), Quick with { Steps = 5, WeightDecay = 0 }, 1);
+        Assert.Equal(TrainingOutcome.Diverged, run.Outcome);
+        Assert.Equal(2, run.Steps.Count);
+        Assert.Contains("Stopped at step 2: the loss became NaN", run.Message);
+        Assert.Contains("Lower the learning rate", run.Message);
+        Assert.True(before.allclose(model.wte.weight!));
+    }
+
+    [Fact]
+    public void Gradient_clipping_reports_the_norm_before_clipping()
+    {
+        using var model = TestModels.Random();
+        var run = Trainer.Run(model, _ => model.wte.weight!.sum() * 1000f, Quick with { Steps = 2, GradientClip = 0.5 }, 1);
+        Assert.All(run.Steps, s => Assert.True(s.GradientNorm > 0.5));
+    }
+
+    [Fact]
+    public void Invalid_options_are_one_clear_error()
+    {
+        using var model = TestModels.Random();
+        Assert.Contains("Steps must be positive", Assert.Throws<ArgumentException>(() => LanguageModelTraining.Train(model, Corpus.Value, Quick with { Steps = 0 })).Message);
+        Assert.Contains("exceeds the model's context length 48",
+            Assert.Throws<ArgumentException>(() => LanguageModelTraining.Train(model, Corpus.Value, Quick with { BlockSize = 64 })).Message);
+    }
+}
