@@ -29,17 +29,28 @@ public static class Trainer
         Action<TrainingRun>? progress = null,
         CancellationToken cancellation = default)
     {
-        options.Validate();
-        var run = new TrainingRun(name, options, tokensPerStep);
+        var run = new TrainingRun(name, options.Validate(), tokensPerStep);
         if (progress != null) run.Updated += progress;
         try
         {
-            Loop(model, lossForStep, options, evaluate, run, cancellation);
+            return Run(model, lossForStep, run, evaluate, cancellation);
         }
         finally
         {
             if (progress != null) run.Updated -= progress;
         }
+    }
+
+    /// <summary>
+    /// Trains into a record made beforehand (with its options and tokens per step), so a caller can hand it out,
+    /// and subscribe to <see cref="TrainingRun.Updated"/>, before the first step. A record trains once.
+    /// </summary>
+    public static TrainingRun Run(nn.Module model, Func<int, Tensor> lossForStep, TrainingRun run, Func<double>? evaluate = null, CancellationToken cancellation = default)
+    {
+        if (run.Outcome != TrainingOutcome.Running || run.Steps.Count > 0)
+            throw new InvalidOperationException($"The training record '{run.Name}' has already been used; make a new one for each run.");
+        run.Options.Validate();
+        Loop(model, lossForStep, run.Options, evaluate, run, cancellation);
         return run;
     }
 
@@ -62,6 +73,7 @@ public static class Trainer
             if (cancellation.IsCancellationRequested)
             {
                 run.Finish(TrainingOutcome.Cancelled, $"Cancelled after {step} of {o.Steps} steps; the model keeps the weights of step {step}.");
+                model.eval();
                 return;
             }
             var lr = o.LearningRateAt(step);

@@ -16,11 +16,33 @@ public static class LanguageModelTraining
         TinyGpt model, TextCorpus corpus, TrainingOptions options, string name = "TinyGpt",
         Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
     {
+        var run = NewRun(model, corpus, options, name);
+        if (progress != null) run.Updated += progress;
+        try
+        {
+            return Train(model, corpus, run, cancellation);
+        }
+        finally
+        {
+            if (progress != null) run.Updated -= progress;
+        }
+    }
+
+    /// <summary>An empty record for <see cref="Train(TinyGpt, TextCorpus, TrainingRun, CancellationToken)"/>; checks the options against the model.</summary>
+    public static TrainingRun NewRun(TinyGpt model, TextCorpus corpus, TrainingOptions options, string name = "TinyGpt")
+    {
         options.Validate();
         if (options.BlockSize > model.Config.ContextLength)
             throw new ArgumentException($"BlockSize {options.BlockSize} exceeds the model's context length {model.Config.ContextLength}.");
         if (corpus.Tokenizer.VocabSize > model.Config.VocabSize)
             throw new ArgumentException($"The corpus uses the '{corpus.Tokenizer.Name}' tokenizer ({corpus.Tokenizer.VocabSize} ids) but the model knows only {model.Config.VocabSize}.");
+        return new TrainingRun(name, options, (long)options.BatchSize * options.BlockSize);
+    }
+
+    /// <summary>Trains into a record from <see cref="NewRun"/> (handed out or subscribed to before the first step).</summary>
+    public static TrainingRun Train(TinyGpt model, TextCorpus corpus, TrainingRun run, CancellationToken cancellation = default)
+    {
+        var options = run.Options;
         using var sampler = Seeding.Generator(options.Seed);
         var device = model.Device;
         return Trainer.Run(
@@ -30,10 +52,9 @@ public static class LanguageModelTraining
                 var (x, y) = corpus.SampleBatch(Split.Train, options.BatchSize, options.BlockSize, sampler, device);
                 return model.Loss(x, y);
             },
-            options,
-            (long)options.BatchSize * options.BlockSize,
+            run,
             () => MeanLoss(model, corpus, Split.Validation, options.BatchSize, options.BlockSize, options.EvalBatches),
-            name, progress, cancellation);
+            cancellation);
     }
 
     /// <summary>Mean next-token loss (nats per token) over non-overlapping windows of a split, without gradients.</summary>

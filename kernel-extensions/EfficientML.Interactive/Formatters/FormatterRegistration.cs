@@ -1,0 +1,39 @@
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Plots;
+using Microsoft.DotNet.Interactive.Formatting;
+using Plotly.NET;
+using static TorchSharp.torch;
+
+namespace EfficientML.Interactive.Formatters;
+
+/// <summary>
+/// Registers the HTML formatters. Registrations are process-wide, so each is added only when no formatter for
+/// that type is registered yet: loading twice adds nothing, and a reset of the formatters is repaired by a reload.
+/// </summary>
+static class FormatterRegistration
+{
+    static readonly object Gate = new();
+
+    public static void EnsureRegistered()
+    {
+        lock (Gate)
+        {
+            Register<TinyGpt>(TinyGptHtml.Render);
+            Register<Tensor>(TensorHtml.Render);
+            Register<TrainingRun>(TrainingRunHtml.Render);
+            Register<EnvironmentReport>(EnvironmentReportHtml.Render);
+            // Charts from EfficientML.Plots (or any Plotly.NET chart) drawn offline, with the inline plotly.js.
+            Register<GenericChart>(ChartHtml.Fragment);
+        }
+    }
+
+    static void Register<T>(Func<T, string> render)
+    {
+        bool registered = Formatter.RegisteredFormatters(includeDefaults: false)
+            .Any(f => f.Type == typeof(T) && f.MimeType == HtmlFormatter.MimeType);
+        if (registered) return;
+        Formatter.Register<T>((value, writer) => writer.Write(render(value)), HtmlFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(T), HtmlFormatter.MimeType);
+    }
+}

@@ -1,0 +1,99 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using EfficientML.Core;
+using EfficientML.Models;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.CSharp;
+
+namespace EfficientML.Interactive;
+
+/// <summary>
+/// What the extension keeps for one notebook (one root kernel): its models, its last training run, and the
+/// C# kernel that magics share variables with, so a plain C# cell sees the very objects a magic made.
+/// </summary>
+public sealed class NotebookSession
+{
+    static readonly ConditionalWeakTable<Kernel, NotebookSession> Sessions = new();
+
+    NotebookSession(Kernel root)
+    {
+        Root = root;
+        CSharp = root as CSharpKernel ?? root.FindKernels(k => k is CSharpKernel).OfType<CSharpKernel>().FirstOrDefault();
+    }
+
+    /// <summary>The root kernel the magics are registered on.</summary>
+    public Kernel Root { get; }
+
+    /// <summary>The C# kernel variables are shared with (null when the notebook has none).</summary>
+    public CSharpKernel? CSharp { get; }
+
+    /// <summary>Models made with <c>#!model</c>.</summary>
+    public ModelRegistry Models { get; } = new();
+
+    /// <summary>
+    /// Held while <c>#!train</c> trains. An interrupt ends the cell at once while the step in flight finishes;
+    /// the next training waits for it instead of touching the same weights from two threads.
+    /// </summary>
+    internal SemaphoreSlim TrainingGate { get; } = new(1, 1);
+
+    /// <summary>The most recent run of <c>#!train</c> (also while it runs).</summary>
+    public TrainingRun? LastRun { get; internal set; }
+
+    /// <summary>The session of <paramref name="kernel"/>'s root, if the extension was loaded there.</summary>
+    public static NotebookSession? Of(Kernel kernel) => Sessions.TryGetValue(kernel.RootKernel ?? kernel, out var s) ? s : null;
+
+    internal static NotebookSession GetOrCreate(Kernel kernel, out bool created)
+    {
+        var root = kernel.RootKernel ?? kernel;
+        lock (Sessions)
+        {
+            if (Sessions.TryGetValue(root, out var existing)) { created = false; return existing; }
+            var session = new NotebookSession(root);
+            Sessions.Add(root, session);
+            created = true;
+            return session;
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="value"/> a C# variable called <paramref name="name"/>. A variable of that name and
+    /// type is reassigned in place: declaring it anew would compile another script submission every time.
+    /// </summary>
+    public async Task ShareAsync(string name, object value, Type declaredType)
+    {
+        if (CSharp is null) return;
+        var existing = CSharp.ScriptState?.GetVariable(name);
+        if (existing is { IsReadOnly: false } && existing.Type == declaredType)
+        {
+            existing.Value = value;
+            return;
+        }
+        await CSharp.SetValueAsync(name, value, declaredType);
+    }
+
+    /// <summary>
+    /// The model called <paramref name="name"/>: one made by <c>#!model</c>, else a C# variable holding a TinyGpt
+    /// (which then joins the registry, so the magic and the C# code work on the same object).
+    /// </summary>
+    public bool TryFindModel(string name, [MaybeNullWhen(false)] out TinyGpt model)
+    {
+        if (Models.TryGet(name, out model)) return true;
+        if (CSharp != null && CSharp.TryGetValue<object>(name, out var value) && value is TinyGpt fromCode)
+        {
+            Models.Set(name, fromCode);
+            model = fromCode;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Names to offer for <c>--model</c>: registered models and C# variables holding a TinyGpt.</summary>
+    public IReadOnlyList<string> ModelNames()
+    {
+        var names = new List<string>(Models.Names);
+        var variables = CSharp?.ScriptState?.Variables;
+        if (variables != null)
+            names.AddRange(variables.Value.Where(v => v.Value is TinyGpt).Select(v => v.Name));
+        return names.Distinct(StringComparer.Ordinal).ToList();
+    }
+}

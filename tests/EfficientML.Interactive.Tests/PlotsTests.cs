@@ -1,0 +1,64 @@
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Plots;
+using EfficientML.Text;
+using Plotly.NET;
+using TorchSharp;
+
+namespace EfficientML.Interactive.Tests;
+
+public class PlotsTests
+{
+    static TrainingRun TinyRun(string name, int steps)
+    {
+        using var model = new TinyGpt(TestKernel.TinyConfig, seed: 1);
+        using var corpus = TextCorpus.FromText("tiny", string.Concat(Enumerable.Repeat("call me ishmael. ", 200)), ByteTokenizer.Instance);
+        return LanguageModelTraining.Train(model, corpus, new TrainingOptions { Steps = steps, BatchSize = 2, BlockSize = 16, WarmupSteps = 0, EvalEvery = 2, EvalBatches = 1 }, name);
+    }
+
+    [Fact]
+    public void Loss_chart_draws_training_and_validation_curves_for_each_run()
+    {
+        var chart = LossChart.Of(TinyRun("fast", 4), TinyRun("slow", 6));
+        var traces = GenericChart.getTraces(chart).ToList();
+        Assert.Equal(4, traces.Count);
+        var json = ChartHtml.FigureJson(chart);
+        Assert.Contains("\"name\":\"fast · training\"", json);
+        Assert.Contains("\"name\":\"slow · validation\"", json);
+        Assert.Contains("loss (nats per token)", json);
+        Assert.Contains("\"legendgroup\":\"slow\"", json);
+    }
+
+    [Fact]
+    public void Chart_fragment_draws_with_window_plotly_and_never_names_a_cdn()
+    {
+        var html = ChartHtml.Fragment(SeriesChart.Line([3, 2, 1.5], name: "loss", title: "a </script> title"));
+        Assert.Contains("window.Plotly.newPlot", html);
+        Assert.Contains(ChartHtml.MissingLibraryHint.Split(':')[0], html);
+        Assert.DoesNotContain("cdn", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("require(", html);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(html, "</script>"));
+        Assert.NotEqual(html[..60], ChartHtml.Fragment(SeriesChart.Bars(["a"], [1]))[..60]); // fresh element ids
+    }
+
+    [Fact]
+    public void Plotly_script_inlines_the_whole_library_and_hides_require_js()
+    {
+        var script = ChartHtml.PlotlyScript();
+        Assert.StartsWith("<script", script);
+        Assert.Contains("plotly.js v" + ChartHtml.PlotlyVersion, script);
+        Assert.Contains("function (define, module, exports)", script);
+        Assert.True(script.Length > 3_000_000);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(script, "</script>"));
+    }
+
+    [Fact]
+    public void Heat_map_of_a_large_matrix_is_averaged_down()
+    {
+        using var matrix = torch.randn(300, 40);
+        var chart = HeatMap.Of(matrix, "weights");
+        var json = ChartHtml.FigureJson(chart);
+        Assert.Contains("weights [300×40], averaged to 128×40", json);
+        Assert.Throws<ArgumentException>(() => HeatMap.Of(torch.ones(2, 3, 4)));
+    }
+}
