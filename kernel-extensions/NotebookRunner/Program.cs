@@ -1,1 +1,3 @@
-Console.WriteLine("runner: not yet");
+using NotebookRunner;
+
+return await Cli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,205 @@
+using System.Net;
+using System.Text;
+
+namespace NotebookRunner;
+
+/// <summary>
+/// One self-contained page per executed notebook: markdown rendered, code with its outputs inline. HTML outputs are
+/// inserted raw so their scripts run (charts carry plotly.js inline from the extension's first output), which is
+/// also why the page never links a CDN: it must work offline.
+/// </summary>
+internal static class HtmlPage
+{
+    public static string Render(NotebookRunResult result)
+    {
+        var notebookDirectory = Path.GetDirectoryName(result.NotebookPath);
+        var html = new StringBuilder();
+        html.Append($"""
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta name="generator" content="EfficientML NotebookRunner">
+            <title>{Encode(result.Title)}</title>
+            <style>{Css}</style>
+            </head>
+            <body>
+            <main>
+
+            """);
+        RenderHeader(html, result);
+        if (!result.Cells.Any(c => c.IsMarkdown && c.Code.Split('\n').Any(l => l.TrimStart().StartsWith("# ", StringComparison.Ordinal))))
+        {
+            html.Append($"<h1>{Encode(result.Title)}</h1>\n");
+        }
+
+        foreach (var cell in result.Cells)
+        {
+            if (cell.IsMarkdown)
+            {
+                html.Append($"<section class=\"cell markdown\" id=\"{cell.Anchor}\">\n{MarkdownHtml.Render(cell.Code, notebookDirectory)}</section>\n");
+            }
+            else
+            {
+                RenderCodeCell(html, cell);
+            }
+        }
+
+        html.Append("</main>\n</body>\n</html>\n");
+        return html.ToString();
+    }
+
+    private static void RenderHeader(StringBuilder html, NotebookRunResult result)
+    {
+        var ran = result.CodeCells.Count(c => c.State != CellState.NotRun);
+        var parameters = result.Parameters.Count == 0
+            ? "defaults"
+            : string.Join(" ", result.Parameters.Select(p => $"{p.Key}={p.Value}"));
+        var status = result.Succeeded
+            ? "<span class=\"status ok\">✓ all cells succeeded</span>"
+            : "<span class=\"status failed\">✗ failed</span>";
+        html.Append($"""
+            <header class="run">
+            <div class="file">{Encode(Path.GetFileName(result.NotebookPath))}</div>
+            <div>{status} · {ran} code cells run in {NotebookExecution.FormatDuration(result.Duration)} · {Encode(result.BackendName)} · parameters: <code>{Encode(parameters)}</code> · {result.StartedAt:yyyy-MM-dd HH:mm}</div>
+            </header>
+
+            """);
+        if (!result.Succeeded)
+        {
+            var where = result.FailedCell is { } cell
+                ? $" at <a href=\"#{cell.Anchor}\">{Encode(cell.Label)}</a> · <code>{Encode(cell.FirstLine)}</code>"
+                : "";
+            html.Append($"<div class=\"failure\"><strong>Run failed</strong>{where}<pre>{Encode(ErrorText.Summary(result.FailureMessage!))}</pre></div>\n");
+        }
+    }
+
+    private static void RenderCodeCell(StringBuilder html, CellRecord cell)
+    {
+        var classes = "cell code" + cell.State switch
+        {
+            CellState.Failed => " failed",
+            CellState.NotRun => " not-run",
+            _ => "",
+        } + (cell.IsInjected ? " injected" : "");
+        var count = cell.ExecutionCount > 0 ? $"[{cell.ExecutionCount}]" : "[ ]";
+        var time = cell.State switch
+        {
+            CellState.NotRun => "not run",
+            CellState.Failed => $"failed after {NotebookExecution.FormatDuration(cell.Duration)}",
+            _ => NotebookExecution.FormatDuration(cell.Duration),
+        };
+        html.Append($"""
+            <section class="{classes}" id="{cell.Anchor}">
+            <div class="head"><span class="count">{count}</span><span class="label">{Encode(cell.Label)}</span><span class="time">{time}</span></div>
+            <pre class="source"><code>{CodeHighlighter.ToHtml(cell.Code, cell.KernelName)}</code></pre>
+
+            """);
+        if (cell.Outputs.Count > 0)
+        {
+            html.Append("<div class=\"outputs\">\n");
+            foreach (var output in cell.Outputs)
+            {
+                RenderOutput(html, output);
+            }
+
+            html.Append("</div>\n");
+        }
+
+        html.Append("</section>\n");
+    }
+
+    private static void RenderOutput(StringBuilder html, CellOutput output)
+    {
+        switch (output.Kind)
+        {
+            case OutputKind.StandardOutput:
+                html.Append($"<div class=\"output stdout\"><pre class=\"text\">{Encode(output.PlainText)}</pre></div>\n");
+                return;
+            case OutputKind.StandardError:
+                html.Append($"<div class=\"output stderr\"><pre class=\"text\">{Encode(output.PlainText)}</pre></div>\n");
+                return;
+            case OutputKind.Error:
+                html.Append($"<div class=\"output error\"><pre class=\"text\">{Encode(output.PlainText)}</pre></div>\n");
+                return;
+        }
+
+        html.Append("<div class=\"output display\">");
+        if (output.Get("text/html") is { } rich)
+        {
+            html.Append(rich);
+        }
+        else if (output.Get("image/svg+xml") is { } svg)
+        {
+            html.Append(svg);
+        }
+        else if (output.Data.FirstOrDefault(d => d.MimeType is "image/png" or "image/jpeg" or "image/gif") is { } image)
+        {
+            var base64 = string.Concat(image.Value.Where(c => !char.IsWhiteSpace(c)));
+            html.Append($"<img alt=\"\" src=\"data:{image.MimeType};base64,{base64}\">");
+        }
+        else if (output.Get("text/markdown") is { } markdown)
+        {
+            html.Append(MarkdownHtml.Render(markdown));
+        }
+        else if (output.Data.Count > 0)
+        {
+            html.Append($"<pre class=\"text\">{Encode(output.Get("text/plain") ?? output.Data[0].Value)}</pre>");
+        }
+
+        html.Append("</div>\n");
+    }
+
+    private static string Encode(string text) => WebUtility.HtmlEncode(text);
+
+    private const string Css = """
+
+        :root { --fg: #1f2328; --muted: #656d76; --border: #d0d7de; --code-bg: #f6f8fa; --red: #cf222e; --red-bg: #ffebe9; }
+        * { box-sizing: border-box; }
+        body { margin: 0; background: #fff; color: var(--fg);
+               font: 16px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", "DejaVu Sans", Arial, sans-serif; }
+        main { max-width: 1000px; margin: 0 auto; padding: 28px 32px 80px; }
+        h1, h2, h3, h4 { line-height: 1.25; margin: 1.4em 0 .5em; }
+        h1 { font-size: 2em; border-bottom: 1px solid var(--border); padding-bottom: .3em; }
+        h2 { font-size: 1.5em; border-bottom: 1px solid #eaeef2; padding-bottom: .25em; }
+        a { color: #0969da; }
+        pre, code { font-family: ui-monospace, SFMono-Regular, "Cascadia Mono", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace; }
+        pre { font-size: 13.5px; line-height: 1.45; overflow-x: auto; }
+        img, svg { max-width: 100%; }
+        header.run { color: var(--muted); font-size: 14px; border-bottom: 1px solid var(--border); padding-bottom: 10px; margin-bottom: 8px; }
+        header.run .file { font-weight: 600; color: var(--fg); }
+        header.run code { font-size: 13px; }
+        .status.ok { color: #1a7f37; font-weight: 600; }
+        .status.failed { color: var(--red); font-weight: 600; }
+        .failure { background: var(--red-bg); border: 1px solid #ffcecb; border-radius: 6px; padding: 10px 14px; margin: 16px 0; color: var(--red); }
+        .failure pre { margin: 6px 0 0; white-space: pre-wrap; }
+        .cell { margin: 18px 0; }
+        .markdown table { border-collapse: collapse; margin: 12px 0; }
+        .markdown th, .markdown td { border: 1px solid var(--border); padding: 5px 12px; }
+        .markdown th { background: var(--code-bg); }
+        .markdown code { background: rgba(175, 184, 193, .2); padding: .15em .35em; border-radius: 4px; font-size: 88%; }
+        .markdown pre { background: var(--code-bg); padding: 12px 16px; border-radius: 6px; }
+        .markdown pre code { background: none; padding: 0; font-size: inherit; }
+        .markdown blockquote { margin: 0; padding: 0 1em; color: var(--muted); border-left: 4px solid var(--border); }
+        .code .head { display: flex; gap: 10px; font: 12px/1.4 ui-monospace, Menlo, Consolas, "DejaVu Sans Mono", monospace; color: var(--muted); margin-bottom: 3px; }
+        .code .head .time { margin-left: auto; }
+        pre.source { margin: 0; background: var(--code-bg); border: 1px solid var(--border); border-radius: 6px; padding: 10px 14px; }
+        .code.injected pre.source { background: #fff8c5; border-color: #d4a72c; }
+        .code.failed pre.source { border-color: var(--red); }
+        .code.failed .head .time { color: var(--red); }
+        .code.not-run { opacity: .5; }
+        .outputs { margin-top: 6px; padding-left: 12px; border-left: 3px solid #e4e8ec; }
+        .output { margin: 6px 0; overflow-x: auto; }
+        .output pre.text { margin: 0; white-space: pre-wrap; word-break: break-word; }
+        .output.stderr pre { color: #9a6700; }
+        .output.error { background: var(--red-bg); border: 1px solid #ffcecb; border-radius: 6px; padding: 8px 12px; }
+        .output.error pre { color: var(--red); }
+        .tok-comment { color: #6e7781; font-style: italic; }
+        .tok-string { color: #0a3069; }
+        .tok-keyword { color: #cf222e; }
+        .tok-number { color: #0550ae; }
+        .tok-directive { color: #8250df; }
+
+        """;
+}
