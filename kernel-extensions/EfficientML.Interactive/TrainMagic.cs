@@ -40,7 +40,7 @@ static class TrainMagic
     public const string DefaultRunName = "run";
 
     /// <summary>Least time between two redraws of the live chart.</summary>
-    public static readonly TimeSpan UpdateInterval = TimeSpan.FromMilliseconds(400);
+    public static TimeSpan UpdateInterval => LiveView.UpdateInterval;
 
     public static void AddTo(Kernel kernel, NotebookSession session)
     {
@@ -90,10 +90,9 @@ static class TrainMagic
             var run = LanguageModelTraining.NewRun(model, corpus, options, modelName);
             session.LastRun = run;
             await session.ShareAsync(runName, run, typeof(TrainingRun));
-            run.Updated += r => live.Show(r);
+            run.Updated += r => live.Show(r, force: r.Outcome != TrainingOutcome.Running);
             // Off the kernel's thread, so an interrupt is seen while the steps run; the trainer checks the token between steps.
             await Task.Run(() => LanguageModelTraining.Train(model, corpus, run, context.CancellationToken));
-            live.Show(run, force: true);
         }
         finally
         {

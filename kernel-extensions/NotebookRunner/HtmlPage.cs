@@ -184,7 +184,7 @@ internal static class HtmlPage
         .markdown blockquote { margin: 0; padding: 0 1em; color: var(--muted); border-left: 4px solid var(--border); }
         .code .head { display: flex; gap: 10px; font: 12px/1.4 ui-monospace, Menlo, Consolas, "DejaVu Sans Mono", monospace; color: var(--muted); margin-bottom: 3px; }
         .code .head .time { margin-left: auto; }
-        pre.source { margin: 0; background: var(--code-bg); border: 1px solid var(--border); border-radius: 6px; padding: 10px 14px; }
+        pre.source { margin: 0; white-space: pre-wrap; word-break: break-word; background: var(--code-bg); border: 1px solid var(--border); border-radius: 6px; padding: 10px 14px; }
         .code.injected pre.source { background: #fff8c5; border-color: #d4a72c; }
         .code.failed pre.source { border-color: var(--red); }
         .code.failed .head .time { color: var(--red); }

@@ -58,16 +58,19 @@ static int Pretrain(Options o)
     });
     if (run.Outcome != TrainingOutcome.Completed) throw new IOException($"Training did not complete: {run.Message}");
     var minutes = clock.Elapsed.TotalMinutes;
-    var validation = LanguageModelTraining.Evaluate(model, corpus);
-    var bpb = validation / Math.Log(2);
-    model.Save(output, "byte", new Dictionary<string, string>
+    var metadata = new Dictionary<string, string>
     {
         ["data"] = "datasets/text/moby-dick.txt.gz, training split (first 90 %)",
         ["seed"] = PretrainedModels.TinyMobySeed.ToString(CultureInfo.InvariantCulture),
         ["steps"] = recipe.Steps.ToString(CultureInfo.InvariantCulture),
-        ["validation_bits_per_byte"] = bpb.ToString("F4", CultureInfo.InvariantCulture),
+        ["threads"] = TorchThreads.Current.ToString(CultureInfo.InvariantCulture),
         ["training_minutes"] = minutes.ToString("F1", CultureInfo.InvariantCulture),
-    });
+    };
+    model.Save(output, "byte", metadata); // the weights are safe on disk before the (slower) full evaluation
+    var validation = LanguageModelTraining.Evaluate(model, corpus);
+    var bpb = validation / Math.Log(2);
+    metadata["validation_bits_per_byte"] = bpb.ToString("F4", CultureInfo.InvariantCulture);
+    model.Save(output, "byte", metadata);
     Console.WriteLine($"Saved {output} ({new FileInfo(output).Length / 1e6:F2} MB) after {minutes:F1} min; validation {validation:F4} nats/byte = {bpb:F4} bits/byte (whole split)");
     return 0;
 }

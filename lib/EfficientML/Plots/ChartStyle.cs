@@ -19,7 +19,7 @@ public static class ChartStyle
     /// <summary>The colour of series <paramref name="index"/>.</summary>
     public static Color ColorAt(int index) => Color.fromString(Palette[index % Palette.Count]);
 
-    /// <summary>Sets title, axis titles, height, margins and a legend above the plot.</summary>
+    /// <summary>Sets title, axis titles, height, margins and a legend under the plot (the tool bar appears top right on hover).</summary>
     public static GenericChart Apply(GenericChart chart, string? title, string? xTitle, string? yTitle, int height = DefaultHeight)
     {
         if (xTitle != null) chart = chart.WithXAxisStyle<double, double, string>(TitleText: xTitle);
@@ -28,8 +28,8 @@ public static class ChartStyle
         if (title != null) layout.SetProperty("title", new Dictionary<string, object> { ["text"] = title, ["x"] = 0.02, ["font"] = new Dictionary<string, object> { ["size"] = 15 } });
         layout.SetProperty("height", height);
         layout.SetProperty("autosize", true);
-        layout.SetProperty("margin", new Dictionary<string, object> { ["l"] = 60, ["r"] = 20, ["t"] = title == null ? 30 : 50, ["b"] = 50 });
-        layout.SetProperty("legend", new Dictionary<string, object> { ["orientation"] = "h", ["y"] = 1.02, ["yanchor"] = "bottom", ["x"] = 1, ["xanchor"] = "right" });
+        layout.SetProperty("margin", new Dictionary<string, object> { ["l"] = 60, ["r"] = 20, ["t"] = title == null ? 30 : 50, ["b"] = 80 });
+        layout.SetProperty("legend", new Dictionary<string, object> { ["orientation"] = "h", ["y"] = -0.22, ["yanchor"] = "top", ["x"] = 0, ["xanchor"] = "left" });
         layout.SetProperty("font", new Dictionary<string, object> { ["family"] = "system-ui, -apple-system, 'Segoe UI', sans-serif", ["size"] = 12 });
         return chart;
     }

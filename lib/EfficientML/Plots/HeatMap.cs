@@ -57,7 +57,8 @@ public static class HeatMap
             // Symmetric range: zero is white, so sign and magnitude read at a glance.
             trace.SetProperty("zmin", -Math.Max(limit, 1e-12));
             trace.SetProperty("zmax", Math.Max(limit, 1e-12));
-            trace.SetProperty("reversescale", true); // plotly's RdBu runs red→blue; negative blue, positive red reads more naturally
+            // Explicit stops (named scales differ between plotting libraries): negative blue, zero white, positive red.
+            trace.SetProperty("colorscale", new object[] { new object[] { 0.0, "#2166ac" }, new object[] { 0.5, "#f7f7f7" }, new object[] { 1.0, "#b2182b" } });
         }
         return ChartStyle.Apply(chart, title, "column", "row", height: 420);
     }
