@@ -57,6 +57,7 @@ public class TrainerTests
         Assert.Equal(TrainingOutcome.Cancelled, run.Outcome);
         Assert.Equal(3, run.Steps.Count);
         Assert.Contains("Cancelled after 3 of 30 steps", run.Message);
+        Assert.Equal(3, run.CancelRequestedAfter);
         Assert.Equal(10, model.Generate([65, 66], new GenerationOptions { MaxNewTokens = 10 }).Length);
     }
 

@@ -67,6 +67,7 @@ public static class Trainer
         using var optimizer = optim.AdamW(groups, o.LearningRate, o.Beta1, o.Beta2, weight_decay: o.WeightDecay);
         var clipped = parameters.Select(p => p.parameter).ToList();
         var clock = Stopwatch.StartNew();
+        using var onCancel = cancellation.Register(run.MarkCancelRequested);
         model.train();
         for (int step = 0; step < o.Steps; step++)
         {

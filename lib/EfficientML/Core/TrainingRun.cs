@@ -56,6 +56,9 @@ public sealed class TrainingRun
     /// <summary>How it ended (or <see cref="TrainingOutcome.Running"/>).</summary>
     public TrainingOutcome Outcome { get; private set; } = TrainingOutcome.Running;
 
+    /// <summary>Steps completed when cancellation was requested (null if it never was): the run stops before the next one starts.</summary>
+    public int? CancelRequestedAfter { get; private set; }
+
     /// <summary>A sentence about how it ended (what to do, when it went wrong).</summary>
     public string Message { get; private set; } = "";
 
@@ -89,6 +92,11 @@ public sealed class TrainingRun
     internal void Add(TrainingStep step) { lock (_gate) _steps.Add(step); Updated?.Invoke(this); }
 
     internal void Add(EvaluationPoint point) { lock (_gate) _evaluations.Add(point); Updated?.Invoke(this); }
+
+    internal void MarkCancelRequested()
+    {
+        lock (_gate) CancelRequestedAfter ??= _steps.Count;
+    }
 
     internal void Finish(TrainingOutcome outcome, string message)
     {
