@@ -26,8 +26,8 @@ public sealed class TinyGptSuite : IBenchmarkSuite
         var config = PretrainedModels.TinyMobyConfig;
         var rows = new List<Measurement>();
 
-        var matmul = MatmulFlops(device, quick ? 256 : 1024, quick ? 5 : 30);
-        rows.Add(new("matmul float32 FLOP/s", matmul, "FLOP/s", Note: $"{(quick ? 256 : 1024)}² x {(quick ? 256 : 1024)}², {device.type}"));
+        var matmul = MatmulFlops(device, quick ? 512 : 1024, quick ? 5 : 30);
+        rows.Add(new("matmul float32 FLOP/s", matmul, "FLOP/s", Note: $"{(quick ? 512 : 1024)}² x {(quick ? 512 : 1024)}², {device.type}"));
         log.WriteLine($"matmul: {matmul / 1e9:F1} GFLOP/s");
 
         using var corpus = TextCorpus.MobyDick();

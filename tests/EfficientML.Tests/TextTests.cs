@@ -34,6 +34,23 @@ public class TextTests
     }
 
     [Fact]
+    public void A_tinygpt_trains_on_gpt2_tokens_too()
+    {
+        var text = TextCorpus.ReadMobyDick()[..20_000];
+        using var corpus = TextCorpus.FromText("moby-dick-start", text, Gpt2Tokenizer.Instance);
+        using var model = new EfficientML.Models.TinyGpt(new EfficientML.Models.TinyGptConfig
+        {
+            VocabSize = corpus.Tokenizer.VocabSize, ContextLength = 32, Layers = 1, Dim = 16, Heads = 2, KvHeads = 2, MlpDim = 32,
+        }, seed: 1);
+        var run = EfficientML.Models.LanguageModelTraining.Train(model, corpus,
+            new TrainingOptions { Steps = 3, BatchSize = 2, BlockSize = 32, WarmupSteps = 1, EvalEvery = 0, EvalBatches = 1 });
+        Assert.Equal(TrainingOutcome.Completed, run.Outcome);
+        Assert.InRange(run.Steps[0].Loss, Math.Log(50257) - 1, Math.Log(50257) + 1); // starts near uniform over the vocabulary
+        var continuation = model.Generate(corpus.Tokenizer.Encode("Call me"), new EfficientML.Models.GenerationOptions { MaxNewTokens = 3 });
+        Assert.All(continuation, t => Assert.InRange(t, 0, 50256));
+    }
+
+    [Fact]
     public void Moby_dick_splits_the_same_way_every_time_at_a_paragraph_and_loses_nothing()
     {
         var text = TextCorpus.ReadMobyDick();
