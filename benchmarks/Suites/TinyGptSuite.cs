@@ -52,6 +52,12 @@ public sealed class TinyGptSuite : IBenchmarkSuite
         rows.Add(new("generation tokens/s, no cache", uncached, "tokens/s", Note: $"{tokens} tokens after a {prompt.Length}-token prompt, greedy"));
         rows.Add(new("generation tokens/s, KV cache", cached, "tokens/s", "no cache", cached / uncached));
         log.WriteLine($"generation: {uncached:F0} tokens/s without cache, {cached:F0} with");
+
+        int runs = quick ? 10 : 50;
+        var (first, last) = RepeatedTrainingMemory(corpus, runs, quick);
+        rows.Add(new($"resident memory after {runs} training runs", last / 1e6, "MB", "after the first run", last / first,
+            $"each run 20 steps on a pool thread, as #!train does; {first / 1e6:F0} MB after the first"));
+        log.WriteLine($"memory: {first / 1e6:F0} MB after 1 run, {last / 1e6:F0} MB after {runs}");
         return rows;
     }
 
@@ -72,6 +78,33 @@ public sealed class TinyGptSuite : IBenchmarkSuite
         for (int i = 0; i < repeats; i++) a.matmul(b);
         a.matmul(b).sum().item<float>(); // waits for the device
         return 2.0 * n * n * n * (repeats + 1) / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Resident memory after the first and the last of <paramref name="runs"/> short training runs of a small model,
+    /// each on a thread-pool thread (the notebook magic trains off the kernel thread). Measured after a full GC.
+    /// </summary>
+    static (double First, double Last) RepeatedTrainingMemory(TextCorpus corpus, int runs, bool quick)
+    {
+        using var model = new TinyGpt(new TinyGptConfig { Layers = 2, Dim = 64, Heads = 2, KvHeads = 2, MlpDim = 256, ContextLength = 128 }, seed: 1);
+        var options = new TrainingOptions { Steps = quick ? 5 : 20, BatchSize = 16, BlockSize = 128, WarmupSteps = 2, EvalEvery = 10, EvalBatches = 8 };
+        double first = 0, last = 0;
+        for (int i = 1; i <= runs; i++)
+        {
+            Task.Run(() => LanguageModelTraining.Train(model, corpus, options)).Wait();
+            if (i == 1) first = ResidentBytes();
+            if (i == runs) last = ResidentBytes();
+        }
+        return (first, last);
+    }
+
+    static double ResidentBytes()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return process.WorkingSet64;
     }
 
     static double GenerationRate(TinyGpt model, int[] prompt, int tokens, bool useCache)

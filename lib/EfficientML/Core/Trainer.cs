@@ -50,7 +50,14 @@ public static class Trainer
         if (run.Outcome != TrainingOutcome.Running || run.Steps.Count > 0)
             throw new InvalidOperationException($"The training record '{run.Name}' has already been used; make a new one for each run.");
         run.Options.Validate();
-        Loop(model, lossForStep, run.Options, evaluate, run, cancellation);
+        try
+        {
+            Loop(model, lossForStep, run.Options, evaluate, run, cancellation);
+        }
+        finally
+        {
+            NativeHeap.Trim(); // activations and gradients are freed by now; give their pages back (see NativeHeap)
+        }
         return run;
     }
 
