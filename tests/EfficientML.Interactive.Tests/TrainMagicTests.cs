@@ -110,7 +110,8 @@ public class TrainMagicTests(KernelFixture fixture, ITestOutputHelper output) : 
         double change = (last - first) / (double)first;
         var message = $"resident memory after run 1: {first / 1048576.0:F1} MB; after run 50: {last / 1048576.0:F1} MB; change {change:P1}; 49 runs in {clock.Elapsed.TotalSeconds:F1} s";
         output.WriteLine(message);
-        Assert.InRange(change, -0.10, 0.10);
+        // Growth is the failure; memory may also shrink, as each run hands freed C-heap pages back (NativeHeap.Trim).
+        Assert.True(change <= 0.10, message);
     }
 
     static long ResidentBytes()
