@@ -17,10 +17,13 @@ public static class LiveView
     /// Shows <paramref name="run"/> in the current cell now, and redraws it in place (throttled) whenever it
     /// grows; the last redraw, when it finishes, is never skipped. Returns the run, so it can be chained.
     /// </summary>
-    public static TrainingRun Follow(TrainingRun run)
+    public static TrainingRun Follow(TrainingRun run) =>
+        Follow(run, KernelInvocationContext.Current
+                    ?? throw new InvalidOperationException("LiveView.Follow shows output in a notebook cell; call it from a cell, before training starts."));
+
+    /// <summary>The same in a given cell's context (the training magic passes its own).</summary>
+    internal static TrainingRun Follow(TrainingRun run, KernelInvocationContext context)
     {
-        var context = KernelInvocationContext.Current
-            ?? throw new InvalidOperationException("LiveView.Follow shows output in a notebook cell; call it from a cell, before training starts.");
         var display = new ThrottledDisplay(context, UpdateInterval);
         display.Show(run);
         run.Updated += r => display.Show(r, force: r.Outcome != TrainingOutcome.Running);

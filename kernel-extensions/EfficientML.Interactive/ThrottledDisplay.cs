@@ -17,9 +17,6 @@ sealed class ThrottledDisplay(KernelInvocationContext context, TimeSpan interval
     /// <summary>Least time between two updates.</summary>
     public TimeSpan Interval { get; } = interval;
 
-    /// <summary>Updates sent after the first display.</summary>
-    public int Updates { get; private set; }
-
     /// <summary>Shows <paramref name="value"/> (formatted anew); skipped when the last update is too recent, unless <paramref name="force"/>.</summary>
     public void Show(object value, bool force = false)
     {
@@ -35,7 +32,6 @@ sealed class ThrottledDisplay(KernelInvocationContext context, TimeSpan interval
             if (!force && Stopwatch.GetElapsedTime(_lastShown, now) < Interval) return;
             _shown.Update(value);
             _lastShown = now;
-            Updates++;
         }
     }
 }

@@ -81,7 +81,6 @@ static class TrainMagic
         }
         var options = Options(c, model);
         var corpus = MobyDickCorpus.Get();
-        var live = new ThrottledDisplay(context, UpdateInterval);
         await session.TrainingGate.WaitAsync(context.CancellationToken);
         try
         {
@@ -90,9 +89,9 @@ static class TrainMagic
             var run = LanguageModelTraining.NewRun(model, corpus, options, modelName);
             session.LastRun = run;
             await session.ShareAsync(runName, run, typeof(TrainingRun));
-            run.Updated += r => live.Show(r, force: r.Outcome != TrainingOutcome.Running);
+            LiveView.Follow(run, context);
             // Off the kernel's thread, so an interrupt is seen while the steps run; the trainer checks the token between steps.
-            await Task.Run(() => LanguageModelTraining.Train(model, corpus, run, context.CancellationToken));
+            await Task.Run(() => LanguageModelTraining.Train(model, corpus, run, cancellation: context.CancellationToken));
         }
         finally
         {

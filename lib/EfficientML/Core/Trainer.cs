@@ -29,33 +29,32 @@ public static class Trainer
         Action<TrainingRun>? progress = null,
         CancellationToken cancellation = default)
     {
-        var run = new TrainingRun(name, options.Validate(), tokensPerStep);
-        if (progress != null) run.Updated += progress;
-        try
-        {
-            return Run(model, lossForStep, run, evaluate, cancellation);
-        }
-        finally
-        {
-            if (progress != null) run.Updated -= progress;
-        }
+        return Run(model, lossForStep, new TrainingRun(name, options.Validate(), tokensPerStep), evaluate, progress, cancellation);
     }
 
     /// <summary>
     /// Trains into a record made beforehand (with its options and tokens per step), so a caller can hand it out,
     /// and subscribe to <see cref="TrainingRun.Updated"/>, before the first step. A record trains once.
     /// </summary>
-    public static TrainingRun Run(nn.Module model, Func<int, Tensor> lossForStep, TrainingRun run, Func<double>? evaluate = null, CancellationToken cancellation = default)
+    public static TrainingRun Run(
+        nn.Module model,
+        Func<int, Tensor> lossForStep,
+        TrainingRun run,
+        Func<double>? evaluate = null,
+        Action<TrainingRun>? progress = null,
+        CancellationToken cancellation = default)
     {
         if (run.Outcome != TrainingOutcome.Running || run.Steps.Count > 0)
             throw new InvalidOperationException($"The training record '{run.Name}' has already been used; make a new one for each run.");
         run.Options.Validate();
+        if (progress != null) run.Updated += progress;
         try
         {
             Loop(model, lossForStep, run.Options, evaluate, run, cancellation);
         }
         finally
         {
+            if (progress != null) run.Updated -= progress;
             NativeHeap.Trim(); // activations and gradients are freed by now; give their pages back (see NativeHeap)
         }
         return run;

@@ -83,12 +83,6 @@ public sealed class TrainingRun
         get { lock (_gate) return _steps.Count > 0 ? _steps.Count * (double)TokensPerStep / _steps[^1].Elapsed.TotalSeconds : 0; }
     }
 
-    /// <summary>First step after which the validation loss was at or below <paramref name="target"/> (null if never).</summary>
-    public int? StepsToReach(double target)
-    {
-        lock (_gate) return _evaluations.FirstOrDefault(e => e.ValidationLoss <= target)?.Step;
-    }
-
     internal void Add(TrainingStep step) { lock (_gate) _steps.Add(step); Updated?.Invoke(this); }
 
     internal void Add(EvaluationPoint point) { lock (_gate) _evaluations.Add(point); Updated?.Invoke(this); }

@@ -15,20 +15,9 @@ public static class LanguageModelTraining
     public static TrainingRun Train(
         TinyGpt model, TextCorpus corpus, TrainingOptions options, string name = "TinyGpt",
         Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
-    {
-        var run = NewRun(model, corpus, options, name);
-        if (progress != null) run.Updated += progress;
-        try
-        {
-            return Train(model, corpus, run, cancellation);
-        }
-        finally
-        {
-            if (progress != null) run.Updated -= progress;
-        }
-    }
+        => Train(model, corpus, NewRun(model, corpus, options, name), progress, cancellation);
 
-    /// <summary>An empty record for <see cref="Train(TinyGpt, TextCorpus, TrainingRun, CancellationToken)"/>; checks the options against the model.</summary>
+    /// <summary>An empty record for <see cref="Train(TinyGpt, TextCorpus, TrainingRun, Action{TrainingRun}, CancellationToken)"/>; checks the options against the model.</summary>
     public static TrainingRun NewRun(TinyGpt model, TextCorpus corpus, TrainingOptions options, string name = "TinyGpt")
     {
         options.Validate();
@@ -40,7 +29,7 @@ public static class LanguageModelTraining
     }
 
     /// <summary>Trains into a record from <see cref="NewRun"/> (handed out or subscribed to before the first step).</summary>
-    public static TrainingRun Train(TinyGpt model, TextCorpus corpus, TrainingRun run, CancellationToken cancellation = default)
+    public static TrainingRun Train(TinyGpt model, TextCorpus corpus, TrainingRun run, Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
     {
         var options = run.Options;
         using var sampler = Seeding.Generator(options.Seed);
@@ -54,7 +43,7 @@ public static class LanguageModelTraining
             },
             run,
             () => MeanLoss(model, corpus, Split.Validation, options.BatchSize, options.BlockSize, options.EvalBatches),
-            cancellation);
+            progress, cancellation);
     }
 
     /// <summary>Mean next-token loss (nats per token) over non-overlapping windows of a split, without gradients.</summary>
