@@ -21,6 +21,19 @@ static class TestModels
         return model;
     }
 
+    /// <summary>Overwrites every parameter with values large enough that a broken transform shows in the logits.</summary>
+    public static void Scramble(torch.nn.Module model, long seed)
+    {
+        using var _ = torch.no_grad();
+        var g = new torch.Generator((ulong)seed);
+        foreach (var (name, p) in model.named_parameters())
+        {
+            using var r = torch.randn(p.shape, generator: g);
+            if (name.Contains("ln_")) p.copy_(r * 0.3 + (name.EndsWith("weight") ? 1.0 : 0.0));
+            else p.copy_(r * (1.0 / Math.Sqrt(p.shape[^1])) * (name.Contains("wte") || name.Contains("wpe") ? 3 : 1.5));
+        }
+    }
+
     public static torch.Tensor Tokens(long seed, int count, int vocab = 256)
     {
         var g = new torch.Generator((ulong)seed);

@@ -74,6 +74,7 @@ public static class Trainer
         var clipped = parameters.Select(p => p.parameter).ToList();
         var clock = Stopwatch.StartNew();
         using var onCancel = cancellation.Register(run.MarkCancelRequested);
+        if (evaluate != null && o.EvalAtStart) run.Add(new EvaluationPoint(0, Evaluate(model, evaluate)));
         model.train();
         for (int step = 0; step < o.Steps; step++)
         {

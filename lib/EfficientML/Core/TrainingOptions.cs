@@ -36,6 +36,9 @@ public sealed record TrainingOptions
     /// <summary>Evaluate every this many steps and at the end (0 = only at the end).</summary>
     public int EvalEvery { get; init; } = 50;
 
+    /// <summary>Also evaluate once before the first step (recorded as step 0), to see where a run starts from.</summary>
+    public bool EvalAtStart { get; init; }
+
     /// <summary>Validation batches per evaluation (null = the whole validation split).</summary>
     public int? EvalBatches { get; init; } = 8;
 

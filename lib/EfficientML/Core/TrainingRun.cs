@@ -83,6 +83,24 @@ public sealed class TrainingRun
         get { lock (_gate) return _steps.Count > 0 ? _steps.Count * (double)TokensPerStep / _steps[^1].Elapsed.TotalSeconds : 0; }
     }
 
+    /// <summary>
+    /// Steps after which the validation loss first reached <paramref name="loss"/>, interpolated linearly between the two
+    /// evaluations around the crossing (0 when the first evaluation, e.g. at step 0, is already there); null if it never did.
+    /// </summary>
+    public double? StepsToReach(double loss)
+    {
+        var points = Evaluations;
+        for (int i = 0; i < points.Count; i++)
+        {
+            if (points[i].ValidationLoss > loss) continue;
+            if (i == 0) return points[0].Step;
+            var (a, b) = (points[i - 1], points[i]);
+            double fraction = (a.ValidationLoss - loss) / (a.ValidationLoss - b.ValidationLoss);
+            return a.Step + fraction * (b.Step - a.Step);
+        }
+        return null;
+    }
+
     internal void Add(TrainingStep step) { lock (_gate) _steps.Add(step); Updated?.Invoke(this); }
 
     internal void Add(EvaluationPoint point) { lock (_gate) _evaluations.Add(point); Updated?.Invoke(this); }

@@ -69,7 +69,10 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => proj.forward(F.gelu(fc.forward(x)));
+    public override Tensor forward(Tensor x) => proj.forward(Activate(fc.forward(x)));
+
+    /// <summary>The non-linearity between the two layers (element-wise).</summary>
+    public Tensor Activate(Tensor hidden) => F.gelu(hidden);
 }
 
 /// <summary>Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x)).</summary>
