@@ -57,22 +57,24 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>Position-wise MLP: Linear, GELU, Linear.</summary>
+/// <summary>Position-wise MLP: Linear, GELU (exact or tanh-approximated, per the configuration), Linear.</summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     public readonly Linear fc, proj;
+    readonly GELU.Approximate _approximate;
 
     public Mlp(TinyGptConfig c) : base(nameof(Mlp))
     {
         fc = nn.Linear(c.Dim, c.MlpDim);
         proj = nn.Linear(c.MlpDim, c.Dim);
+        _approximate = c.Activation == TinyGptConfig.GeluTanh ? GELU.Approximate.tanh : GELU.Approximate.none;
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor x) => proj.forward(Activate(fc.forward(x)));
 
     /// <summary>The non-linearity between the two layers (element-wise).</summary>
-    public Tensor Activate(Tensor hidden) => F.gelu(hidden);
+    public Tensor Activate(Tensor hidden) => F.gelu(hidden, _approximate, inplace: false);
 }
 
 /// <summary>Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x)).</summary>

@@ -32,6 +32,18 @@ public sealed record TinyGptConfig
     /// <summary>LayerNorm epsilon.</summary>
     public double NormEps { get; init; } = 1e-5;
 
+    /// <summary>
+    /// MLP activation: <c>"gelu"</c> (exact, erf) or <c>"gelu_tanh"</c> (the tanh approximation GPT-2 uses,
+    /// Hugging Face's <c>gelu_new</c>). Checkpoints written before this setting existed read as <c>"gelu"</c>.
+    /// </summary>
+    public string Activation { get; init; } = Gelu;
+
+    /// <summary>Value of <see cref="Activation"/> for the exact GELU.</summary>
+    public const string Gelu = "gelu";
+
+    /// <summary>Value of <see cref="Activation"/> for GELU's tanh approximation (GPT-2).</summary>
+    public const string GeluTanh = "gelu_tanh";
+
     /// <summary>Width of one attention head.</summary>
     public int HeadDim => Dim / Heads;
 
@@ -46,6 +58,7 @@ public sealed record TinyGptConfig
         Need(KvHeads > 0 && Heads % KvHeads == 0, $"Heads ({Heads}) must be a multiple of KvHeads ({KvHeads}).");
         Need(MlpDim > 0, $"MlpDim must be positive (got {MlpDim}).");
         Need(NormEps > 0, $"NormEps must be positive (got {NormEps}).");
+        Need(Activation is Gelu or GeluTanh, $"Activation must be \"{Gelu}\" or \"{GeluTanh}\" (got \"{Activation}\").");
         return this;
     }
 
