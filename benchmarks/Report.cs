@@ -6,7 +6,8 @@ namespace EfficientML.Benchmarks;
 /// <summary>Prints measurements as a table and writes the same figures as JSON.</summary>
 public static class Report
 {
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }; // a ratio can be ∞, a step count NaN (never reached)
 
     /// <summary>A fixed-width table: name, value, unit, ratio against the baseline.</summary>
     public static void PrintTable(string suite, IReadOnlyList<Measurement> rows, TextWriter output)
@@ -18,7 +19,7 @@ public static class Report
         output.WriteLine(new string('-', nameWidth + 60));
         foreach (var r in rows)
         {
-            var ratio = r.Ratio is double x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "";
+            var ratio = r.Ratio is double x ? (double.IsPositiveInfinity(x) ? "∞" : x.ToString("0.00", CultureInfo.InvariantCulture) + "x") : "";
             var tail = string.Join("; ", new[] { r.Baseline is null ? null : "vs " + r.Baseline, r.Note }.Where(s => s != null));
             output.WriteLine($"{r.Name.PadRight(nameWidth)}  {Format(r.Value),14}  {r.Unit,-14}  {ratio,9}  {tail}");
         }

@@ -38,7 +38,7 @@ public sealed class TinyGptSuite : IBenchmarkSuite
         var run = LanguageModelTraining.Train(model, corpus, options);
         var timed = run.Steps.Skip(2).ToList(); // the first steps allocate optimizer state and warm caches
         var tokensPerSecond = timed.Count * (double)run.TokensPerStep / timed.Sum(s => run.TokensPerStep / s.TokensPerSecond);
-        var flopsPerToken = TrainingFlopsPerToken(config);
+        var flopsPerToken = TrainingFlops.PerToken(config);
         rows.Add(new("training tokens/s", tokensPerSecond, "tokens/s", Note: $"batch 32 x {config.ContextLength}, {model.ParameterCount:N0} parameters"));
         rows.Add(new("training model FLOP/s", tokensPerSecond * flopsPerToken, "FLOP/s", Note: $"{flopsPerToken / 1e6:F1} MFLOP per token (6N + attention)"));
         rows.Add(new("model FLOPs utilisation", tokensPerSecond * flopsPerToken / matmul, "fraction", "matmul FLOP/s", tokensPerSecond * flopsPerToken / matmul));
@@ -59,13 +59,6 @@ public sealed class TinyGptSuite : IBenchmarkSuite
             $"each run 20 steps on a pool thread, as #!train does; {first / 1e6:F0} MB after the first"));
         log.WriteLine($"memory: {first / 1e6:F0} MB after 1 run, {last / 1e6:F0} MB after {runs}");
         return rows;
-    }
-
-    /// <summary>Forward + backward cost per token: 6 per weight (embeddings excluded) plus 12·L·T·d for attention scores.</summary>
-    static double TrainingFlopsPerToken(TinyGptConfig c)
-    {
-        double nonEmbedding = c.ParameterCount - (double)c.ContextLength * c.Dim - (c.TiedHead ? 0 : (double)c.VocabSize * c.Dim);
-        return 6 * nonEmbedding + 12.0 * c.Layers * c.ContextLength * c.Dim;
     }
 
     static double MatmulFlops(Device device, int n, int repeats)
