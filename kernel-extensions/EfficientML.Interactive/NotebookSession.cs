@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using EfficientML.Cloning;
 using EfficientML.Core;
 using EfficientML.Models;
 using Microsoft.DotNet.Interactive;
@@ -31,13 +32,17 @@ public sealed class NotebookSession
     public ModelRegistry Models { get; } = new();
 
     /// <summary>
-    /// Held while <c>#!train</c> trains. An interrupt ends the cell at once while the step in flight finishes;
-    /// the next training waits for it instead of touching the same weights from two threads.
+    /// Held while <c>#!train</c> or <c>#!race</c> trains, and while <c>#!hyperclone</c> or <c>#!subclone</c> read weights.
+    /// An interrupt ends the cell at once while the step in flight finishes; the next magic waits for it instead of
+    /// touching the same weights from two threads.
     /// </summary>
     internal SemaphoreSlim TrainingGate { get; } = new(1, 1);
 
     /// <summary>The most recent run of <c>#!train</c> (also while it runs).</summary>
     public TrainingRun? LastRun { get; internal set; }
+
+    /// <summary>The most recent race of <c>#!race</c> (also while it runs).</summary>
+    public RaceResult? LastRace { get; internal set; }
 
     /// <summary>The session of <paramref name="kernel"/>'s root, if the extension was loaded there.</summary>
     public static NotebookSession? Of(Kernel kernel) => Sessions.TryGetValue(kernel.RootKernel ?? kernel, out var s) ? s : null;

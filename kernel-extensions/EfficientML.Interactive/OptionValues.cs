@@ -44,6 +44,15 @@ static class OptionValues
         return value;
     }
 
+    /// <summary>Any finite number (negative too), or null when absent.</summary>
+    public static double? OptionalDouble(string? text, string option, double example)
+    {
+        if (text is null) return null;
+        if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+            throw new MagicException($"{option} takes a number (got '{text}'), e.g. {option} {example.ToString("G3", CultureInfo.InvariantCulture)}.");
+        return value;
+    }
+
     /// <summary>A name usable as a C# variable, or <paramref name="fallback"/> when absent.</summary>
     public static string VariableName(string? text, string option, string fallback)
     {

@@ -1,5 +1,6 @@
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Directives;
 using Microsoft.DotNet.Interactive.Events;
 
 namespace EfficientML.Interactive.Tests;
@@ -10,6 +11,9 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!environment", "device")]
     [InlineData("#!model --pretrained", "Creates a TinyGpt")]
     [InlineData("#!train --steps 10", "Moby-Dick")]
+    [InlineData("#!hyperclone --factor 2", "HyperCloning.Expand(model, 2, new HyperCloneOptions")]
+    [InlineData("#!subclone --width 64", "Subcloning.Shrink(model, new SubcloneOptions")]
+    [InlineData("#!race --steps 10", "TrainingRace.Run(challenger, baseline")]
     public async Task Hovering_a_magic_shows_its_help_and_options(string code, string expected)
     {
         var hover = await HoverAsync(code, 3);
@@ -21,10 +25,26 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [Theory]
     [InlineData("#!train --steps 10", "Optimizer steps")]
     [InlineData("#!model --kv-heads 2", "grouped-query")]
+    [InlineData("#!hyperclone --noise-db 10", "signal-to-noise ratio in dB")]
+    [InlineData("#!subclone --calibration-tokens 4x32", "BATCHxLENGTH")]
+    [InlineData("#!race --steps 10", "Optimizer steps")]
     public async Task Hovering_an_option_shows_its_description(string code, string expected)
     {
         var hover = await HoverAsync(code, code.IndexOf("--", StringComparison.Ordinal) + 3);
         Assert.Contains(expected, hover);
+    }
+
+    [Theory]
+    [InlineData("#!hyperclone")]
+    [InlineData("#!subclone")]
+    [InlineData("#!race")]
+    [InlineData("#!train")]
+    public void Every_option_of_the_cloning_magics_says_its_default_and_the_magic_names_its_csharp_call(string name)
+    {
+        var directive = fixture.Kernel.Root.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>().Single(d => d.Name == name);
+        Assert.Contains("C#:", directive.Description);
+        Assert.NotEmpty(directive.Parameters);
+        Assert.All(directive.Parameters, p => Assert.Matches("default|required", p.Description));
     }
 
     async Task<string> HoverAsync(string code, int column)

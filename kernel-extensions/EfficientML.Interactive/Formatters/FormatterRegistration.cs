@@ -1,3 +1,4 @@
+using EfficientML.Cloning;
 using EfficientML.Core;
 using EfficientML.Models;
 using EfficientML.Plots;
@@ -23,6 +24,9 @@ static class FormatterRegistration
             Register<Tensor>(TensorHtml.Render);
             Register<TrainingRun>(TrainingRunHtml.Render);
             Register<EnvironmentReport>(EnvironmentReportHtml.Render);
+            Register<CloneReport>(CloneReportHtml.Render);
+            Register<SubcloneReport>(SubcloneReportHtml.Render);
+            Register<RaceResult>(RaceResultHtml.Render);
             // Charts from EfficientML.Plots (or any Plotly.NET chart) drawn offline, with the inline plotly.js.
             Register<GenericChart>(ChartHtml.Fragment);
         }

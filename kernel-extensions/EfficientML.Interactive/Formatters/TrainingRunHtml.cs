@@ -6,7 +6,14 @@ namespace EfficientML.Interactive.Formatters;
 /// <summary>A training run as HTML: its loss chart and one line on how it went (in red when it went wrong).</summary>
 static class TrainingRunHtml
 {
-    public static string Render(TrainingRun run)
+    public static string Render(TrainingRun run) =>
+        $"<div class=\"efml-run\">{Status(run)}{ChartHtml.Fragment(LossChart.Of(run))}</div>";
+
+    /// <summary>Several runs racing: one status line each, then their curves in one chart.</summary>
+    public static string Render(IReadOnlyList<TrainingRun> runs, string? title) =>
+        $"<div class=\"efml-runs\">{string.Concat(runs.Select(Status))}{ChartHtml.Fragment(LossChart.Of(runs, title))}</div>";
+
+    static string Status(TrainingRun run)
     {
         var steps = run.Steps;
         var parts = new List<string> { $"<b>{Html.Encode(run.Name)}</b>", OutcomeText(run), $"{steps.Count} of {run.Options.Steps} steps" };
@@ -19,7 +26,7 @@ static class TrainingRunHtml
         bool wentWrong = run.Outcome is TrainingOutcome.Diverged or TrainingOutcome.Cancelled;
         var message = run.Message.Length == 0 ? "" :
             $"<div class=\"efml-run-message\" style=\"{Html.BlockStyle};color:{(wentWrong ? "#b00020" : "inherit")};margin-top:4px\">{Html.Encode(run.Message)}</div>";
-        return $"<div class=\"efml-run\"><div style=\"{Html.BlockStyle}\">{line}</div>{message}{ChartHtml.Fragment(LossChart.Of(run))}</div>";
+        return $"<div style=\"{Html.BlockStyle}\">{line}</div>{message}";
     }
 
     static string OutcomeText(TrainingRun run) => run.Outcome switch

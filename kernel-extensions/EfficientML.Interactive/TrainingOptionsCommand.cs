@@ -1,0 +1,65 @@
+using EfficientML.Core;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Directives;
+
+namespace EfficientML.Interactive;
+
+/// <summary>
+/// The training options that <c>#!train</c> and <c>#!race</c> share, bound by name (<c>--eval-every</c> → <see cref="EvalEvery"/>);
+/// numbers arrive as text and are checked by <see cref="TrainingOptionParameters.Read"/>.
+/// </summary>
+public abstract class TrainingOptionsCommand : KernelDirectiveCommand
+{
+    /// <summary>Optimizer steps.</summary>
+    public string? Steps { get; set; }
+    /// <summary>Peak learning rate.</summary>
+    public string? Lr { get; set; }
+    /// <summary>Sequences per step.</summary>
+    public string? Batch { get; set; }
+    /// <summary>Tokens per sequence.</summary>
+    public string? Block { get; set; }
+    /// <summary>Warmup steps.</summary>
+    public string? Warmup { get; set; }
+    /// <summary>Evaluate every this many steps.</summary>
+    public string? EvalEvery { get; set; }
+    /// <summary>Seed of the batch sampler.</summary>
+    public string? Seed { get; set; }
+}
+
+/// <summary>The parameters (with hover help) and the reading of <see cref="TrainingOptionsCommand"/>, in one place.</summary>
+static class TrainingOptionParameters
+{
+    /// <summary>One parameter per training option, each saying its default.</summary>
+    public static IEnumerable<KernelDirectiveParameter> Create()
+    {
+        var d = new TrainingOptions();
+        yield return new KernelDirectiveParameter("--steps", $"Optimizer steps (default {d.Steps}).");
+        yield return new KernelDirectiveParameter("--lr", $"Peak learning rate of AdamW, reached after the warmup, then cosine decay (default {d.LearningRate}).");
+        yield return new KernelDirectiveParameter("--batch", $"Sequences per step (default {d.BatchSize}).");
+        yield return new KernelDirectiveParameter("--block", $"Tokens per sequence, at most the model's context (default {d.BlockSize}, or the context if smaller).");
+        yield return new KernelDirectiveParameter("--warmup", $"Steps of linear learning-rate warmup (default {d.WarmupSteps}, at most a tenth of --steps).");
+        yield return new KernelDirectiveParameter("--eval-every", $"Validation loss every this many steps and at the end; 0 = only at the end (default {d.EvalEvery}).");
+        yield return new KernelDirectiveParameter("--seed", $"Seed of the batch sampler (default {d.Seed}); the same seed gives the same batches.");
+    }
+
+    /// <summary>The options <paramref name="c"/> asks for, checked against a model with a context of <paramref name="contextLength"/> tokens.</summary>
+    public static TrainingOptions Read(TrainingOptionsCommand c, int contextLength)
+    {
+        var d = new TrainingOptions();
+        int steps = OptionValues.Int(c.Steps, "--steps", d.Steps);
+        int block = OptionValues.Int(c.Block, "--block", Math.Min(d.BlockSize, contextLength));
+        if (block > contextLength)
+            throw new MagicException($"--block {block} is longer than the model's context of {contextLength} tokens. Use --block {contextLength} or less, " +
+                                     $"or create a model with a longer context (#!model --context {block}).");
+        return new TrainingOptions
+        {
+            Steps = steps,
+            LearningRate = OptionValues.PositiveDouble(c.Lr, "--lr", d.LearningRate),
+            BatchSize = OptionValues.Int(c.Batch, "--batch", d.BatchSize),
+            BlockSize = block,
+            WarmupSteps = OptionValues.Int(c.Warmup, "--warmup", Math.Min(d.WarmupSteps, steps / 10), min: 0),
+            EvalEvery = OptionValues.Int(c.EvalEvery, "--eval-every", d.EvalEvery, min: 0),
+            Seed = OptionValues.Long(c.Seed, "--seed", d.Seed),
+        }.Validate();
+    }
+}
