@@ -44,7 +44,7 @@ public static class Report
     }
 
     static string Format(double v) =>
-        Math.Abs(v) >= 1e5 ? v.ToString("0.000e+0", CultureInfo.InvariantCulture)
+        Math.Abs(v) >= 1e5 || (v != 0 && Math.Abs(v) < 1e-3) ? v.ToString("0.000e+0", CultureInfo.InvariantCulture)
         : Math.Abs(v) >= 100 ? v.ToString("0", CultureInfo.InvariantCulture)
         : v.ToString("0.000", CultureInfo.InvariantCulture);
 }
