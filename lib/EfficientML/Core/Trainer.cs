@@ -42,7 +42,25 @@ public static class Trainer
         TrainingRun run,
         Func<double>? evaluate = null,
         Action<TrainingRun>? progress = null,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default) =>
+        Run(model, lossForStep, backwardDone: false, run, evaluate, progress, cancellation);
+
+    /// <summary>
+    /// Like <see cref="Run(nn.Module, Func{int, Tensor}, TrainingRun, Func{double}?, Action{TrainingRun}?, CancellationToken)"/>
+    /// for a step that computes its own gradients (e.g. through a custom two-stage backward) and returns the loss, detached.
+    /// A NaN or infinite loss still stops the run before the optimizer touches the weights.
+    /// </summary>
+    public static TrainingRun RunWithOwnBackward(
+        nn.Module model,
+        Func<int, Tensor> lossAndGradients,
+        TrainingRun run,
+        Func<double>? evaluate = null,
+        Action<TrainingRun>? progress = null,
+        CancellationToken cancellation = default) =>
+        Run(model, lossAndGradients, backwardDone: true, run, evaluate, progress, cancellation);
+
+    static TrainingRun Run(nn.Module model, Func<int, Tensor> lossForStep, bool backwardDone, TrainingRun run,
+        Func<double>? evaluate, Action<TrainingRun>? progress, CancellationToken cancellation)
     {
         if (run.Outcome != TrainingOutcome.Running || run.Steps.Count > 0)
             throw new InvalidOperationException($"The training record '{run.Name}' has already been used; make a new one for each run.");
@@ -50,7 +68,7 @@ public static class Trainer
         if (progress != null) run.Updated += progress;
         try
         {
-            Loop(model, lossForStep, run.Options, evaluate, run, cancellation);
+            Loop(model, lossForStep, backwardDone, run.Options, evaluate, run, cancellation);
         }
         finally
         {
@@ -60,7 +78,7 @@ public static class Trainer
         return run;
     }
 
-    static void Loop(nn.Module model, Func<int, Tensor> lossForStep, TrainingOptions o, Func<double>? evaluate, TrainingRun run, CancellationToken cancellation)
+    static void Loop(nn.Module model, Func<int, Tensor> lossForStep, bool backwardDone, TrainingOptions o, Func<double>? evaluate, TrainingRun run, CancellationToken cancellation)
     {
         var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
         var decayed = parameters.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
@@ -102,7 +120,7 @@ public static class Trainer
                     model.eval();
                     return;
                 }
-                loss.backward();
+                if (!backwardDone) loss.backward();
                 if (o.GradientClip > 0) norm = nn.utils.clip_grad_norm_(clipped, o.GradientClip);
                 optimizer.step();
             }
