@@ -111,4 +111,19 @@ public class CheckpointTests
         SafeTensors.Write(path, [new("x", t)]);
         Assert.Contains("not a TinyGpt checkpoint", Assert.Throws<CheckpointException>(() => TinyGpt.Load(path)).Message);
     }
+
+    [Fact]
+    public void A_copy_has_the_same_weights_and_does_not_share_them()
+    {
+        using var model = TestModels.Random();
+        using var copy = model.Copy();
+        var tokens = TestModels.Tokens(2, 20);
+        using (torch.no_grad())
+        {
+            Assert.True(TestModels.Same(model.Forward(tokens), copy.Forward(tokens)));
+            copy.wte.weight!.add_(1);
+        }
+        Assert.False(TestModels.Same(model.wte.weight!, copy.wte.weight!));
+        Assert.Equal(model.training, copy.training);
+    }
 }

@@ -1,4 +1,5 @@
 using EfficientML.Core;
+using TorchSharp;
 
 namespace EfficientML.Models;
 
@@ -35,6 +36,20 @@ public sealed partial class TinyGpt
             throw;
         }
         return model;
+    }
+
+    /// <summary>An independent copy: same configuration, same weights, same device and mode.</summary>
+    public TinyGpt Copy()
+    {
+        var copy = new TinyGpt(Config);
+        copy.to(Device);
+        using (TorchSharp.torch.no_grad())
+        {
+            var source = state_dict();
+            foreach (var (name, tensor) in copy.state_dict()) tensor.copy_(source[name]);
+        }
+        copy.train(training);
+        return copy;
     }
 
     /// <summary>Metadata of a checkpoint written by <see cref="Save"/> (configuration, tokenizer, training notes).</summary>
