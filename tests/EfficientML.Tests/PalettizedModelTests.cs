@@ -228,4 +228,22 @@ public class PalettizedModelTests
         model.Save(path);
         Assert.Contains("not a palettised TinyGpt file", LoadError(path));
     }
+
+    [Fact]
+    public void A_model_with_clustered_weights_palettises_exactly_and_one_with_too_many_values_is_named()
+    {
+        using var model = Model();
+        using (var layers = new ClusteredLayers(model, new DkmOptions { Bits = 2, KMeansIterations = 5 }))
+        using (layers.UseHardWeights())
+        {
+            using var exact = PalettizedModel.FromClusteredWeights(model, bits: 2);
+            using var decoded = exact.ToTinyGpt();
+            var tokens = TestModels.Tokens(4, 24);
+            using (no_grad()) Assert.True(TestModels.Same(model.Forward(tokens), decoded.Forward(tokens)));
+            Assert.Equal(6 * 2, exact.Palettes.Count);
+        }
+        var error = Assert.Throws<ArgumentException>(() => PalettizedModel.FromClusteredWeights(model, bits: 2));
+        Assert.Contains("blocks.0.attn.q_proj", error.Message);
+        Assert.Contains("distinct values", error.Message);
+    }
 }

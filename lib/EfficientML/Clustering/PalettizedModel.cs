@@ -93,6 +93,44 @@ public sealed partial class PalettizedModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Palettises a model whose chosen weights already hold at most 2^<paramref name="bits"/> distinct values each (for
+    /// example after DKM fine-tuning with the hard-clustered weights written in): the table is exactly those values, so
+    /// decoding gives the weights back bit for bit. A weight with more distinct values is refused, naming it.
+    /// </summary>
+    public static PalettizedModel FromClusteredWeights(TinyGpt model, int bits, IEnumerable<string>? layers = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (bits is < 1 or > 8) throw new ArgumentException($"Bits must lie in 1..8 (got {bits}).", nameof(bits));
+        int k = 1 << bits;
+        var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
+        var names = layers?.ToList() ?? modules.Where(m => m.Value is TorchSharp.Modules.Linear).Select(m => m.Key).ToList();
+        var palettes = new Dictionary<string, Palette>();
+        try
+        {
+            foreach (var name in names)
+            {
+                var weight = modules.TryGetValue(name, out var module) && module is TorchSharp.Modules.Linear linear ? linear.weight!
+                    : throw new ArgumentException($"'{name}' is not a linear layer of this model.");
+                using var scope = NewDisposeScope();
+                var (values, inverse, _) = unique(weight.detach().cpu().flatten(), sorted: true, return_inverse: true);
+                if (values.numel() > k)
+                    throw new ArgumentException(
+                        $"'{name}' holds {values.numel()} distinct values, more than the {k} a {bits}-bit palette can index: " +
+                        "cluster it first (ClusteredLayers, #!cluster) or use PalettizedModel.Cluster.");
+                var table = cat([values, values[-1].repeat(k - values.numel())]).unsqueeze(0);   // pad unused entries with the last value
+                var palette = new Palette(table.MoveToOuterDisposeScope(),
+                    inverse!.to(ScalarType.Byte).view(weight.shape).MoveToOuterDisposeScope(), bits, null);
+                palettes[name] = palette;
+            }
+            return Create(model, palettes);
+        }
+        finally
+        {
+            foreach (var p in palettes.Values) p.Dispose();
+        }
+    }
+
     /// <summary>The weight <paramref name="name"/> as float32: decoded from its palette, or a copy of the plain tensor.</summary>
     public Tensor Weight(string name) =>
         _palettes.TryGetValue(name, out var palette) ? palette.Decode()
