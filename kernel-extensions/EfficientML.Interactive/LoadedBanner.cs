@@ -15,7 +15,7 @@ static class LoadedBanner
         string device;
         try { device = Devices.Default.ToString(); }
         catch (ArgumentException e) { device = "unusable (" + e.Message + ")"; }
-        var magics = string.Join(" ", new[] { EnvironmentMagic.Name, ModelMagic.Name, TrainMagic.Name, HypercloneMagic.Name, SubcloneMagic.Name, RaceMagic.Name }.Select(m => $"<code>{m}</code>"));
+        var magics = string.Join(" ", new[] { EnvironmentMagic.Name, ModelMagic.Name, TrainMagic.Name, HypercloneMagic.Name, SubcloneMagic.Name, RaceMagic.Name, ClusterMagic.Name }.Select(m => $"<code>{m}</code>"));
         return $"<div class=\"efml-loaded\" style=\"{Html.BlockStyle};padding:6px 10px;border-left:3px solid #1f77b4;background:rgba(31,119,180,0.06)\">" +
                $"<b>EfficientML {Html.Encode(EnvironmentReport.VersionOf(typeof(Devices).Assembly))} loaded</b> · device <code>{Html.Encode(device)}</code> · " +
                $"{TorchThreads.Current} torch thread(s) · magics {magics} · charts: plotly.js {ChartHtml.PlotlyVersion}, inline (works offline)</div>\n" +

@@ -17,6 +17,21 @@ sealed class ThrottledDisplay(KernelInvocationContext context, TimeSpan interval
     /// <summary>Least time between two updates.</summary>
     public TimeSpan Interval { get; } = interval;
 
+    /// <summary>
+    /// Like <see cref="Show(object, bool)"/>, but <paramref name="build"/> runs only when the update is due, on the
+    /// caller's thread and under this display's lock (so a training callback can copy tensors for the update, and
+    /// nothing else formats the value meanwhile).
+    /// </summary>
+    public void ShowIfDue(Func<object> build, bool force = false)
+    {
+        lock (_gate)
+        {
+            long now = Stopwatch.GetTimestamp();
+            if (_shown != null && !force && Stopwatch.GetElapsedTime(_lastShown, now) < Interval) return;
+            Show(build(), force: true);
+        }
+    }
+
     /// <summary>Shows <paramref name="value"/> (formatted anew); skipped when the last update is too recent, unless <paramref name="force"/>.</summary>
     public void Show(object value, bool force = false)
     {

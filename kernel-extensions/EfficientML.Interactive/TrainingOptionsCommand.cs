@@ -29,10 +29,13 @@ public abstract class TrainingOptionsCommand : KernelDirectiveCommand
 /// <summary>The parameters (with hover help) and the reading of <see cref="TrainingOptionsCommand"/>, in one place.</summary>
 static class TrainingOptionParameters
 {
-    /// <summary>One parameter per training option, each saying its default.</summary>
-    public static IEnumerable<KernelDirectiveParameter> Create()
+    /// <summary>
+    /// One parameter per training option, each saying its default: those of <paramref name="defaults"/> (a magic that
+    /// fine-tunes has gentler ones than <c>#!train</c>), or of <see cref="TrainingOptions"/> when null.
+    /// </summary>
+    public static IEnumerable<KernelDirectiveParameter> Create(TrainingOptions? defaults = null)
     {
-        var d = new TrainingOptions();
+        var d = defaults ?? new TrainingOptions();
         yield return new KernelDirectiveParameter("--steps", $"Optimizer steps (default {d.Steps}).");
         yield return new KernelDirectiveParameter("--lr", $"Peak learning rate of AdamW, reached after the warmup, then cosine decay (default {d.LearningRate}).");
         yield return new KernelDirectiveParameter("--batch", $"Sequences per step (default {d.BatchSize}).");
@@ -42,16 +45,19 @@ static class TrainingOptionParameters
         yield return new KernelDirectiveParameter("--seed", $"Seed of the batch sampler (default {d.Seed}); the same seed gives the same batches.");
     }
 
-    /// <summary>The options <paramref name="c"/> asks for, checked against a model with a context of <paramref name="contextLength"/> tokens.</summary>
-    public static TrainingOptions Read(TrainingOptionsCommand c, int contextLength)
+    /// <summary>
+    /// The options <paramref name="c"/> asks for, checked against a model with a context of <paramref name="contextLength"/>
+    /// tokens; what it does not set comes from <paramref name="defaults"/> (or <see cref="TrainingOptions"/>' own).
+    /// </summary>
+    public static TrainingOptions Read(TrainingOptionsCommand c, int contextLength, TrainingOptions? defaults = null)
     {
-        var d = new TrainingOptions();
+        var d = defaults ?? new TrainingOptions();
         int steps = OptionValues.Int(c.Steps, "--steps", d.Steps);
         int block = OptionValues.Int(c.Block, "--block", Math.Min(d.BlockSize, contextLength));
         if (block > contextLength)
             throw new MagicException($"--block {block} is longer than the model's context of {contextLength} tokens. Use --block {contextLength} or less, " +
                                      $"or create a model with a longer context (#!model --context {block}).");
-        return new TrainingOptions
+        return (d with
         {
             Steps = steps,
             LearningRate = OptionValues.PositiveDouble(c.Lr, "--lr", d.LearningRate),
@@ -60,6 +66,20 @@ static class TrainingOptionParameters
             WarmupSteps = OptionValues.Int(c.Warmup, "--warmup", Math.Min(d.WarmupSteps, steps / 10), min: 0),
             EvalEvery = OptionValues.Int(c.EvalEvery, "--eval-every", d.EvalEvery, min: 0),
             Seed = OptionValues.Long(c.Seed, "--seed", d.Seed),
-        }.Validate();
+        }).Validate();
+    }
+
+    /// <summary>The training options <paramref name="c"/> sets, as written (e.g. "--steps"), for magics where they do not apply.</summary>
+    public static IReadOnlyList<string> Given(TrainingOptionsCommand c)
+    {
+        var given = new List<string>();
+        if (c.Steps != null) given.Add("--steps");
+        if (c.Lr != null) given.Add("--lr");
+        if (c.Batch != null) given.Add("--batch");
+        if (c.Block != null) given.Add("--block");
+        if (c.Warmup != null) given.Add("--warmup");
+        if (c.EvalEvery != null) given.Add("--eval-every");
+        if (c.Seed != null) given.Add("--seed");
+        return given;
     }
 }

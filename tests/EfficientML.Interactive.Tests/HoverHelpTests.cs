@@ -14,6 +14,7 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!hyperclone --factor 2", "HyperCloning.Expand(model, 2, new HyperCloneOptions")]
     [InlineData("#!subclone --width 64", "Subcloning.Shrink(model, new SubcloneOptions")]
     [InlineData("#!race --steps 10", "TrainingRace.Run(challenger, baseline")]
+    [InlineData("#!cluster --bits 3", "ClusteringFineTuning.FineTune(model.Copy(), corpus, new DkmOptions { Bits = 3 }, options)")]
     public async Task Hovering_a_magic_shows_its_help_and_options(string code, string expected)
     {
         var hover = await HoverAsync(code, 3);
@@ -28,6 +29,12 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!hyperclone --noise-db 10", "signal-to-noise ratio in dB")]
     [InlineData("#!subclone --calibration-tokens 4x32", "BATCHxLENGTH")]
     [InlineData("#!race --steps 10", "Optimizer steps")]
+    [InlineData("#!cluster --tau 1e-5", "Temperature τ of the soft assignment")]
+    [InlineData("#!cluster --steps 10", "Optimizer steps (default 100)")]
+    [InlineData("#!cluster --lr 1e-4", "(default 0.0003)")]
+    [InlineData("#!cluster --warmup 5", "(default 10, at most a tenth of --steps)")]
+    [InlineData("#!cluster --edkm", "unique rows")]
+    [InlineData("#!cluster --no-finetune", "without fine-tuning")]
     public async Task Hovering_an_option_shows_its_description(string code, string expected)
     {
         var hover = await HoverAsync(code, code.IndexOf("--", StringComparison.Ordinal) + 3);
@@ -39,7 +46,8 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!subclone")]
     [InlineData("#!race")]
     [InlineData("#!train")]
-    public void Every_option_of_the_cloning_magics_says_its_default_and_the_magic_names_its_csharp_call(string name)
+    [InlineData("#!cluster")]
+    public void Every_option_of_the_technique_magics_says_its_default_and_the_magic_names_its_csharp_call(string name)
     {
         var directive = fixture.Kernel.Root.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>().Single(d => d.Name == name);
         Assert.Contains("C#:", directive.Description);

@@ -50,6 +50,65 @@ public class ClusteringFineTuningTests
     }
 
     [Fact]
+    public void Applying_hard_weights_makes_the_model_the_palettised_one_for_good()
+    {
+        using var model = TestModels.Random(TestModels.Small(layers: 1));
+        var options = new DkmOptions { Bits = 2 };
+        using var layers = new ClusteredLayers(model, options);
+        using var tokens = TestModels.Tokens(3, 16);
+        Tensor expected;
+        using (layers.UseHardWeights()) expected = model.forward(tokens).detach().clone();
+        var norm = model.named_parameters().First(p => p.name == "blocks.0.ln_1.weight").parameter.clone();
+
+        layers.ApplyHardWeights();
+
+        foreach (var name in layers.Names)
+            Assert.True(layers.Weight(name).unique().Item1.numel() <= options.Clusters, $"{name} has more than {options.Clusters} distinct values");
+        Assert.True(TestModels.Same(expected, model.forward(tokens)), "the model computes what it computed with UseHardWeights");
+        Assert.True(TestModels.Same(norm, model.named_parameters().First(p => p.name == "blocks.0.ln_1.weight").parameter), "unclustered parameters are untouched");
+        // The centroids stay: palettising again gives the weights back exactly.
+        foreach (var (name, palette) in layers.Palettize())
+            using (palette)
+            using (var decoded = palette.Decode())
+                Assert.True(TestModels.Same(decoded, layers.Weight(name)), name);
+    }
+
+    [Fact]
+    public void Fine_tuning_chosen_layers_with_an_edkm_store_leaves_the_layers_to_the_caller()
+    {
+        using var model = TestModels.Random(TestModels.Small(layers: 1));
+        var options = new DkmOptions { Bits = 3 };
+        using var store = new SavedTensorStore(new EDkmOptions { Uniquify = true, Deduplicate = true });
+        using var layers = new ClusteredLayers(model, options, store, ["blocks.0.mlp.fc", "blocks.0.mlp.proj"]);
+        var seen = new List<int>();
+        var result = ClusteringFineTuning.FineTune(model, Corpus.Value, layers,
+            new TrainingOptions { Steps = 3, BatchSize = 2, BlockSize = 16, LearningRate = 1e-3, WarmupSteps = 0, EvalEvery = 0, EvalBatches = 1 },
+            onStep: (run, l) => { Assert.Same(layers, l); seen.Add(run.Steps.Count); });
+
+        Assert.Equal(TrainingOutcome.Completed, result.Run!.Outcome);
+        Assert.Contains(3, seen);
+        Assert.True(store.Report.Peak.Total > 0, "the store measured the fine-tuning");
+        Assert.NotNull(layers["blocks.0.mlp.fc"].Centroids);
+        var c = model.Config;
+        long clustered = 2L * c.Dim * c.MlpDim;
+        long expected = (model.ParameterCount - clustered) * 4 + 2 * 8 * 4 + clustered * 3 / 8;
+        Assert.Equal(expected, result.ModelBytes);
+
+        var post = ClusteringFineTuning.PostTraining(model, Corpus.Value, layers, evalBatches: 1);
+        Assert.Equal(result.ModelBytes, post.ModelBytes);
+    }
+
+    [Fact]
+    public void Clustered_layers_of_another_model_are_refused()
+    {
+        using var model = TestModels.Random(TestModels.Small(layers: 1));
+        using var other = TestModels.Random(TestModels.Small(layers: 1));
+        using var layers = new ClusteredLayers(other, new DkmOptions());
+        var error = Assert.Throws<ArgumentException>(() => ClusteringFineTuning.PostTraining(model, Corpus.Value, layers, evalBatches: 1));
+        Assert.Contains("made on another model", error.Message);
+    }
+
+    [Fact]
     public void A_step_that_makes_its_own_gradients_trains_and_a_nan_loss_stops_before_the_weights_change()
     {
         using var model = TestModels.Random(TestModels.Small(layers: 1));

@@ -1,4 +1,5 @@
 using EfficientML.Cloning;
+using EfficientML.Clustering;
 using EfficientML.Core;
 using EfficientML.Models;
 using EfficientML.Plots;
@@ -27,6 +28,12 @@ static class FormatterRegistration
             Register<CloneReport>(CloneReportHtml.Render);
             Register<SubcloneReport>(SubcloneReportHtml.Render);
             Register<RaceResult>(RaceResultHtml.Render);
+            Register<CompressionResult>(CompressionResultHtml.Render);
+            // Lists and arrays of results (e.g. ClusteringExperiments.Compression) as one table and one chart.
+            Register<IEnumerable<CompressionResult>>(CompressionResultHtml.Render);
+            Register<Palette>(PaletteHtml.Render);
+            Register<SavedTensorReport>(SavedMemoryHtml.Render);
+            Register<IEnumerable<SavedMemoryRow>>(SavedMemoryHtml.Render);
             // Charts from EfficientML.Plots (or any Plotly.NET chart) drawn offline, with the inline plotly.js.
             Register<GenericChart>(ChartHtml.Fragment);
         }

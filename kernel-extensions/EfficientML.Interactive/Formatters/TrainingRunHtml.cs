@@ -13,7 +13,8 @@ static class TrainingRunHtml
     public static string Render(IReadOnlyList<TrainingRun> runs, string? title) =>
         $"<div class=\"efml-runs\">{string.Concat(runs.Select(Status))}{ChartHtml.Fragment(LossChart.Of(runs, title))}</div>";
 
-    static string Status(TrainingRun run)
+    /// <summary>One line on the run (name, outcome, steps, losses, speed), and its message if it has one.</summary>
+    public static string Status(TrainingRun run)
     {
         var steps = run.Steps;
         var parts = new List<string> { $"<b>{Html.Encode(run.Name)}</b>", OutcomeText(run), $"{steps.Count} of {run.Options.Steps} steps" };

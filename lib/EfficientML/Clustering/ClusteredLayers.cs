@@ -58,6 +58,14 @@ public sealed class ClusteredLayers : IDisposable
     /// <summary>The clustered layers' names, in model order.</summary>
     public IReadOnlyList<string> Names => _layers.Select(l => l.Name).ToList();
 
+    /// <summary>
+    /// The float32 master weight of one clustered layer (the model's own parameter). Read it between steps, e.g. in a
+    /// fine-tuning callback on the training thread; during <see cref="Step"/> it briefly holds W̃.
+    /// </summary>
+    public Parameter Weight(string name) =>
+        _layers.FirstOrDefault(l => l.Name == name).Weight
+        ?? throw new ArgumentException($"'{name}' is not clustered here; clustered layers: {string.Join(", ", Names)}.");
+
     /// <summary>The clusterer of one layer (its centroids, its palette).</summary>
     public DkmClusterer this[string name] =>
         _layers.FirstOrDefault(l => l.Name == name).Clusterer
@@ -130,6 +138,29 @@ public sealed class ClusteredLayers : IDisposable
             using var __ = no_grad();
             for (int i = 0; i < _layers.Count; i++) { _layers[i].Weight.copy_(masters[i]); masters[i].Dispose(); }
         });
+    }
+
+    /// <summary>
+    /// Writes every clustered weight's hard-clustered value (nearest centroid) into the model for good: the model becomes
+    /// the palettised model, with at most k distinct values per table, and the float32 master weights are gone. Use
+    /// <see cref="UseHardWeights"/> instead to evaluate and keep training. The centroids stay, so
+    /// <see cref="Palettize"/> still gives the same tables.
+    /// </summary>
+    public void ApplyHardWeights()
+    {
+        using var _ = no_grad();
+        foreach (var (_, weight, clusterer) in _layers)
+        {
+            using var hard = clusterer.Hard(weight);
+            weight.copy_(hard);
+        }
+    }
+
+    /// <summary>True when every clustered weight is a parameter of <paramref name="model"/>.</summary>
+    internal bool BelongTo(nn.Module model)
+    {
+        var parameters = model.parameters().ToList();
+        return _layers.All(l => parameters.Any(p => ReferenceEquals(p, l.Weight)));
     }
 
     /// <summary>Every clustered layer's palette (table + indices), by name.</summary>

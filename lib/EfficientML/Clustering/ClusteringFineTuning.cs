@@ -44,8 +44,19 @@ public static class ClusteringFineTuning
     }
 
     /// <summary>
-    /// A record for <see cref="FineTune"/>, so a caller can show it before the first step. Validation losses in it are
-    /// those of the hard-clustered model.
+    /// Clusters the weights of <paramref name="layers"/> (made on <paramref name="model"/>, e.g. with a layer list or an
+    /// eDKM store) once by k-means on their 16-bit values and evaluates; the model's weights are left unchanged, and the
+    /// caller keeps the layers (their centroids, <see cref="ClusteredLayers.Palettize"/>, <see cref="ClusteredLayers.ApplyHardWeights"/>).
+    /// </summary>
+    public static CompressionResult PostTraining(TinyGpt model, TextCorpus corpus, ClusteredLayers layers, int? evalBatches = 8)
+    {
+        CheckLayers(model, layers);
+        return Measure("k-means (no fine-tuning)", model, corpus, layers, evalBatches, null);
+    }
+
+    /// <summary>
+    /// A record for <c>FineTune</c>, so a caller can show it before the first step. Validation losses in it are those of
+    /// the hard-clustered model.
     /// </summary>
     public static TrainingRun NewRun(TinyGpt model, TextCorpus corpus, DkmOptions options, TrainingOptions training) =>
         LanguageModelTraining.NewRun(model, corpus, training, $"DKM {options.Validate().Bits}-bit fine-tuning");
@@ -61,8 +72,22 @@ public static class ClusteringFineTuning
         SavedTensorStore? store = null, TrainingRun? run = null, Action<TrainingRun, ClusteredLayers>? onStep = null,
         CancellationToken cancellation = default)
     {
-        run ??= NewRun(model, corpus, options, training);
         using var layers = new ClusteredLayers(model, options, store);
+        return FineTune(model, corpus, layers, training, run, onStep, cancellation);
+    }
+
+    /// <summary>
+    /// Fine-tunes <paramref name="model"/> with the weights of <paramref name="layers"/> (made on this model: a chosen
+    /// set of layers, an eDKM store) soft-clustered by DKM, then evaluates the hard-clustered model. The caller keeps the
+    /// layers: their centroids, their store's memory report, <see cref="ClusteredLayers.ApplyHardWeights"/> to make the
+    /// model the palettised one. <paramref name="onStep"/> runs on the training thread after every step and evaluation.
+    /// </summary>
+    public static CompressionResult FineTune(
+        TinyGpt model, TextCorpus corpus, ClusteredLayers layers, TrainingOptions training,
+        TrainingRun? run = null, Action<TrainingRun, ClusteredLayers>? onStep = null, CancellationToken cancellation = default)
+    {
+        CheckLayers(model, layers);
+        run ??= NewRun(model, corpus, layers.Options, training);
         using var sampler = Seeding.Generator(run.Options.Seed);
         var o = run.Options;
         Trainer.RunWithOwnBackward(
@@ -77,6 +102,15 @@ public static class ClusteringFineTuning
             onStep is null ? null : r => onStep(r, layers),
             cancellation);
         return Measure("DKM fine-tuned", model, corpus, layers, o.EvalBatches, run);
+    }
+
+    static void CheckLayers(TinyGpt model, ClusteredLayers layers)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(layers);
+        if (!layers.BelongTo(model))
+            throw new ArgumentException("These clustered layers were made on another model: make them on the model being compressed, " +
+                                        "e.g. new ClusteredLayers(model, options).");
     }
 
     /// <summary>Evaluates with hard-clustered weights and sizes the palettised model.</summary>
