@@ -24,7 +24,7 @@ public class ClusteringFormatterTests(KernelFixture fixture) : IClassFixture<Ker
         Assert.Contains("<b>DKM fine-tuned</b>, 3-bit", html);
         Assert.Contains(Html.Number(1.2345), html);                                       // nats
         Assert.Contains(Html.Number(Math.Round(1.2345 / Math.Log(2), 4)), html);          // bits per byte
-        Assert.Contains("0.4 MB", html);
+        Assert.Contains("0.419 MB", html);
         Assert.Contains("10×", html);                                                     // 4 MiB / 0.4 MiB
         Assert.Contains("3.125", html);
         Assert.Contains("Plotly.newPlot", html);
@@ -112,7 +112,7 @@ public class ClusteringFormatterTests(KernelFixture fixture) : IClassFixture<Ker
         IReadOnlyList<SavedMemoryRow> rows = ClusteringChartsTests.MemoryRows();
         var html = rows.ToDisplayString("text/html");
         Assert.Contains("efml-saved-memory", html);
-        Assert.Contains("1,000,000 B (976.6 KB)", html);
+        Assert.Contains("1,000,000 B (1 MB)", html);
         Assert.Contains(">10×<", html);
         Assert.Contains(">40×<", html);
         Assert.Contains("1.2×", html);                                                    // 12 ms vs 10 ms

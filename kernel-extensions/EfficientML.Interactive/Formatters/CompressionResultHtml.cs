@@ -51,5 +51,5 @@ static class CompressionResultHtml
                string.Concat(rows) + "</table>";
     }
 
-    public static string Megabytes(long bytes) => $"{Html.Number(Math.Round(bytes / 1048576.0, 3))} MB";
+    public static string Megabytes(long bytes) => $"{Html.Number(Math.Round(bytes / 1e6, 3))} MB";
 }

@@ -26,9 +26,9 @@ static class Html
     }
 
     public static string Bytes(long bytes) =>
-        bytes >= 1 << 30 ? $"{bytes / (double)(1 << 30):0.##} GB" :
-        bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):0.##} MB" :
-        bytes >= 1 << 10 ? $"{bytes / 1024.0:0.#} KB" : $"{bytes} B";
+        bytes >= 1_000_000_000 ? $"{bytes / 1e9:0.##} GB" :                 // decimal units, as the benchmarks and READMEs print them
+        bytes >= 1_000_000 ? $"{bytes / 1e6:0.##} MB" :
+        bytes >= 1_000 ? $"{bytes / 1e3:0.#} KB" : $"{bytes} B";
 
     public const string TableStyle = "border-collapse:collapse;font-size:13px;font-family:system-ui,-apple-system,'Segoe UI',sans-serif";
     public const string CellStyle = "padding:2px 10px;text-align:left;vertical-align:top;border-bottom:1px solid #ddd";

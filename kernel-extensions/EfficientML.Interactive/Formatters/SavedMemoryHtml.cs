@@ -66,5 +66,5 @@ static class SavedMemoryHtml
 
     /// <summary>Exact bytes, with a readable size beside them from 1 KB.</summary>
     public static string Bytes(long bytes) =>
-        bytes < 1024 ? $"{Html.Count(bytes)} B" : $"{Html.Count(bytes)} B ({Html.Bytes(bytes)})";
+        bytes < 1000 ? $"{Html.Count(bytes)} B" : $"{Html.Count(bytes)} B ({Html.Bytes(bytes)})";
 }
