@@ -1,7 +1,6 @@
 using EfficientML.Models;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace EfficientML.Cloning;
 
@@ -228,7 +227,7 @@ public static class Subcloning
             var input = x;
             // Attention, head by head: the contribution of head h to the residual is o_proj[:, h] · y_h.
             var h = block.ln_1.forward(x);
-            var y = HeadOutputs(block.attn, h, c);                                     // (B, T, H, hd)
+            var y = block.attn.HeadOutputs(h).view(b, t, c.Heads, c.HeadDim);          // (B, T, H, hd)
             var wo = block.attn.o_proj.weight!.view(c.Dim, c.Heads, c.HeadDim);         // (d, H, hd)
             var perHead = einsum("bthk,dhk->bthd", y, wo);                               // (B, T, H, d)
             var headNorm = perHead.norm(-1).mean(new long[] { 0, 1 });                   // (H)
@@ -247,20 +246,6 @@ public static class Subcloning
         foreach (var layer in layerImportance)
             for (int i = 0; i < c.Dim; i++) importance[i] += layer[i];
         return new Statistics(importance, layerImportance, blockChange, headImportance, neuronImportance);
-    }
-
-    static Tensor HeadOutputs(CausalSelfAttention attn, Tensor x, TinyGptConfig c)
-    {
-        long b = x.shape[0], t = x.shape[1];
-        var q = attn.q_proj.forward(x).view(b, t, c.Heads, c.HeadDim).transpose(1, 2);
-        var k = attn.k_proj.forward(x).view(b, t, c.KvHeads, c.HeadDim).transpose(1, 2);
-        var v = attn.v_proj.forward(x).view(b, t, c.KvHeads, c.HeadDim).transpose(1, 2);
-        if (c.KvHeads != c.Heads)
-        {
-            k = k.repeat_interleave(c.Heads / c.KvHeads, dim: 1);
-            v = v.repeat_interleave(c.Heads / c.KvHeads, dim: 1);
-        }
-        return F.scaled_dot_product_attention(q, k, v, is_casual: t > 1).transpose(1, 2);  // (B, T, H, hd)
     }
 
     static double[] MeanAbs(Tensor x) => ToArray(x.abs().mean(new long[] { 0, 1 }));

@@ -98,7 +98,7 @@ public static class ClusteringFineTuning
                 return layers.Step(() => model.Loss(x, y));
             },
             run,
-            () => { using (layers.UseHardWeights()) return MeanLoss(model, corpus, o.EvalBatches); },
+            () => { using (layers.UseHardWeights()) return Evaluate(model, corpus, o.EvalBatches); },
             onStep is null ? null : r => onStep(r, layers),
             cancellation);
         return Measure("DKM fine-tuned", model, corpus, layers, o.EvalBatches, run);
@@ -133,9 +133,7 @@ public static class ClusteringFineTuning
         }
     }
 
+    /// <summary>Validation loss in eval mode without gradients (LanguageModelTraining.Evaluate sees to both).</summary>
     static double Evaluate(TinyGpt model, TextCorpus corpus, int? evalBatches) =>
-        Trainer.Evaluate(model, () => MeanLoss(model, corpus, evalBatches));
-
-    static double MeanLoss(TinyGpt model, TextCorpus corpus, int? evalBatches) =>
         LanguageModelTraining.Evaluate(model, corpus, Split.Validation, batchSize: 16, blockSize: model.Config.ContextLength, maxBatches: evalBatches);
 }

@@ -25,7 +25,10 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => Forward(x, null, 0, 0);
 
     /// <summary>x: (B, T, C) at positions start..start+T-1; with a cache it attends to all earlier ones too.</summary>
-    public Tensor Forward(Tensor x, KvCache? cache, int layer, int start)
+    public Tensor Forward(Tensor x, KvCache? cache, int layer, int start) => o_proj.forward(HeadOutputs(x, cache, layer, start));
+
+    /// <summary>The heads' outputs side by side, before the output projection: (B, T, H·hd), head h in columns h·hd … h·hd+hd−1.</summary>
+    public Tensor HeadOutputs(Tensor x, KvCache? cache = null, int layer = 0, int start = 0)
     {
         long b = x.shape[0], t = x.shape[1];
         var q = q_proj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);    // (B, H, T, hd)
@@ -52,8 +55,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
             var mask = ones(t, past + t, dtype: ScalarType.Bool, device: x.device).tril(past);
             y = F.scaled_dot_product_attention(q, k, v, attn_mask: mask);
         }
-        y = y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);          // (B, T, H*hd)
-        return o_proj.forward(y);
+        return y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);       // (B, T, H*hd)
     }
 }
 
