@@ -1,0 +1,43 @@
+namespace EfficientML.Routing;
+
+/// <summary>Settings of a DynaMoE conversion and its router fine-tuning.</summary>
+public sealed record RoutingOptions
+{
+    /// <summary>Nested expert sizes as fractions of the MLP width, smallest first, ending with 1.</summary>
+    public IReadOnlyList<double> ExpertFractions { get; init; } = ExpertSizes.DefaultFractions;
+
+    /// <summary>Hidden width of each router (0 = a linear router).</summary>
+    public int RouterHidden { get; init; } = 32;
+
+    /// <summary>
+    /// Difficulty-label tolerance in nats: a token's label is the smallest expert whose next-token loss (every MLP
+    /// narrowed to it) is at most this much above the full model's.
+    /// </summary>
+    public double Tolerance { get; init; } = 0.1;
+
+    /// <summary>Weight of the routers' label cross-entropy next to the language-model loss.</summary>
+    public double RouterLossWeight { get; init; } = 1.0;
+
+    /// <summary>Whether the language-model loss also fine-tunes the model's weights (false: only the routers learn).</summary>
+    public bool TrainExperts { get; init; } = true;
+
+    /// <summary>Sensitivity at which the fine-tuning run is evaluated.</summary>
+    public double EvalTheta { get; init; } = 0.5;
+
+    /// <summary>Throws one clear message for the first setting that cannot work.</summary>
+    public RoutingOptions Validate()
+    {
+        if (ExpertFractions is null || ExpertFractions.Count < 2)
+            throw new ArgumentException("Give at least two expert sizes, smallest first, ending with 1 (e.g. 0.25, 0.5, 0.75, 1).");
+        for (int j = 1; j < ExpertFractions.Count; j++)
+            if (!(ExpertFractions[j] > ExpertFractions[j - 1]))
+                throw new ArgumentException($"Expert sizes must increase ({string.Join(", ", ExpertFractions)}): list them from smallest to largest, each once.");
+        if (RouterHidden < 0) throw new ArgumentException($"RouterHidden must be 0 (linear) or more, not {RouterHidden}.");
+        if (!(Tolerance >= 0) || double.IsInfinity(Tolerance))
+            throw new ArgumentException($"Tolerance is a loss difference in nats and must be 0 or more (e.g. 0.1), not {Tolerance}.");
+        if (!(RouterLossWeight > 0) || double.IsInfinity(RouterLossWeight))
+            throw new ArgumentException($"RouterLossWeight must be positive (e.g. 1), not {RouterLossWeight}.");
+        Router.CheckTheta(EvalTheta);
+        return this;
+    }
+}
