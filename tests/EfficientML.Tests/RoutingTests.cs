@@ -152,7 +152,7 @@ public class RoutingTests
         var dense = new TinyGpt(TestModels.Small(), 3);
         using var _d = dense;
         LanguageModelTraining.Train(dense, Corpus.Value, new TrainingOptions { Steps = 40, BatchSize = 8, BlockSize = 32, LearningRate = 3e-3, WarmupSteps = 4, EvalEvery = 0, EvalBatches = 1 });
-        var options = new RoutingOptions { Tolerance = 0.1, TrainExperts = false };
+        var options = new RoutingOptions { Tolerance = 0.1, ExpertTraining = ExpertTraining.None };
         using var routed = RoutedGpt.FromDense(dense, TestModels.Tokens(2, 40), options, seed: 1);
         var weights = routed.model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
         var before = RoutingEvaluation.RouterFit(routed, Corpus.Value, options.Tolerance, evalBatches: 1);

@@ -18,10 +18,11 @@ public static class RoutingFineTuning
         LanguageModelTraining.NewRun(routed.model, corpus, training, name);
 
     /// <summary>
-    /// One fine-tuning run: each step labels the batch's tokens with the current weights, runs the model with tokens routed
-    /// by their labels, and minimises the language-model loss plus <see cref="RoutingOptions.RouterLossWeight"/> × the
-    /// routers' cross-entropy on the labels. Validation losses in the record are the routed model's at
-    /// <see cref="RoutingOptions.EvalTheta"/>.
+    /// One fine-tuning run. Each step labels the batch's tokens with the current weights and minimises
+    /// <see cref="RoutingOptions.RouterLossWeight"/> × the routers' cross-entropy on the labels, plus the language-model
+    /// losses that <see cref="RoutingOptions.ExpertTraining"/> chooses (by default the elastic objective of
+    /// <see cref="ElasticFineTune"/>, with the same draws of widths). Validation losses in the record are the routed
+    /// model's at <see cref="RoutingOptions.EvalTheta"/>.
     /// </summary>
     public static TrainingRun FineTune(
         RoutedGpt routed, TextCorpus corpus, RoutingOptions options, TrainingOptions training,
@@ -30,9 +31,10 @@ public static class RoutingFineTuning
         options.Validate();
         run ??= NewRun(routed, corpus, training);
         var o = run.Options;
-        int k = routed.Sizes.Count;
+        int k = routed.Sizes.Count, layers = routed.Config.Layers;
         using var sampler = Seeding.Generator(o.Seed);
-        var frozen = options.TrainExperts ? [] : routed.model.parameters().Where(p => p.requires_grad).ToList();
+        var widths = new Random(unchecked((int)o.Seed));
+        var frozen = options.ExpertTraining == ExpertTraining.None ? routed.model.parameters().Where(p => p.requires_grad).ToList() : [];
         foreach (var p in frozen) p.requires_grad = false;
         try
         {
@@ -41,12 +43,19 @@ public static class RoutingFineTuning
                 _ =>
                 {
                     var (x, y) = corpus.SampleBatch(Split.Train, o.BatchSize, o.BlockSize, sampler, routed.Device);
-                    var labels = DifficultyLabels.PerLayer(DifficultyLabels.Compute(routed, x, y, options.Tolerance), routed.Config.Layers);
-                    var output = routed.Run(x, new ExpertChoice.Given(labels), withRouterLogits: true);
-                    var routerLoss = F.cross_entropy(output.RouterLogits!.reshape(-1, k), labels.reshape(-1));
-                    if (!options.TrainExperts) return routerLoss * options.RouterLossWeight;
-                    using var dense = routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full));
-                    return LmLoss(output.Logits, y) + LmLoss(dense.Logits, y) + routerLoss * options.RouterLossWeight;
+                    var labels = DifficultyLabels.PerLayer(DifficultyLabels.Compute(routed, x, y, options.Tolerance), layers);
+                    Tensor RouterLoss(RoutedForward f) => F.cross_entropy(f.RouterLogits!.reshape(-1, k), labels.reshape(-1)) * options.RouterLossWeight;
+                    switch (options.ExpertTraining)
+                    {
+                        case ExpertTraining.None:
+                            return RouterLoss(routed.Run(x, new ExpertChoice.Given(labels), withRouterLogits: true));
+                        case ExpertTraining.Labels:
+                            var byLabels = routed.Run(x, new ExpertChoice.Given(labels), withRouterLogits: true);
+                            return RouterLoss(byLabels) + LmLoss(byLabels.Logits, y) + LmLoss(routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full)).Logits, y);
+                        default: // the routers read the full model's MLP inputs, which the elastic loss computes anyway
+                            var full = routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full), withRouterLogits: true);
+                            return RouterLoss(full) + ElasticLoss(routed, full, x, y, widths);
+                    }
                 },
                 run,
                 () => RoutingEvaluation.Evaluate(routed, corpus, ExpertChoice.AtTheta(options.EvalTheta), o.EvalBatches).ValidationLoss,
@@ -63,8 +72,9 @@ public static class RoutingFineTuning
         LanguageModelTraining.NewRun(routed.model, corpus, training, name);
 
     /// <summary>
-    /// The static-width baseline with the same budget of steps and tokens: each step draws one expert size (seeded,
-    /// uniformly) and trains the language-model loss with every token of every layer through it. Routers are not used.
+    /// The static-width baseline with the same budget of steps and tokens (Flextron-style elastic MLP): each step trains
+    /// the language-model loss of the full model plus that of one smaller width drawn at random (seeded), every token
+    /// of every layer through it. Routers are not used.
     /// Validation losses in the record are the mean over all widths.
     /// </summary>
     public static TrainingRun ElasticFineTune(
@@ -84,9 +94,7 @@ public static class RoutingFineTuning
                 _ =>
                 {
                     var (x, y) = corpus.SampleBatch(Split.Train, o.BatchSize, o.BlockSize, sampler, routed.Device);
-                    using var dense = routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full));
-                    using var narrow = routed.Run(x, new ExpertChoice.Static(widths.Next(routed.Sizes.Full)));
-                    return LmLoss(dense.Logits, y) + LmLoss(narrow.Logits, y);
+                    return ElasticLoss(routed, routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full)), x, y, widths);
                 },
                 run,
                 () => Enumerable.Range(0, routed.Sizes.Count)
@@ -98,6 +106,10 @@ public static class RoutingFineTuning
             foreach (var p in routerParameters) p.requires_grad = true;
         }
     }
+
+    /// <summary>Language-model loss of the full model's output <paramref name="full"/> plus that of one smaller width drawn from <paramref name="widths"/>.</summary>
+    static Tensor ElasticLoss(RoutedGpt routed, RoutedForward full, Tensor x, Tensor y, Random widths) =>
+        LmLoss(full.Logits, y) + LmLoss(routed.Run(x, new ExpertChoice.Static(widths.Next(routed.Sizes.Full))).Logits, y);
 
     static Tensor LmLoss(Tensor logits, Tensor targets) => F.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1));
 

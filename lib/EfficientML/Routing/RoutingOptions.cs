@@ -1,5 +1,24 @@
 namespace EfficientML.Routing;
 
+/// <summary>How the nested experts' weights are fine-tuned while the routers learn the difficulty labels.</summary>
+public enum ExpertTraining
+{
+    /// <summary>They are not: only the routers learn (the model's weights stay exactly as they were).</summary>
+    None,
+
+    /// <summary>
+    /// Each step, the language-model loss of the full model plus that of one randomly drawn smaller width (every token
+    /// through it): the elastic, Flextron-style objective, so every expert size stays good on every token.
+    /// </summary>
+    Elastic,
+
+    /// <summary>
+    /// Each step, the language-model loss of the full model plus that of the model with every token routed by its
+    /// label: each expert trains only on the tokens it will be given.
+    /// </summary>
+    Labels,
+}
+
 /// <summary>Settings of a DynaMoE conversion and its router fine-tuning.</summary>
 public sealed record RoutingOptions
 {
@@ -18,8 +37,8 @@ public sealed record RoutingOptions
     /// <summary>Weight of the routers' label cross-entropy next to the language-model loss.</summary>
     public double RouterLossWeight { get; init; } = 1.0;
 
-    /// <summary>Whether the language-model loss also fine-tunes the model's weights (false: only the routers learn).</summary>
-    public bool TrainExperts { get; init; } = true;
+    /// <summary>What the language-model loss trains next to the routers (see <see cref="Routing.ExpertTraining"/>).</summary>
+    public ExpertTraining ExpertTraining { get; init; } = ExpertTraining.Elastic;
 
     /// <summary>Sensitivity at which the fine-tuning run is evaluated.</summary>
     public double EvalTheta { get; init; } = 0.5;

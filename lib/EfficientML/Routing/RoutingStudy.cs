@@ -31,4 +31,21 @@ public sealed record RoutingStudy(
     /// <summary>The cheapest routed variant whose loss is within <paramref name="relative"/> (e.g. 0.02) of the dense loss, if any.</summary>
     public RoutingPoint? CheapestWithin(double relative) =>
         Routed.Where(p => p.ValidationLoss <= DenseLoss * (1 + relative)).OrderBy(p => p.ComputeFraction).FirstOrDefault();
+
+    /// <summary>
+    /// Loss of a static-width curve (points of increasing compute) at <paramref name="computeFraction"/>, linearly
+    /// interpolated; null outside the curve's range.
+    /// </summary>
+    public static double? InterpolatedLoss(IReadOnlyList<RoutingPoint> curve, double computeFraction)
+    {
+        var sorted = curve.OrderBy(p => p.ComputeFraction).ToList();
+        for (int i = 1; i < sorted.Count; i++)
+        {
+            var (a, b) = (sorted[i - 1], sorted[i]);
+            if (computeFraction < a.ComputeFraction || computeFraction > b.ComputeFraction) continue;
+            var t = (computeFraction - a.ComputeFraction) / (b.ComputeFraction - a.ComputeFraction);
+            return a.ValidationLoss + t * (b.ValidationLoss - a.ValidationLoss);
+        }
+        return null;
+    }
 }
