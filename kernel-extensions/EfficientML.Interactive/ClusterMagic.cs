@@ -118,7 +118,7 @@ static class ClusterMagic
         ClusteredLayers? layers = null;
         ClusterView? view = null;
         bool kept = false;
-        // Not while a training step (of an interrupted #!train, #!race or #!cluster) may still be writing these weights.
+        // Not while a training step (of an interrupted #!train, #!race, #!cluster or #!route) may still be writing these weights.
         await session.TrainingGate.WaitAsync(context.CancellationToken);
         try
         {

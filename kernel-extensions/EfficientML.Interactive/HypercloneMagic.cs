@@ -80,7 +80,7 @@ static class HypercloneMagic
             Seed = OptionValues.Long(c.Seed, "--seed", new HyperCloneOptions().Seed),
         };
         HyperCloneResult result;
-        // Not while a training step (of an interrupted #!train, #!race or #!cluster) may still be writing these weights.
+        // Not while a training step (of an interrupted #!train, #!race, #!cluster or #!route) may still be writing these weights.
         await session.TrainingGate.WaitAsync(context.CancellationToken);
         try
         {

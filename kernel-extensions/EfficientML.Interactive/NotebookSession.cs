@@ -32,14 +32,14 @@ public sealed class NotebookSession
     public ModelRegistry Models { get; } = new();
 
     /// <summary>
-    /// Held while <c>#!train</c>, <c>#!race</c> or <c>#!cluster</c> trains, and while <c>#!hyperclone</c>, <c>#!subclone</c> or
+    /// Held while <c>#!train</c>, <c>#!race</c>, <c>#!cluster</c> or <c>#!route</c> trains, and while <c>#!hyperclone</c>, <c>#!subclone</c> or
     /// <c>#!cluster</c> read weights.
     /// An interrupt ends the cell at once while the step in flight finishes; the next magic waits for it instead of
     /// touching the same weights from two threads.
     /// </summary>
     internal SemaphoreSlim TrainingGate { get; } = new(1, 1);
 
-    /// <summary>The most recent run of <c>#!train</c> or fine-tuning of <c>#!cluster</c> (also while it runs).</summary>
+    /// <summary>The most recent run of <c>#!train</c> or fine-tuning of <c>#!cluster</c> or <c>#!route</c> (also while it runs).</summary>
     public TrainingRun? LastRun { get; internal set; }
 
     /// <summary>The most recent race of <c>#!race</c> (also while it runs).</summary>

@@ -15,6 +15,7 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!subclone --width 64", "Subcloning.Shrink(model, new SubcloneOptions")]
     [InlineData("#!race --steps 10", "TrainingRace.Run(challenger, baseline")]
     [InlineData("#!cluster --bits 3", "ClusteringFineTuning.FineTune(model.Copy(), corpus, new DkmOptions { Bits = 3 }, options)")]
+    [InlineData("#!route --theta 0.5", "RoutingFineTuning.FineTune(RoutedGpt.FromDense(model, calibration, options), corpus, options, training)")]
     public async Task Hovering_a_magic_shows_its_help_and_options(string code, string expected)
     {
         var hover = await HoverAsync(code, 3);
@@ -35,6 +36,17 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!cluster --warmup 5", "(default 10, at most a tenth of --steps)")]
     [InlineData("#!cluster --edkm", "unique rows")]
     [InlineData("#!cluster --no-finetune", "without fine-tuning")]
+    [InlineData("#!route --steps 10", "Optimizer steps (default 100)")]
+    [InlineData("#!route --lr 1e-4", "(default 0.001)")]
+    [InlineData("#!route --batch 8", "(default 16)")]
+    [InlineData("#!route --block 128", "(default 256, or the context if smaller)")]
+    [InlineData("#!route --experts 0.5,1", "(default 0.25,0.5,0.75,1)")]
+    [InlineData("#!route --tolerance 0.2", "tolerance in nats")]
+    [InlineData("#!route --theta 0.3", "(default 0.5)")]
+    [InlineData("#!route --thetas 0,1", "(default 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1)")]
+    [InlineData("#!route --router-hidden 0", "(default 32)")]
+    [InlineData("#!route --baseline", "elastic (Flextron-style)")]
+    [InlineData("#!route --text abc", "Moby-Dick validation split")]
     public async Task Hovering_an_option_shows_its_description(string code, string expected)
     {
         var hover = await HoverAsync(code, code.IndexOf("--", StringComparison.Ordinal) + 3);
@@ -47,6 +59,7 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!race")]
     [InlineData("#!train")]
     [InlineData("#!cluster")]
+    [InlineData("#!route")]
     public void Every_option_of_the_technique_magics_says_its_default_and_the_magic_names_its_csharp_call(string name)
     {
         var directive = fixture.Kernel.Root.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>().Single(d => d.Name == name);

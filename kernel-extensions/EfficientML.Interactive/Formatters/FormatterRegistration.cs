@@ -3,6 +3,7 @@ using EfficientML.Clustering;
 using EfficientML.Core;
 using EfficientML.Models;
 using EfficientML.Plots;
+using EfficientML.Routing;
 using Microsoft.DotNet.Interactive.Formatting;
 using Plotly.NET;
 using static TorchSharp.torch;
@@ -34,6 +35,11 @@ static class FormatterRegistration
             Register<Palette>(PaletteHtml.Render);
             Register<SavedTensorReport>(SavedMemoryHtml.Render);
             Register<IEnumerable<SavedMemoryRow>>(SavedMemoryHtml.Render);
+            Register<RoutedGpt>(RoutedGptHtml.Render);
+            Register<RoutingStudy>(RoutingStudyHtml.Render);
+            Register<RoutingPoint>(RoutingPointHtml.Render);
+            // Lists and arrays of routing points (e.g. RoutingEvaluation.Sweep) as one chart and one table.
+            Register<IEnumerable<RoutingPoint>>(RoutingPointHtml.Render);
             // Charts from EfficientML.Plots (or any Plotly.NET chart) drawn offline, with the inline plotly.js.
             Register<GenericChart>(ChartHtml.Fragment);
         }
