@@ -207,6 +207,7 @@ public class RoutingTests
     {
         Assert.Contains("nats", Assert.Throws<ArgumentException>(() => new RoutingOptions { Tolerance = -1 }.Validate()).Message);
         Assert.Contains("increase", Assert.Throws<ArgumentException>(() => new RoutingOptions { ExpertFractions = [0.5, 0.5, 1] }.Validate()).Message);
+        Assert.Contains("RouterLearningRateScale", Assert.Throws<ArgumentException>(() => new RoutingOptions { RouterLearningRateScale = 0 }.Validate()).Message);
         var (dense, routed) = Convert();
         using var _d = dense;
         using var _r = routed;

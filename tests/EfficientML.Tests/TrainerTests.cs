@@ -26,6 +26,23 @@ public class TrainerTests
     }
 
     [Fact]
+    public void A_learning_rate_factor_scales_the_step_of_the_parameters_it_names()
+    {
+        using var model = nn.Linear(4, 2);
+        var weight = model.weight!.detach().clone();
+        var bias = model.bias!.detach().clone();
+        using var x = ones(3, 4);
+        var options = new TrainingOptions { Steps = 1, LearningRate = 1e-3, WarmupSteps = 0, WeightDecay = 0, GradientClip = 0, EvalEvery = 0 };
+        Trainer.Run(model, _ => model.forward(x).pow(2).sum(), new TrainingRun("scaled", options, 3), learningRateScale: name => name == "bias" ? 10 : 1);
+        // Adam's first step moves every parameter by about lr in the direction of its gradient's sign.
+        Assert.Equal(1e-3, (model.weight!.detach() - weight).abs().mean().item<float>(), 4);
+        Assert.Equal(1e-2, (model.bias!.detach() - bias).abs().mean().item<float>(), 3);
+        var e = Assert.Throws<ArgumentException>(() =>
+            Trainer.Run(model, _ => model.forward(x).sum(), new TrainingRun("zero", options, 3), learningRateScale: _ => 0));
+        Assert.Contains("positive", e.Message);
+    }
+
+    [Fact]
     public void The_same_seed_gives_the_same_losses()
     {
         using var a = TestModels.Random(seed: 3);

@@ -36,17 +36,22 @@ public static class Trainer
     /// Trains into a record made beforehand (with its options and tokens per step), so a caller can hand it out,
     /// and subscribe to <see cref="TrainingRun.Updated"/>, before the first step. A record trains once.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="learningRateScale"/> multiplies the learning rate of each parameter by a factor chosen from its
+    /// name (e.g. fresh routers learning faster than pretrained weights); null: the same rate for all.
+    /// </remarks>
     public static TrainingRun Run(
         nn.Module model,
         Func<int, Tensor> lossForStep,
         TrainingRun run,
         Func<double>? evaluate = null,
         Action<TrainingRun>? progress = null,
-        CancellationToken cancellation = default) =>
-        Run(model, lossForStep, backwardDone: false, run, evaluate, progress, cancellation);
+        CancellationToken cancellation = default,
+        Func<string, double>? learningRateScale = null) =>
+        Run(model, lossForStep, backwardDone: false, run, evaluate, progress, cancellation, learningRateScale);
 
     /// <summary>
-    /// Like <see cref="Run(nn.Module, Func{int, Tensor}, TrainingRun, Func{double}?, Action{TrainingRun}?, CancellationToken)"/>
+    /// Like <see cref="Run(nn.Module, Func{int, Tensor}, TrainingRun, Func{double}?, Action{TrainingRun}?, CancellationToken, Func{string, double}?)"/>
     /// for a step that computes its own gradients (e.g. through a custom two-stage backward) and returns the loss, detached.
     /// A NaN or infinite loss still stops the run before the optimizer touches the weights.
     /// </summary>
@@ -60,7 +65,7 @@ public static class Trainer
         Run(model, lossAndGradients, backwardDone: true, run, evaluate, progress, cancellation);
 
     static TrainingRun Run(nn.Module model, Func<int, Tensor> lossForStep, bool backwardDone, TrainingRun run,
-        Func<double>? evaluate, Action<TrainingRun>? progress, CancellationToken cancellation)
+        Func<double>? evaluate, Action<TrainingRun>? progress, CancellationToken cancellation, Func<string, double>? learningRateScale = null)
     {
         if (run.Outcome != TrainingOutcome.Running || run.Steps.Count > 0)
             throw new InvalidOperationException($"The training record '{run.Name}' has already been used; make a new one for each run.");
@@ -68,7 +73,7 @@ public static class Trainer
         if (progress != null) run.Updated += progress;
         try
         {
-            Loop(model, lossForStep, backwardDone, run.Options, evaluate, run, cancellation);
+            Loop(model, lossForStep, backwardDone, run.Options, evaluate, run, cancellation, learningRateScale ?? (_ => 1.0));
         }
         finally
         {
@@ -78,16 +83,21 @@ public static class Trainer
         return run;
     }
 
-    static void Loop(nn.Module model, Func<int, Tensor> lossForStep, bool backwardDone, TrainingOptions o, Func<double>? evaluate, TrainingRun run, CancellationToken cancellation)
+    static void Loop(nn.Module model, Func<int, Tensor> lossForStep, bool backwardDone, TrainingOptions o, Func<double>? evaluate, TrainingRun run,
+        CancellationToken cancellation, Func<string, double> learningRateScale)
     {
         var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
-        var decayed = parameters.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
-        var plain = parameters.Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToList();
-        var groups = new List<AdamW.ParamGroup>
+        // One group per (decayed or not, learning-rate factor): matrices are decayed, biases and norms not.
+        var groups = new List<AdamW.ParamGroup>();
+        var scales = new List<double>();
+        foreach (var g in parameters.GroupBy(p => (Decayed: p.parameter.dim() >= 2, Scale: learningRateScale(p.name))).OrderBy(g => !g.Key.Decayed).ThenBy(g => g.Key.Scale))
         {
-            new(decayed, new AdamW.Options { weight_decay = o.WeightDecay, beta1 = o.Beta1, beta2 = o.Beta2 }),
-            new(plain, new AdamW.Options { weight_decay = 0, beta1 = o.Beta1, beta2 = o.Beta2 }),
-        };
+            if (!(g.Key.Scale > 0) || double.IsInfinity(g.Key.Scale))
+                throw new ArgumentException($"Learning-rate factors must be positive and finite; '{g.First().name}' got {g.Key.Scale}.");
+            groups.Add(new(g.Select(p => p.parameter).ToList(),
+                new AdamW.Options { weight_decay = g.Key.Decayed ? o.WeightDecay : 0, beta1 = o.Beta1, beta2 = o.Beta2 }));
+            scales.Add(g.Key.Scale);
+        }
         using var optimizer = optim.AdamW(groups, o.LearningRate, o.Beta1, o.Beta2, weight_decay: o.WeightDecay);
         var clipped = parameters.Select(p => p.parameter).ToList();
         var clock = Stopwatch.StartNew();
@@ -103,7 +113,8 @@ public static class Trainer
                 return;
             }
             var lr = o.LearningRateAt(step);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            int index = 0;
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * scales[index++];
             var started = clock.Elapsed;
             double lossValue;
             double? norm = null;

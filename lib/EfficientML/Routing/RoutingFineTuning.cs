@@ -59,7 +59,8 @@ public static class RoutingFineTuning
                 },
                 run,
                 () => RoutingEvaluation.Evaluate(routed, corpus, ExpertChoice.AtTheta(options.EvalTheta), o.EvalBatches).ValidationLoss,
-                progress, cancellation);
+                progress, cancellation,
+                name => name.StartsWith("routers.", StringComparison.Ordinal) ? options.RouterLearningRateScale : 1.0);
         }
         finally
         {

@@ -37,6 +37,12 @@ public sealed record RoutingOptions
     /// <summary>Weight of the routers' label cross-entropy next to the language-model loss.</summary>
     public double RouterLossWeight { get; init; } = 1.0;
 
+    /// <summary>
+    /// The routers' learning rate as a multiple of the fine-tuning rate: they start from scratch while the experts are
+    /// already trained.
+    /// </summary>
+    public double RouterLearningRateScale { get; init; } = 10;
+
     /// <summary>What the language-model loss trains next to the routers (see <see cref="Routing.ExpertTraining"/>).</summary>
     public ExpertTraining ExpertTraining { get; init; } = ExpertTraining.Elastic;
 
@@ -56,6 +62,8 @@ public sealed record RoutingOptions
             throw new ArgumentException($"Tolerance is a loss difference in nats and must be 0 or more (e.g. 0.1), not {Tolerance}.");
         if (!(RouterLossWeight > 0) || double.IsInfinity(RouterLossWeight))
             throw new ArgumentException($"RouterLossWeight must be positive (e.g. 1), not {RouterLossWeight}.");
+        if (!(RouterLearningRateScale > 0) || double.IsInfinity(RouterLearningRateScale))
+            throw new ArgumentException($"RouterLearningRateScale must be positive (e.g. 10), not {RouterLearningRateScale}.");
         Router.CheckTheta(EvalTheta);
         return this;
     }
