@@ -165,6 +165,27 @@ public class RoutingTests
         Assert.All(routed.parameters(), p => Assert.True(p.requires_grad));
     }
 
+    [Theory]
+    [InlineData(ExpertTraining.Routed)]
+    [InlineData(ExpertTraining.Elastic)]
+    public void Fine_tuning_trains_routers_and_experts_and_keeps_theta_one_dense(ExpertTraining mode)
+    {
+        var (dense, routed) = Convert(options: new RoutingOptions { ExpertTraining = mode });
+        using var _d = dense;
+        using var _r = routed;
+        var before = routed.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
+        var run = RoutingFineTuning.FineTune(routed, Corpus.Value, new RoutingOptions { ExpertTraining = mode },
+            new TrainingOptions { Steps = 3, BatchSize = 2, BlockSize = 24, LearningRate = 1e-3, WarmupSteps = 1, EvalEvery = 0, EvalBatches = 1 });
+        Assert.Equal(TrainingOutcome.Completed, run.Outcome);
+        var after = routed.state_dict();
+        Assert.False(TestModels.Same(before["routers.0.output.weight"], after["routers.0.output.weight"]), "the routers learn");
+        Assert.False(TestModels.Same(before["model.blocks.0.mlp.fc.weight"], after["model.blocks.0.mlp.fc.weight"]), "the experts learn");
+        using var _ = no_grad();
+        var tokens = TestModels.Tokens(3, 30);
+        using var atOne = routed.Run(tokens, ExpertChoice.AtTheta(1));
+        Assert.True(TestModels.Same(routed.model.Forward(tokens), atOne.Logits));
+    }
+
     [Fact]
     public void Evaluation_counts_the_compute_of_the_experts_used()
     {
@@ -178,6 +199,11 @@ public class RoutingTests
         Assert.Equal(0.25, smallest.ActiveFraction, 9);
         Assert.True(smallest.ComputeFraction > 0.25, "router compute is counted");
         Assert.Equal(3 * 2.0 * 32 * 64, smallest.DenseMlpMultiplyAdds);
+        // Routing by labels that every token passes at the smallest expert is the smallest static width.
+        var oracle = RoutingEvaluation.Oracle(routed, Corpus.Value, tolerance: 1e6, evalBatches: 1);
+        var quarter = RoutingEvaluation.Evaluate(routed, Corpus.Value, new ExpertChoice.Static(0), evalBatches: 1);
+        Assert.Equal(quarter.ValidationLoss, oracle.ValidationLoss, 5);
+        Assert.Equal(0.25, oracle.ComputeFraction, 9);
     }
 
     [Theory]

@@ -17,6 +17,28 @@ public static class RoutingEvaluation
     /// </summary>
     public static RoutingPoint Evaluate(RoutedGpt routed, TextCorpus corpus, ExpertChoice choice, int? evalBatches = 8, string? method = null)
     {
+        method ??= choice switch
+        {
+            ExpertChoice.Routed r => $"routed θ={r.Theta:0.00}",
+            ExpertChoice.Static s => $"static {routed.Sizes.Fraction(s.Expert):P0}",
+            _ => "given experts",
+        };
+        return Evaluate(routed, corpus, (_, _) => choice, choice is ExpertChoice.Routed, evalBatches, method, (choice as ExpertChoice.Routed)?.Theta, (choice as ExpertChoice.Static)?.Expert);
+    }
+
+    /// <summary>
+    /// The oracle: every validation token routed by its own difficulty label (which knows the next token, so no router
+    /// could match it), with <paramref name="tolerance"/>. What routing could give at best with these weights — and,
+    /// against the static widths, how much mixing widths inside one sequence costs through attention.
+    /// </summary>
+    public static RoutingPoint Oracle(RoutedGpt routed, TextCorpus corpus, double tolerance, int? evalBatches = 8) =>
+        Evaluate(routed, corpus,
+            (x, y) => new ExpertChoice.Given(DifficultyLabels.PerLayer(DifficultyLabels.Compute(routed, x, y, tolerance), routed.Config.Layers)),
+            routersCounted: false, evalBatches, $"labels as experts (oracle), tolerance {tolerance:0.###}", null, null);
+
+    static RoutingPoint Evaluate(RoutedGpt routed, TextCorpus corpus, Func<Tensor, Tensor, ExpertChoice> choiceFor, bool routersCounted,
+        int? evalBatches, string method, double? theta, int? expert)
+    {
         var sizes = routed.Sizes;
         int layers = routed.Config.Layers;
         var counts = new double[layers, sizes.Count];
@@ -27,7 +49,7 @@ public static class RoutingEvaluation
             foreach (var (x, y) in corpus.EvaluationBatches(Split.Validation, 16, routed.Config.ContextLength, evalBatches, routed.Device))
             {
                 using var scope = NewDisposeScope();
-                using var output = routed.Run(x, choice);
+                using var output = routed.Run(x, choiceFor(x, y));
                 var logits = output.Logits;
                 total += F.cross_entropy(logits.reshape(-1, logits.shape[^1]), y.reshape(-1)).item<float>() * y.numel();
                 tokens += y.numel();
@@ -47,16 +69,9 @@ public static class RoutingEvaluation
         }).ToArray();
         long d = routed.Config.Dim;
         double mlp = usage.Sum(row => row.Select((share, j) => share * 2 * d * sizes.Neurons[j]).Sum());
-        double router = choice is ExpertChoice.Routed ? routed.routers.Sum(r => (double)r.MultiplyAddsPerToken) : 0;
+        double router = routersCounted ? routed.routers.Sum(r => (double)r.MultiplyAddsPerToken) : 0;
         double dense = layers * 2.0 * d * sizes.Width;
-        method ??= choice switch
-        {
-            ExpertChoice.Routed r => $"routed θ={r.Theta:0.00}",
-            ExpertChoice.Static s => $"static {sizes.Fraction(s.Expert):P0}",
-            _ => "given experts",
-        };
-        return new RoutingPoint(method, (choice as ExpertChoice.Routed)?.Theta, (choice as ExpertChoice.Static)?.Expert,
-            tokens == 0 ? double.NaN : total / tokens, usage, mlp, router, dense);
+        return new RoutingPoint(method, theta, expert, tokens == 0 ? double.NaN : total / tokens, usage, mlp, router, dense);
     }
 
     /// <summary>The routed model at each sensitivity in <paramref name="thetas"/> (default 0, 0.1, …, 1).</summary>

@@ -8,8 +8,8 @@ namespace EfficientML.Routing;
 
 /// <summary>
 /// The two fine-tuning runs compared: DynaMoE's (routers learn each token's difficulty label while the language-model
-/// loss, with tokens routed by their labels, adapts the nested experts) and the static-width baseline (Flextron-style
-/// elastic MLP: each step every token runs through one randomly drawn expert size).
+/// loss adapts the nested experts, by default to the mix of widths the routers produce) and the static-width baseline
+/// (Flextron-style elastic MLP: each step the full model and one randomly drawn smaller width, every token through it).
 /// </summary>
 public static class RoutingFineTuning
 {
@@ -20,9 +20,9 @@ public static class RoutingFineTuning
     /// <summary>
     /// One fine-tuning run. Each step labels the batch's tokens with the current weights and minimises
     /// <see cref="RoutingOptions.RouterLossWeight"/> × the routers' cross-entropy on the labels, plus the language-model
-    /// losses that <see cref="RoutingOptions.ExpertTraining"/> chooses (by default the elastic objective of
-    /// <see cref="ElasticFineTune"/>, with the same draws of widths). Validation losses in the record are the routed
-    /// model's at <see cref="RoutingOptions.EvalTheta"/>.
+    /// losses that <see cref="RoutingOptions.ExpertTraining"/> chooses (by default: the full model, and the model routed
+    /// by its own routers at a random θ). The routers learn <see cref="RoutingOptions.RouterLearningRateScale"/> times
+    /// faster than the experts. Validation losses in the record are the routed model's at <see cref="RoutingOptions.EvalTheta"/>.
     /// </summary>
     public static TrainingRun FineTune(
         RoutedGpt routed, TextCorpus corpus, RoutingOptions options, TrainingOptions training,
@@ -34,6 +34,7 @@ public static class RoutingFineTuning
         int k = routed.Sizes.Count, layers = routed.Config.Layers;
         using var sampler = Seeding.Generator(o.Seed);
         var widths = new Random(unchecked((int)o.Seed));
+        var thetas = new Random(unchecked((int)o.Seed) + 1);
         var frozen = options.ExpertTraining == ExpertTraining.None ? routed.model.parameters().Where(p => p.requires_grad).ToList() : [];
         foreach (var p in frozen) p.requires_grad = false;
         try
@@ -49,9 +50,9 @@ public static class RoutingFineTuning
                     {
                         case ExpertTraining.None:
                             return RouterLoss(routed.Run(x, new ExpertChoice.Given(labels), withRouterLogits: true));
-                        case ExpertTraining.Labels:
-                            var byLabels = routed.Run(x, new ExpertChoice.Given(labels), withRouterLogits: true);
-                            return RouterLoss(byLabels) + LmLoss(byLabels.Logits, y) + LmLoss(routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full)).Logits, y);
+                        case ExpertTraining.Routed: // the routers read the MLP inputs of the routed model, as at inference
+                            var mixed = routed.Run(x, new ExpertChoice.Routed(thetas.NextDouble()));
+                            return RouterLoss(mixed) + LmLoss(mixed.Logits, y) + LmLoss(routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full)).Logits, y);
                         default: // the routers read the full model's MLP inputs, which the elastic loss computes anyway
                             var full = routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full), withRouterLogits: true);
                             return RouterLoss(full) + ElasticLoss(routed, full, x, y, widths);

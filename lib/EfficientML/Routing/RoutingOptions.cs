@@ -13,10 +13,12 @@ public enum ExpertTraining
     Elastic,
 
     /// <summary>
-    /// Each step, the language-model loss of the full model plus that of the model with every token routed by its
-    /// label: each expert trains only on the tokens it will be given.
+    /// Each step, the language-model loss of the full model plus that of the model routed by its own routers at a
+    /// random θ: the experts learn to work with the mix of widths routing produces inside one sequence (a token at full
+    /// width attends to neighbours computed at smaller ones). The routers' decisions depend only on the text so far; routing
+    /// by the labels instead would leak the next token (a label is computed from it) into the forward pass.
     /// </summary>
-    Labels,
+    Routed,
 }
 
 /// <summary>Settings of a DynaMoE conversion and its router fine-tuning.</summary>
@@ -44,7 +46,7 @@ public sealed record RoutingOptions
     public double RouterLearningRateScale { get; init; } = 10;
 
     /// <summary>What the language-model loss trains next to the routers (see <see cref="Routing.ExpertTraining"/>).</summary>
-    public ExpertTraining ExpertTraining { get; init; } = ExpertTraining.Elastic;
+    public ExpertTraining ExpertTraining { get; init; } = ExpertTraining.Routed;
 
     /// <summary>Sensitivity at which the fine-tuning run is evaluated.</summary>
     public double EvalTheta { get; init; } = 0.5;
