@@ -64,7 +64,7 @@ static class RouteMagic
     public const int CalibrationSequences = 16;
 
     /// <summary>Fine-tuning starts from trained weights: fewer steps, a gentler rate and a short warmup than <c>#!train</c>.</summary>
-    public static TrainingOptions FineTuningDefaults { get; } = new() { Steps = 100, LearningRate = 1e-3, WarmupSteps = 10, BatchSize = 16, BlockSize = 256 };
+    public static TrainingOptions FineTuningDefaults { get; } = RoutingExperiments.FineTuning(quick: false) with { EvalEvery = 25 };
 
     public static void AddTo(Kernel kernel, NotebookSession session)
     {

@@ -37,7 +37,7 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!cluster --edkm", "unique rows")]
     [InlineData("#!cluster --no-finetune", "without fine-tuning")]
     [InlineData("#!route --steps 10", "Optimizer steps (default 100)")]
-    [InlineData("#!route --lr 1e-4", "(default 0.001)")]
+    [InlineData("#!route --lr 1e-4", "(default 0.0005)")]
     [InlineData("#!route --batch 8", "(default 16)")]
     [InlineData("#!route --block 128", "(default 256, or the context if smaller)")]
     [InlineData("#!route --experts 0.5,1", "(default 0.25,0.5,0.75,1)")]

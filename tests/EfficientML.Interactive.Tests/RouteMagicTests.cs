@@ -178,6 +178,6 @@ public class RouteMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtur
     public void The_fine_tuning_defaults_are_gentler_than_training_from_scratch()
     {
         var d = RouteMagic.FineTuningDefaults;
-        Assert.Equal((100, 1e-3, 10, 16, 256), (d.Steps, d.LearningRate, d.WarmupSteps, d.BatchSize, d.BlockSize));
+        Assert.Equal((100, 5e-4, 10, 16, 256), (d.Steps, d.LearningRate, d.WarmupSteps, d.BatchSize, d.BlockSize));
     }
 }
