@@ -35,38 +35,30 @@ public static class RoutingFineTuning
         using var sampler = Seeding.Generator(o.Seed);
         var widths = new Random(unchecked((int)o.Seed));
         var thetas = new Random(unchecked((int)o.Seed) + 1);
-        var frozen = options.ExpertTraining == ExpertTraining.None ? routed.model.parameters().Where(p => p.requires_grad).ToList() : [];
-        foreach (var p in frozen) p.requires_grad = false;
-        try
-        {
-            return Trainer.Run(
-                routed,
-                _ =>
+        using var frozen = new Frozen(options.ExpertTraining == ExpertTraining.None ? routed.model.parameters() : []);
+        return Trainer.Run(
+            routed,
+            _ =>
+            {
+                var (x, y) = corpus.SampleBatch(Split.Train, o.BatchSize, o.BlockSize, sampler, routed.Device);
+                var labels = DifficultyLabels.PerLayer(DifficultyLabels.Compute(routed, x, y, options.Tolerance), layers);
+                Tensor RouterLoss(RoutedForward f) => F.cross_entropy(f.RouterLogits!.reshape(-1, k), labels.reshape(-1)) * options.RouterLossWeight;
+                switch (options.ExpertTraining)
                 {
-                    var (x, y) = corpus.SampleBatch(Split.Train, o.BatchSize, o.BlockSize, sampler, routed.Device);
-                    var labels = DifficultyLabels.PerLayer(DifficultyLabels.Compute(routed, x, y, options.Tolerance), layers);
-                    Tensor RouterLoss(RoutedForward f) => F.cross_entropy(f.RouterLogits!.reshape(-1, k), labels.reshape(-1)) * options.RouterLossWeight;
-                    switch (options.ExpertTraining)
-                    {
-                        case ExpertTraining.None:
-                            return RouterLoss(routed.Run(x, new ExpertChoice.Given(labels), withRouterLogits: true));
-                        case ExpertTraining.Routed: // the routers read the MLP inputs of the routed model, as at inference
-                            var mixed = routed.Run(x, new ExpertChoice.Routed(thetas.NextDouble()));
-                            return RouterLoss(mixed) + LmLoss(mixed.Logits, y) + LmLoss(routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full)).Logits, y);
-                        default: // the routers read the full model's MLP inputs, which the elastic loss computes anyway
-                            var full = routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full), withRouterLogits: true);
-                            return RouterLoss(full) + ElasticLoss(routed, full, x, y, widths);
-                    }
-                },
-                run,
-                () => RoutingEvaluation.Evaluate(routed, corpus, ExpertChoice.AtTheta(options.EvalTheta), o.EvalBatches).ValidationLoss,
-                progress, cancellation,
-                name => name.StartsWith("routers.", StringComparison.Ordinal) ? options.RouterLearningRateScale : 1.0);
-        }
-        finally
-        {
-            foreach (var p in frozen) p.requires_grad = true;
-        }
+                    case ExpertTraining.None:
+                        return RouterLoss(routed.Run(x, new ExpertChoice.Given(labels), withRouterLogits: true));
+                    case ExpertTraining.Routed: // the routers read the MLP inputs of the routed model, as at inference
+                        var mixed = routed.Run(x, new ExpertChoice.Routed(thetas.NextDouble()));
+                        return RouterLoss(mixed) + LmLoss(mixed.Logits, y) + LmLoss(routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full)).Logits, y);
+                    default: // the routers read the full model's MLP inputs, which the elastic loss computes anyway
+                        var full = routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full), withRouterLogits: true);
+                        return RouterLoss(full) + ElasticLoss(routed, full, x, y, widths);
+                }
+            },
+            run,
+            () => RoutingEvaluation.Evaluate(routed, corpus, ExpertChoice.AtTheta(options.EvalTheta), o.EvalBatches).ValidationLoss,
+            progress, cancellation,
+            name => name.StartsWith("routers.", StringComparison.Ordinal) ? options.RouterLearningRateScale : 1.0);
     }
 
     /// <summary>A record for <see cref="ElasticFineTune"/>.</summary>
@@ -87,26 +79,18 @@ public static class RoutingFineTuning
         var o = run.Options;
         using var sampler = Seeding.Generator(o.Seed);
         var widths = new Random(unchecked((int)o.Seed));
-        var routerParameters = routed.routers.parameters().Where(p => p.requires_grad).ToList();
-        foreach (var p in routerParameters) p.requires_grad = false;
-        try
-        {
-            return Trainer.Run(
-                routed,
-                _ =>
-                {
-                    var (x, y) = corpus.SampleBatch(Split.Train, o.BatchSize, o.BlockSize, sampler, routed.Device);
-                    return ElasticLoss(routed, routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full)), x, y, widths);
-                },
-                run,
-                () => Enumerable.Range(0, routed.Sizes.Count)
-                    .Average(j => RoutingEvaluation.Evaluate(routed, corpus, new ExpertChoice.Static(j), o.EvalBatches).ValidationLoss),
-                progress, cancellation);
-        }
-        finally
-        {
-            foreach (var p in routerParameters) p.requires_grad = true;
-        }
+        using var frozen = new Frozen(routed.routers.parameters());
+        return Trainer.Run(
+            routed,
+            _ =>
+            {
+                var (x, y) = corpus.SampleBatch(Split.Train, o.BatchSize, o.BlockSize, sampler, routed.Device);
+                return ElasticLoss(routed, routed.Run(x, new ExpertChoice.Static(routed.Sizes.Full)), x, y, widths);
+            },
+            run,
+            () => Enumerable.Range(0, routed.Sizes.Count)
+                .Average(j => RoutingEvaluation.Evaluate(routed, corpus, new ExpertChoice.Static(j), o.EvalBatches).ValidationLoss),
+            progress, cancellation);
     }
 
     /// <summary>Language-model loss of the full model's output <paramref name="full"/> plus that of one smaller width drawn from <paramref name="widths"/>.</summary>
@@ -120,5 +104,22 @@ public static class RoutingFineTuning
     {
         var p = PretrainedModels.TinyMobyTraining;
         return (double)fineTuning.Steps * fineTuning.BatchSize * fineTuning.BlockSize / ((double)p.Steps * p.BatchSize * p.BlockSize);
+    }
+
+    /// <summary>Parameters kept out of training for a while: their gradients are switched off, and back on when disposed.</summary>
+    sealed class Frozen : IDisposable
+    {
+        readonly List<TorchSharp.Modules.Parameter> _parameters;
+
+        public Frozen(IEnumerable<TorchSharp.Modules.Parameter> parameters)
+        {
+            _parameters = parameters.Where(p => p.requires_grad).ToList();
+            foreach (var p in _parameters) p.requires_grad = false;
+        }
+
+        public void Dispose()
+        {
+            foreach (var p in _parameters) p.requires_grad = true;
+        }
     }
 }
