@@ -188,38 +188,10 @@ static class RouteMagic
         RoutedGpt routed, TinyGpt dense, Tensor calibration, TextCorpus corpus, RoutingOptions options, TrainingOptions training,
         IReadOnlyList<double> thetas, string text, TrainingRun run, TrainingRun? elasticRun, Action<string, bool> stage, CancellationToken cancellation)
     {
-        int? evalBatches = training.EvalBatches;
-        stage("Measuring how well the untrained routers predict the difficulty labels…", true);
-        var fitBefore = RoutingEvaluation.RouterFit(routed, corpus, options.Tolerance);
-        if (cancellation.IsCancellationRequested) return null;
-        stage("", true);
-        RoutingFineTuning.FineTune(routed, corpus, options, training, run, cancellation: cancellation);
-        if (cancellation.IsCancellationRequested || run.Outcome == TrainingOutcome.Cancelled) return null;
-        Diverged(run);
-        IReadOnlyList<RoutingPoint>? elastic = null;
-        if (elasticRun is not null)
-        {
-            using var baseline = RoutedGpt.FromDense(dense, calibration, options, training.Seed);
-            RoutingFineTuning.ElasticFineTune(baseline, corpus, training, elasticRun, cancellation: cancellation);
-            if (cancellation.IsCancellationRequested || elasticRun.Outcome == TrainingOutcome.Cancelled) return null;
-            Diverged(elasticRun);
-            stage("Measuring the elastic baseline's static widths…", true);
-            elastic = RoutingEvaluation.StaticWidths(baseline, corpus, "elastic fine-tune", evalBatches);
-        }
-        stage("Measuring how well the fine-tuned routers predict the difficulty labels…", true);
-        var fitAfter = RoutingEvaluation.RouterFit(routed, corpus, options.Tolerance);
-        var points = new List<RoutingPoint>();
-        for (int i = 0; i < thetas.Count; i++)
-        {
-            if (cancellation.IsCancellationRequested) return null;
-            stage($"Measuring the routed model at θ = {Invariant(thetas[i])} ({i + 1} of {thetas.Count})…", false);
-            points.Add(RoutingEvaluation.Evaluate(routed, corpus, ExpertChoice.AtTheta(thetas[i]), evalBatches));
-        }
-        if (cancellation.IsCancellationRequested) return null;
-        stage("Measuring the static widths of the same weights…", true);
-        var widths = RoutingEvaluation.StaticWidths(routed, corpus, "same weights", evalBatches);
-        var study = new RoutingStudy(routed.Sizes, options, run, points, widths, elastic, elasticRun, fitBefore, fitAfter);
-        if (cancellation.IsCancellationRequested) return null;
+        var study = RoutingExperiments.Measure(routed, corpus, options, training, thetas, training.EvalBatches, routerFitBatches: 4,
+            elasticRun is null ? null : () => RoutedGpt.FromDense(dense, calibration, options, training.Seed),
+            run, elasticRun, trained: Diverged, stage: stage, cancellation: cancellation);
+        if (study is null) return null;
         stage("Colouring the text…", true);
         return new Outcome(study, TextHtml(routed, corpus.Tokenizer, text, options));
     }
@@ -255,13 +227,7 @@ static class RouteMagic
 
     /// <summary>Per layer, the share of tokens on each expert, from experts (L, T).</summary>
     static double[][] Usage(Tensor experts, int count) =>
-        Enumerable.Range(0, (int)experts.shape[0]).Select(l =>
-        {
-            using var counts = experts[l].bincount(null, minlength: count).to(ScalarType.Float64);
-            var values = counts.data<double>().ToArray();
-            double total = values.Sum();
-            return values.Select(v => total > 0 ? v / total : 0).ToArray();
-        }).ToArray();
+        Enumerable.Range(0, (int)experts.shape[0]).Select(l => DifficultyLabels.Shares(experts[l], count)).ToArray();
 
     /// <summary>Sequences of the model's context length from the training split, which rank the MLP neurons.</summary>
     static Tensor Calibration(TextCorpus corpus, TinyGpt model, long seed)

@@ -119,7 +119,7 @@ public class RoutingChartsTests
     [Fact]
     public void Pareto_draws_the_three_series_the_theta_labels_and_the_dense_and_two_percent_lines()
     {
-        var html = RoutingCharts.Pareto(Routed(), Static(), Static("elastic fine-tune"));
+        var html = RoutingCharts.Pareto(Routed(), Static(), Static("elastic baseline"));
         var root = WellFormed(html);
         XNamespace svg = "http://www.w3.org/2000/svg";
         var series = root.Descendants(svg + "text").Where(t => Attribute(t, "class") == "efml-series").Select(t => t.Value).ToList();

@@ -17,7 +17,7 @@ public class RoutingFormatterTests(KernelFixture fixture) : IClassFixture<Kernel
         return new RoutingStudy(
             RoutingChartsTests.Sizes, new RoutingOptions { EvalTheta = 0.5 }, new TrainingRun("DynaMoE routers", training, 16 * 256),
             RoutingChartsTests.Routed(), RoutingChartsTests.Static(),
-            elastic ? RoutingChartsTests.Static("elastic fine-tune") : null,
+            elastic ? RoutingChartsTests.Static("elastic baseline") : null,
             elastic ? new TrainingRun("elastic baseline", training, 16 * 256) : null,
             (1.2, 0.3), (0.6, 0.75));
     }
@@ -51,7 +51,7 @@ public class RoutingFormatterTests(KernelFixture fixture) : IClassFixture<Kernel
     public void A_list_of_routing_points_is_the_chart_and_one_table_with_the_elastic_widths_as_their_own_series()
     {
         _ = fixture.Kernel;
-        var points = RoutingChartsTests.Routed().Concat(RoutingChartsTests.Static()).Concat(RoutingChartsTests.Static("elastic fine-tune")).ToList();
+        var points = RoutingChartsTests.Routed().Concat(RoutingChartsTests.Static()).Concat(RoutingChartsTests.Static("elastic baseline")).ToList();
         foreach (var html in new[] { points.ToDisplayString("text/html"), points.ToArray().ToDisplayString("text/html") })
         {
             Assert.Contains("efml-routing-points", html);

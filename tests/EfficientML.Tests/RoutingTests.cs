@@ -238,5 +238,10 @@ public class RoutingTests
         using var _d = dense;
         using var _r = routed;
         Assert.Contains("0..3", Assert.Throws<ArgumentOutOfRangeException>(() => routed.Run(TestModels.Tokens(1, 8), new ExpertChoice.Static(4))).Message);
+        var mlp = routed.model.blocks[0].mlp;
+        using var input = zeros(2, 32);
+        foreach (var bad in new long[] { 4, -1 })
+            foreach (var execute in new Func<Tensor, Tensor>[] { e => NestedExperts.Grouped(mlp, input, e, routed.Sizes), e => NestedExperts.Masked(mlp, input, e, routed.Sizes) })
+                Assert.Contains("0..3", Assert.Throws<ArgumentException>(() => execute(tensor(new[] { 0L, bad }))).Message);
     }
 }

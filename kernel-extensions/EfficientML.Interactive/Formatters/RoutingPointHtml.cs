@@ -14,7 +14,7 @@ static class RoutingPointHtml
 
     /// <summary>
     /// A list from <see cref="RoutingEvaluation"/>: routed points are those with a θ; static widths whose method names the
-    /// elastic fine-tune are the baseline's, the other static widths are the routed model's own weights.
+    /// elastic baseline are the baseline's, the other static widths are the routed model's own weights.
     /// </summary>
     public static string Render(IEnumerable<RoutingPoint> points)
     {

@@ -33,7 +33,7 @@ public static class DifficultyLabels
     /// <summary>The same label for every layer: (L, B, T), for <see cref="ExpertChoice.Given"/>.</summary>
     public static Tensor PerLayer(Tensor labels, int layers) => labels.unsqueeze(0).expand(layers, -1, -1).contiguous();
 
-    /// <summary>Share of tokens with each label (K values summing to 1).</summary>
+    /// <summary>Share of tokens with each label, or on each expert (K values summing to 1).</summary>
     public static double[] Shares(Tensor labels, int experts)
     {
         using var counts = labels.reshape(-1).bincount(null, minlength: experts).to(ScalarType.Float64).cpu();

@@ -65,10 +65,19 @@ public static class NestedExperts
     /// </summary>
     public static Tensor Grouped(Mlp mlp, Tensor input, Tensor experts, ExpertSizes sizes)
     {
-        CheckExperts(input, experts, sizes);
+        CheckShape(input, experts);
         long n = experts.numel();
-        using var counts = experts.reshape(-1).bincount(null, minlength: sizes.Count).cpu();
-        var perExpert = counts.data<long>().ToArray();
+        long[] perExpert;
+        try
+        {
+            using var counts = experts.reshape(-1).bincount(null, minlength: sizes.Count).cpu();
+            perExpert = counts.data<long>().ToArray();
+        }
+        catch (System.Runtime.InteropServices.ExternalException)
+        {
+            throw OutOfRange(sizes); // bincount refuses negative indices
+        }
+        if (perExpert.Length > sizes.Count) throw OutOfRange(sizes);
         for (int j = 0; j < sizes.Count; j++)
             if (perExpert[j] == n) return Expert(mlp, input, sizes.Neurons[j]);
         using var scope = NewDisposeScope();
@@ -101,11 +110,17 @@ public static class NestedExperts
 
     static void CheckExperts(Tensor input, Tensor experts, ExpertSizes sizes)
     {
+        CheckShape(input, experts);
+        if (experts.numel() > 0 && (experts.min().item<long>() < 0 || experts.max().item<long>() >= sizes.Count)) throw OutOfRange(sizes);
+    }
+
+    static ArgumentException OutOfRange(ExpertSizes sizes) => new($"Expert indices must be 0..{sizes.Count - 1} ({sizes}).");
+
+    static void CheckShape(Tensor input, Tensor experts)
+    {
         if (input.shape[^1] == 0 || input.shape[..^1].Aggregate(1L, (a, b) => a * b) != experts.numel() || experts.dim() != input.dim() - 1)
             throw new ArgumentException($"Experts must give one index per token: input [{string.Join(", ", input.shape)}] needs experts of shape " +
                                         $"[{string.Join(", ", input.shape[..^1])}], got [{string.Join(", ", experts.shape)}].");
         if (experts.dtype != ScalarType.Int64) throw new ArgumentException($"Expert indices must be int64, not {experts.dtype}.");
-        if (experts.numel() > 0 && (experts.min().item<long>() < 0 || experts.max().item<long>() >= sizes.Count))
-            throw new ArgumentException($"Expert indices must be 0..{sizes.Count - 1} ({sizes}).");
     }
 }

@@ -53,20 +53,9 @@ public static class RoutingExperiments
         var routed = RoutedGpt.FromDense(pretrained, calibration, options, RouterSeed);
         try
         {
-            var before = RoutingEvaluation.RouterFit(routed, corpus, options.Tolerance, quick ? 1 : 4);
-            var run = RoutingFineTuning.FineTune(routed, corpus, options, training, progress: progress);
-            var after = RoutingEvaluation.RouterFit(routed, corpus, options.Tolerance, quick ? 1 : 4);
-            var points = RoutingEvaluation.Sweep(routed, corpus, Thetas(quick), evalBatches);
-            var widths = RoutingEvaluation.StaticWidths(routed, corpus, "same weights", evalBatches);
-            IReadOnlyList<RoutingPoint>? elastic = null;
-            TrainingRun? elasticRun = null;
-            if (baseline)
-            {
-                using var other = RoutedGpt.FromDense(pretrained, calibration, options, RouterSeed);
-                elasticRun = RoutingFineTuning.ElasticFineTune(other, corpus, training, progress: progress);
-                elastic = RoutingEvaluation.StaticWidths(other, corpus, "elastic baseline", evalBatches);
-            }
-            return (routed, new RoutingStudy(routed.Sizes, options, run, points, widths, elastic, elasticRun, before, after));
+            var study = Measure(routed, corpus, options, training, Thetas(quick), evalBatches, routerFitBatches: quick ? 1 : 4,
+                baseline ? () => RoutedGpt.FromDense(pretrained, calibration, options, RouterSeed) : null, progress: progress);
+            return (routed, study!);
         }
         catch
         {
@@ -81,5 +70,51 @@ public static class RoutingExperiments
         using var generator = Seeding.Generator(5);
         var (tokens, _) = corpus.SampleBatch(Split.Validation, quick ? 4 : 16, quick ? 64 : 256, generator, routed.Device);
         using (tokens) return RoutingSpeed.Measure(routed, tokens, theta, quick ? 3 : 9);
+    }
+
+    /// <summary>
+    /// Everything after the conversion: the routers' fit before and after, the fine-tuning (into <paramref name="run"/>
+    /// when given), the θ sweep and the static widths of <paramref name="routed"/>, and, when <paramref name="baseline"/>
+    /// makes a fresh copy of the starting model, the elastic baseline's fine-tuning (into <paramref name="elasticRun"/>)
+    /// and static widths. <paramref name="trained"/> sees each finished fine-tuning record (e.g. to stop on divergence);
+    /// <paramref name="stage"/> is told what is being measured (text, and whether to show it at once). Returns null when
+    /// <paramref name="cancellation"/> is triggered.
+    /// </summary>
+    public static RoutingStudy? Measure(
+        RoutedGpt routed, TextCorpus corpus, RoutingOptions options, TrainingOptions training, IReadOnlyList<double> thetas,
+        int? evalBatches, int routerFitBatches, Func<RoutedGpt>? baseline,
+        TrainingRun? run = null, TrainingRun? elasticRun = null, Action<TrainingRun>? progress = null, Action<TrainingRun>? trained = null,
+        Action<string, bool>? stage = null, CancellationToken cancellation = default)
+    {
+        stage?.Invoke("Measuring how well the untrained routers predict the difficulty labels…", true);
+        var before = RoutingEvaluation.RouterFit(routed, corpus, options.Tolerance, routerFitBatches);
+        if (cancellation.IsCancellationRequested) return null;
+        stage?.Invoke("", true);
+        run = RoutingFineTuning.FineTune(routed, corpus, options, training, run, progress, cancellation);
+        if (cancellation.IsCancellationRequested || run.Outcome == TrainingOutcome.Cancelled) return null;
+        trained?.Invoke(run);
+        IReadOnlyList<RoutingPoint>? elastic = null;
+        if (baseline is not null)
+        {
+            using var other = baseline();
+            elasticRun = RoutingFineTuning.ElasticFineTune(other, corpus, training, elasticRun, progress, cancellation);
+            if (cancellation.IsCancellationRequested || elasticRun.Outcome == TrainingOutcome.Cancelled) return null;
+            trained?.Invoke(elasticRun);
+            stage?.Invoke("Measuring the elastic baseline's static widths…", true);
+            elastic = RoutingEvaluation.StaticWidths(other, corpus, "elastic baseline", evalBatches);
+        }
+        stage?.Invoke("Measuring how well the fine-tuned routers predict the difficulty labels…", true);
+        var after = RoutingEvaluation.RouterFit(routed, corpus, options.Tolerance, routerFitBatches);
+        var points = new List<RoutingPoint>();
+        for (int i = 0; i < thetas.Count; i++)
+        {
+            if (cancellation.IsCancellationRequested) return null;
+            stage?.Invoke($"Measuring the routed model at θ = {thetas[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} ({i + 1} of {thetas.Count})…", false);
+            points.Add(RoutingEvaluation.Evaluate(routed, corpus, ExpertChoice.AtTheta(thetas[i]), evalBatches));
+        }
+        if (cancellation.IsCancellationRequested) return null;
+        stage?.Invoke("Measuring the static widths of the same weights…", true);
+        var widths = RoutingEvaluation.StaticWidths(routed, corpus, "same weights", evalBatches);
+        return cancellation.IsCancellationRequested ? null : new RoutingStudy(routed.Sizes, options, run, points, widths, elastic, elasticRun, before, after);
     }
 }

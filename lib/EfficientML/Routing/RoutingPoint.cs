@@ -1,7 +1,7 @@
 namespace EfficientML.Routing;
 
 /// <summary>One variant of a routed model on the validation split: its loss and the MLP compute it used per token.</summary>
-/// <param name="Method">E.g. "routed θ=0.50", "static ½ (same weights)", "static ½ (elastic fine-tune)".</param>
+/// <param name="Method">E.g. "routed θ=0.50", "static ½ (same weights)", "static ½ (elastic baseline)".</param>
 /// <param name="Theta">The sensitivity, for routed variants.</param>
 /// <param name="Expert">The expert every token used, for static widths.</param>
 /// <param name="ValidationLoss">Next-token loss (nats per token).</param>
