@@ -43,6 +43,10 @@ public sealed class KvCache : IDisposable
     /// <summary>Positions held by layer <paramref name="layer"/> (less than <see cref="Length"/> after a shallow pass).</summary>
     public int LayerLength(int layer) => _lengths[layer];
 
+    /// <summary>Keys and values layer <paramref name="layer"/> holds: views (B, KvHeads, LayerLength, HeadDim) of the buffers.</summary>
+    public (Tensor Keys, Tensor Values) Layer(int layer) =>
+        (_keys[layer].narrow(2, 0, _lengths[layer]), _values[layer].narrow(2, 0, _lengths[layer]));
+
     /// <summary>Forgets every position from <paramref name="length"/> on, in every layer.</summary>
     public void Rollback(int length)
     {

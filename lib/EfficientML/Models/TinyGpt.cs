@@ -182,7 +182,19 @@ public sealed partial class TinyGpt : nn.Module<Tensor, Tensor>
         var pos = arange(start, start + t, dtype: ScalarType.Int64, device: idx.device);
         var x = wte.forward(idx) + wpe.forward(pos);                                 // (B, T, C)
         tap?.Invoke(0, x);
-        for (int l = 0; l < depth; l++)
+        return RunLayers(x, cache, 0, depth, start, tap);
+    }
+
+    /// <summary>
+    /// Runs blocks <paramref name="from"/> … <paramref name="to"/>−1 on the residual stream <paramref name="x"/> (B, T, C) of
+    /// positions <paramref name="start"/> onwards: the second half of a forward pass whose first layers already ran (a
+    /// speculative draft's states). <paramref name="tap"/> is called with (l + 1, state) after block l.
+    /// </summary>
+    public Tensor RunLayers(Tensor x, KvCache? cache, int from, int to, int start, Action<int, Tensor>? tap = null)
+    {
+        if (from < 0 || to > Config.Layers || from > to)
+            throw new ArgumentOutOfRangeException(nameof(from), $"Blocks {from}..{to} are not a range within 0..{Config.Layers}.");
+        for (int l = from; l < to; l++)
         {
             x = blocks[l].Forward(x, cache, l, start);
             tap?.Invoke(l + 1, x);
