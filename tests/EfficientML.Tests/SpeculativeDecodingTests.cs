@@ -196,3 +196,17 @@ public class SpeculativeDecodingTests
         Assert.Throws<ArgumentException>(() => new SpeculativeDecoder(target, new ModelDrafter(otherVocab)));
     }
 }
+
+public class SpeculationMathTests
+{
+    [Fact]
+    public void Expected_tokens_per_round_runs_from_one_to_gamma_plus_one()
+    {
+        Assert.Equal(1, SpeculationMath.ExpectedTokensPerRound(0, 4), 12);
+        Assert.Equal(5, SpeculationMath.ExpectedTokensPerRound(1, 4), 12);
+        Assert.Equal(1 + 0.5 + 0.25, SpeculationMath.ExpectedTokensPerRound(0.5, 2), 12);
+        // Free drafts and a verification as cheap as one step: the speed-up is the yield itself.
+        Assert.Equal(1.75, SpeculationMath.PredictedSpeedUp(0.5, 2, 0, 1), 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => SpeculationMath.ExpectedTokensPerRound(1.5, 2));
+    }
+}

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using EfficientML.Cloning;
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Text;
+using static TorchSharp.torch;
+
+namespace EfficientML.Speculative;
+
+/// <summary>One method's line in the decoding race.</summary>
+/// <param name="Method">"plain greedy" or the drafter's name.</param>
+/// <param name="TokensPerSecond">Median over repeats of the tokens per second of decoding (prefill excluded).</param>
+/// <param name="SpeedUp">Median of this method's tokens/s over plain decoding's, each ratio from one alternating repeat.</param>
+/// <param name="AcceptanceRate">Share of drafts accepted (0 for plain decoding).</param>
+/// <param name="MeanAcceptedLength">Tokens per full-model pass (1 for plain decoding).</param>
+/// <param name="SameAsPlain">Whether every output equalled plain greedy decoding's, token for token.</param>
+/// <param name="DraftShare">Share of the decoding time spent drafting.</param>
+public sealed record RaceLine(string Method, double TokensPerSecond, double SpeedUp, double AcceptanceRate, double MeanAcceptedLength, bool SameAsPlain, double DraftShare);
+
+/// <summary>
+/// The settings and runs of the speculative-decoding experiments, shared by the benchmark and notebook 05 so both
+/// measure the same thing: accelerators for one exit layer, a small separate draft model, the exit predictor, and a
+/// race of plain greedy decoding against each drafter on the same prompts.
+/// </summary>
+public static class SpeculativeExperiments
+{
+    /// <summary>The exit layer of the experiments (of the pretrained model's 8).</summary>
+    public const int ExitLayer = 4;
+
+    /// <summary>Draft tokens per round in the race.</summary>
+    public const int Gamma = 3;
+
+    /// <summary>Rank of the accelerators.</summary>
+    public const int Rank = 64;
+
+    /// <summary>Accelerator (and exit-predictor) training: 600 steps of 16×128 bytes (quick: 40 steps of 8×128).</summary>
+    public static TrainingOptions AcceleratorTraining(bool quick) => new()
+    {
+        Steps = quick ? 40 : 600, BatchSize = quick ? 8 : 16, BlockSize = 128, LearningRate = 2e-3, WarmupSteps = quick ? 5 : 30,
+        WeightDecay = 0, EvalEvery = quick ? 20 : 100, EvalBatches = quick ? 2 : 8, Seed = 6,
+    };
+
+    /// <summary>The separate draft model: the pretrained model subcloned to 2 layers of width 64, then trained on the same text.</summary>
+    public static SubcloneOptions DraftShape { get; } = new() { Dim = 64, Layers = 2 };
+
+    /// <summary>Training of the draft model: 800 steps of 16×128 bytes at 3e-3 (quick: 40 steps).</summary>
+    public static TrainingOptions DraftTraining(bool quick) => new()
+    {
+        Steps = quick ? 40 : 800, BatchSize = 16, BlockSize = 128, LearningRate = 3e-3, WarmupSteps = quick ? 5 : 40,
+        EvalEvery = quick ? 20 : 200, EvalBatches = quick ? 2 : 8, Seed = 8,
+    };
+
+    /// <summary>Accelerators for <paramref name="exit"/> trained on <paramref name="model"/> with the experiment's settings.</summary>
+    public static (AcceleratorAdapters Adapters, TrainingRun Run) Accelerators(TinyGpt model, TextCorpus corpus, bool quick, int exit = ExitLayer,
+        Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
+    {
+        var adapters = AcceleratorAdapters.For(model, maxExit: exit, rank: Rank, seed: 5);
+        var run = Speculative.AcceleratorTraining.Train(model, adapters, corpus, AcceleratorTraining(quick), new AcceleratorOptions { Exits = new[] { exit } }, progress, cancellation);
+        return (adapters, run);
+    }
+
+    /// <summary>The small separate draft model: subcloned from <paramref name="model"/> and trained on the same text.</summary>
+    public static (TinyGpt Draft, TrainingRun Run) DraftModel(TinyGpt model, TextCorpus corpus, bool quick, Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
+    {
+        var (calibration, evaluation) = CloningExperiments.CalibrationTokens(corpus, quick);
+        var (draft, _) = Subcloning.Shrink(model, DraftShape, calibration, evaluation);
+        var run = LanguageModelTraining.Train(draft, corpus, DraftTraining(quick), "draft model", progress, cancellation);
+        draft.eval();
+        return (draft, run);
+    }
+
+    /// <summary>Prompts for the race: <paramref name="count"/> passages of 64 bytes from the validation text, cut at a space.</summary>
+    public static IReadOnlyList<int[]> Prompts(TextCorpus corpus, int count)
+    {
+        var text = corpus.ValidationText;
+        var prompts = new List<int[]>();
+        for (int i = 0; i < count; i++)
+        {
+            int start = (int)((long)text.Length * (2 * i + 1) / (2 * count + 1));
+            int space = text.IndexOf(' ', start);
+            var passage = text.Substring(space + 1, Math.Min(64, text.Length - space - 1));
+            prompts.Add(corpus.Tokenizer.Encode(passage));
+        }
+        return prompts;
+    }
+
+    /// <summary>New tokens per prompt in the race (quick: 40).</summary>
+    public static int RaceTokens(bool quick) => quick ? 40 : 200;
+
+    /// <summary>
+    /// Plain cached greedy decoding against each drafter on the same prompts, with the same γ. Every repeat decodes all
+    /// prompts with every method in turn (so machine noise hits all alike) after one warm-up pass; speed-ups are medians
+    /// of per-repeat ratios. Also checks that each output equals plain greedy decoding's.
+    /// </summary>
+    public static IReadOnlyList<RaceLine> Race(TinyGpt target, IReadOnlyList<Drafter> drafters, IReadOnlyList<int[]> prompts, SpeculationOptions options,
+        int repeats = 3, Action<string>? log = null)
+    {
+        var plainTimes = new List<double>();
+        var times = drafters.Select(_ => new List<double>()).ToArray();
+        var results = drafters.Select(_ => new List<SpeculativeResult>()).ToArray();
+        var same = drafters.Select(_ => true).ToArray();
+        var decoders = drafters.Select(d => new SpeculativeDecoder(target, d)).ToArray();
+        var generation = options.AsGeneration();
+        for (int r = -1; r < repeats; r++)
+        {
+            double plainSeconds = 0;
+            var plainOut = new List<int[]>();
+            foreach (var p in prompts)
+            {
+                var clock = Stopwatch.StartNew();
+                plainOut.Add(target.Generate(p, generation));
+                plainSeconds += clock.Elapsed.TotalSeconds;
+            }
+            var seconds = new double[drafters.Count];
+            for (int d = 0; d < drafters.Count; d++)
+                for (int i = 0; i < prompts.Count; i++)
+                {
+                    var result = decoders[d].Generate(prompts[i], options);
+                    seconds[d] += result.Seconds;
+                    if (r < 0) continue;
+                    results[d].Add(result);
+                    if (options.Temperature == 0 && !result.Tokens.SequenceEqual(plainOut[i])) same[d] = false;
+                }
+            if (r < 0) continue;                                                 // warm-up
+            plainTimes.Add(plainSeconds);
+            for (int d = 0; d < drafters.Count; d++) times[d].Add(seconds[d]);
+            log?.Invoke($"repeat {r + 1}: plain {plainSeconds:F2} s; " + string.Join("; ", drafters.Select((x, d) => $"{x.Name} {seconds[d]:F2} s")));
+        }
+        long tokens = prompts.Count * (long)options.MaxNewTokens;
+        var lines = new List<RaceLine> { new("plain greedy (KV cache)", tokens / Median(plainTimes), 1, 0, 1, true, 0) };
+        for (int d = 0; d < drafters.Count; d++)
+        {
+            var all = results[d];
+            int drafted = all.Sum(x => x.Drafted);
+            double acceptance = drafted == 0 ? 0 : (double)all.Sum(x => x.Rounds.Sum(y => y.Accepted)) / drafted;
+            double perPass = (double)all.Sum(x => x.Stream.Count) / all.Sum(x => x.Rounds.Count);
+            var ratios = plainTimes.Zip(times[d], (p, s) => p / s).ToList();
+            lines.Add(new RaceLine(drafters[d].Name, tokens / Median(times[d]), Median(ratios), acceptance, perPass, same[d], all.Average(x => x.DraftShare)));
+        }
+        return lines;
+    }
+
+    static double Median(IReadOnlyList<double> values)
+    {
+        var s = values.OrderBy(v => v).ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    /// <summary>Confidence thresholds of the dynamic-compute sweep (early exit) and exit-probability thresholds (M2R2).</summary>
+    public static double[] Thresholds { get; } = { 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99 };
+}
