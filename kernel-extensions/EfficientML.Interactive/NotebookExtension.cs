@@ -14,7 +14,7 @@ public static class NotebookExtension
 
     /// <summary>
     /// Loads TorchSharp's native library, registers the magic commands (<c>#!environment</c>, <c>#!model</c>,
-    /// <c>#!train</c>, <c>#!hyperclone</c>, <c>#!subclone</c>, <c>#!race</c>, <c>#!cluster</c>, <c>#!route</c>) on <paramref name="kernel"/>'s root and the HTML formatters, lets C# cells use the library,
+    /// <c>#!train</c>, <c>#!hyperclone</c>, <c>#!subclone</c>, <c>#!race</c>, <c>#!cluster</c>, <c>#!route</c>, <c>#!speculate</c>) on <paramref name="kernel"/>'s root and the HTML formatters, lets C# cells use the library,
     /// and shows one "loaded" output that carries plotly.js. Calling it again is harmless.
     /// </summary>
     public static void Load(Kernel kernel)
@@ -44,6 +44,7 @@ public static class NotebookExtension
             RaceMagic.AddTo(session.Root, session);
             ClusterMagic.AddTo(session.Root, session);
             RouteMagic.AddTo(session.Root, session);
+            SpeculateMagic.AddTo(session.Root, session);
             // Plain C# cells can then use the library's types (models, runs, charts) without a #r of their own.
             session.CSharp?.AddAssemblyReferences(new[]
             {

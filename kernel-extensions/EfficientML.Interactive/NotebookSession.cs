@@ -32,14 +32,17 @@ public sealed class NotebookSession
     public ModelRegistry Models { get; } = new();
 
     /// <summary>
-    /// Held while <c>#!train</c>, <c>#!race</c>, <c>#!cluster</c> or <c>#!route</c> trains, and while <c>#!hyperclone</c>, <c>#!subclone</c> or
-    /// <c>#!cluster</c> read weights.
+    /// Held while <c>#!train</c>, <c>#!race</c>, <c>#!cluster</c>, <c>#!route</c> or <c>#!speculate</c> trains, and while <c>#!hyperclone</c>,
+    /// <c>#!subclone</c>, <c>#!cluster</c> or <c>#!speculate</c> read weights.
     /// An interrupt ends the cell at once while the step in flight finishes; the next magic waits for it instead of
     /// touching the same weights from two threads.
     /// </summary>
     internal SemaphoreSlim TrainingGate { get; } = new(1, 1);
 
-    /// <summary>The most recent run of <c>#!train</c> or fine-tuning of <c>#!cluster</c> or <c>#!route</c> (also while it runs).</summary>
+    /// <summary>M2R2 accelerators trained by <c>#!speculate</c>, per model and exit layer.</summary>
+    internal TrainedAccelerators Accelerators { get; } = new();
+
+    /// <summary>The most recent run of <c>#!train</c>, fine-tuning of <c>#!cluster</c> or <c>#!route</c>, or accelerator training of <c>#!speculate</c> (also while it runs).</summary>
     public TrainingRun? LastRun { get; internal set; }
 
     /// <summary>The most recent race of <c>#!race</c> (also while it runs).</summary>

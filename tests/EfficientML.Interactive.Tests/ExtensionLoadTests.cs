@@ -40,8 +40,8 @@ public class ExtensionLoadTests
     {
         using var kernel = await TestKernel.StartAsync();
         var magics = kernel.Root.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>()
-            .Where(d => d.Name is "#!environment" or "#!model" or "#!train" or "#!hyperclone" or "#!subclone" or "#!race" or "#!cluster" or "#!route").ToList();
-        Assert.Equal(8, magics.Count);
+            .Where(d => d.Name is "#!environment" or "#!model" or "#!train" or "#!hyperclone" or "#!subclone" or "#!race" or "#!cluster" or "#!route" or "#!speculate").ToList();
+        Assert.Equal(9, magics.Count);
         Assert.All(magics, d =>
         {
             Assert.False(string.IsNullOrWhiteSpace(d.Description), d.Name);

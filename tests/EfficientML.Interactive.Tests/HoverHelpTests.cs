@@ -16,6 +16,7 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!race --steps 10", "TrainingRace.Run(challenger, baseline")]
     [InlineData("#!cluster --bits 3", "ClusteringFineTuning.FineTune(model.Copy(), corpus, new DkmOptions { Bits = 3 }, options)")]
     [InlineData("#!route --theta 0.5", "RoutingFineTuning.FineTune(RoutedGpt.FromDense(model, calibration, options), corpus, options, training)")]
+    [InlineData("#!speculate --gamma 4", "new SpeculativeDecoder(model, new SelfDrafter(k, adapters)).Generate(prompt, new SpeculationOptions { Gamma = 4 })")]
     public async Task Hovering_a_magic_shows_its_help_and_options(string code, string expected)
     {
         var hover = await HoverAsync(code, 3);
@@ -47,6 +48,19 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!route --router-hidden 0", "(default 32)")]
     [InlineData("#!route --baseline", "elastic (Flextron-style)")]
     [InlineData("#!route --text abc", "Moby-Dick validation split")]
+    [InlineData("#!speculate --model m", "(default 'model')")]
+    [InlineData("#!speculate --prompt abc", "Moby-Dick validation split")]
+    [InlineData("#!speculate --tokens 50", "(default 200)")]
+    [InlineData("#!speculate --draft early-exit", "(default 'm2r2')")]
+    [InlineData("#!speculate --k 2", "(default: half the layers")]
+    [InlineData("#!speculate --gamma 2", "(default 4)")]
+    [InlineData("#!speculate --adaptive", "(default: off)")]
+    [InlineData("#!speculate --max-gamma 6", "(default 8, or --gamma if larger)")]
+    [InlineData("#!speculate --temperature 0.8", "(default 0)")]
+    [InlineData("#!speculate --top-k 40", "(default: all)")]
+    [InlineData("#!speculate --seed 2", "(default 1)")]
+    [InlineData("#!speculate --steps 50", "(default 150")]
+    [InlineData("#!speculate --name s", "(default 'speculation')")]
     public async Task Hovering_an_option_shows_its_description(string code, string expected)
     {
         var hover = await HoverAsync(code, code.IndexOf("--", StringComparison.Ordinal) + 3);
@@ -60,6 +74,7 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!train")]
     [InlineData("#!cluster")]
     [InlineData("#!route")]
+    [InlineData("#!speculate")]
     public void Every_option_of_the_technique_magics_says_its_default_and_the_magic_names_its_csharp_call(string name)
     {
         var directive = fixture.Kernel.Root.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>().Single(d => d.Name == name);

@@ -4,6 +4,7 @@ using EfficientML.Core;
 using EfficientML.Models;
 using EfficientML.Plots;
 using EfficientML.Routing;
+using EfficientML.Speculative;
 using Microsoft.DotNet.Interactive.Formatting;
 using Plotly.NET;
 using static TorchSharp.torch;
@@ -40,6 +41,15 @@ static class FormatterRegistration
             Register<RoutingPoint>(RoutingPointHtml.Render);
             // Lists and arrays of routing points (e.g. RoutingEvaluation.Sweep) as one chart and one table.
             Register<IEnumerable<RoutingPoint>>(RoutingPointHtml.Render);
+            Register<SpeculativeResult>(SpeculativeResultHtml.Render);
+            // Lists and arrays of runs (e.g. one per drafter) as one table and their acceptance side by side.
+            Register<IEnumerable<SpeculativeResult>>(SpeculativeResultHtml.Render);
+            Register<LayerProfile>(LayerProfileHtml.Render);
+            // LayerAnalysis.Measure's list (or an array) as the layer chart and one table.
+            Register<IEnumerable<LayerProfile>>(LayerProfileHtml.Render);
+            Register<DynamicComputePoint>(DynamicComputeHtml.Render);
+            // DynamicCompute.EarlyExit / M2R2 lists (concatenated too) as one chart and one table.
+            Register<IEnumerable<DynamicComputePoint>>(DynamicComputeHtml.Render);
             // Charts from EfficientML.Plots (or any Plotly.NET chart) drawn offline, with the inline plotly.js.
             Register<GenericChart>(ChartHtml.Fragment);
         }

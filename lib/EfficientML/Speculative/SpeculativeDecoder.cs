@@ -33,9 +33,12 @@ public sealed class SpeculativeDecoder
     /// and the rounds' statistics. <paramref name="onToken"/> sees each token as soon as it is kept; <paramref name="cancellation"/>
     /// is honoured between rounds. <paramref name="cache"/> (optional) is the target's cache to decode into (reset first);
     /// afterwards it holds the final window's tokens except the newest, as plain cached decoding would have filled it.
+    /// <paramref name="onRound"/> sees each round's statistics once its tokens have been passed to <paramref name="onToken"/>
+    /// (a live view can then show the acceptance rate while decoding).
     /// </summary>
     public SpeculativeResult Generate(IReadOnlyList<int> prompt, SpeculationOptions? options = null,
-        Action<SpeculativeToken>? onToken = null, CancellationToken cancellation = default, KvCache? cache = null)
+        Action<SpeculativeToken>? onToken = null, CancellationToken cancellation = default, KvCache? cache = null,
+        Action<SpeculationRound>? onRound = null)
     {
         var config = Target.Config;
         var o = (options ?? new SpeculationOptions()).Validate(config);
@@ -114,6 +117,7 @@ public sealed class SpeculativeDecoder
                     onToken?.Invoke(t);
                     if (t.Token == o.StopToken) { stopped = true; break; }
                 }
+                onRound?.Invoke(rounds[^1]);
                 // Keep in the cache the committed tokens except the newest, which the next round feeds.
                 int keep = tokens.Count - 1 - cacheStart;
                 cache.Rollback(Math.Min(keep, cache.Length));

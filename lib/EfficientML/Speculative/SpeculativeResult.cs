@@ -26,11 +26,16 @@ public sealed record SpeculationRound(int Index, int Drafted, int Accepted, doub
 /// <summary>What a speculative decoding run produced and what it cost.</summary>
 public sealed class SpeculativeResult
 {
-    internal SpeculativeResult(string drafter, IReadOnlyList<SpeculativeToken> tokens, IReadOnlyList<SpeculationRound> rounds, double seconds, double prefillSeconds)
+    /// <summary>
+    /// A run's record: <paramref name="drafter"/>'s name, the emitted <paramref name="tokens"/> in order, every round, the
+    /// run's wall time and the part of it spent reading the prompt (<see cref="SpeculativeDecoder.Generate"/> makes these;
+    /// build one by hand to chart saved or made-up figures).
+    /// </summary>
+    public SpeculativeResult(string drafter, IReadOnlyList<SpeculativeToken> tokens, IReadOnlyList<SpeculationRound> rounds, double seconds, double prefillSeconds)
     {
-        Drafter = drafter;
-        Stream = tokens;
-        Rounds = rounds;
+        Drafter = drafter ?? throw new ArgumentNullException(nameof(drafter));
+        Stream = tokens ?? throw new ArgumentNullException(nameof(tokens));
+        Rounds = rounds ?? throw new ArgumentNullException(nameof(rounds));
         Seconds = seconds;
         PrefillSeconds = prefillSeconds;
     }
