@@ -416,6 +416,10 @@ public static class SpeculativeCharts
         return Wrap(svg, "efml-race-chart", Width);
     }
 
+    /// <summary>The lines of <see cref="SpeculativeExperiments.Race"/> (plain decoding first).</summary>
+    public static string Race(IEnumerable<RaceLine> lines, string? title = null) =>
+        Race(lines.Select(l => (l.Method, l.TokensPerSecond, l.Method.StartsWith("plain", StringComparison.Ordinal) ? double.NaN : l.AcceptanceRate, l.MeanAcceptedLength)), title);
+
     /// <summary>The race of speculative runs against plain decoding at <paramref name="plainTokensPerSecond"/>.</summary>
     public static string Race(double plainTokensPerSecond, params SpeculativeResult[] results)
     {

@@ -22,8 +22,9 @@ public sealed record DynamicComputePoint(string Method, double Threshold, double
 /// Dynamic-compute mode: every token leaves the model at the first layer whose exit score reaches a threshold and is
 /// predicted there; no verification, so the text changes. Distance-based baseline: the shared head's top probability on
 /// the slow state (CALM-style confidence). M2R2: the <see cref="ExitPredictor"/> on the fast state. A token that has
-/// exited keeps its exit state, and deeper layers compute its keys and values from that state (state propagation), so
-/// later tokens still attend to it; this is evaluated layer by layer over whole sequences, exactly as token-by-token
+/// exited keeps its slow state of the exit layer, and deeper layers compute its keys and values from that state (state
+/// propagation, as in CALM), so later tokens still attend to it; the fast state only makes the prediction (keys computed
+/// from a state pushed toward the final layer would be far from anything the deeper layers were trained on); this is evaluated layer by layer over whole sequences, exactly as token-by-token
 /// decoding with that rule would compute it.
 /// </summary>
 public static class DynamicCompute
@@ -100,7 +101,6 @@ public static class DynamicCompute
             var leave = score.ge(threshold).logical_and(exited.logical_not());
             logitsOut = where(leave.unsqueeze(-1), logits, logitsOut);
             depth = where(leave, full_like(depth, j), depth);
-            x = where(leave.unsqueeze(-1), state, x);                          // deeper layers see the exit state
             exited = exited.logical_or(leave);
         }
         x = model.blocks[layers - 1].Forward(x, null, layers - 1, 0);
