@@ -9,7 +9,8 @@ namespace EfficientML.Benchmarks.Suites;
 /// plain cached greedy decoding against early-exit drafting, M2R2 drafting and a separate small draft model at the same
 /// exit layer and γ (with acceptance rate and tokens per full pass, and a check that every output equals plain greedy);
 /// and dynamic compute (no verification): agreement and loss against layers used, confidence-based early exit vs
-/// M2R2's exit predictor. Settings: <see cref="SpeculativeExperiments"/>.
+/// M2R2's exit predictor; and ahead-of-time expert loading on the routed model (expert prediction accuracy, modelled
+/// hit rate and latency of a two-tier expert cache). Settings: <see cref="SpeculativeExperiments"/>, <see cref="ExpertPrefetchSettings"/>.
 /// </summary>
 public sealed class SpeculativeSuite : IBenchmarkSuite
 {
@@ -17,7 +18,7 @@ public sealed class SpeculativeSuite : IBenchmarkSuite
     public string Name => "speculative";
 
     /// <inheritdoc />
-    public string Description => "M2R2 self-speculative decoding: tokens/s vs plain greedy, acceptance vs early exit and a draft model; dynamic compute";
+    public string Description => "M2R2 self-speculative decoding: tokens/s vs plain greedy, acceptance vs early exit and a draft model; dynamic compute; AoT expert loading";
 
     /// <inheritdoc />
     public IReadOnlyList<Measurement> Run(bool quick, TextWriter log)
@@ -72,6 +73,20 @@ public sealed class SpeculativeSuite : IBenchmarkSuite
         foreach (var p in baseline.Concat(m2r2Points))
             rows.Add(new($"dynamic compute, {p.Method}, threshold {p.Threshold:0.00}: agreement with the full model", p.Agreement * 100, "%", Note:
                 $"{p.MeanLayers:F2} of {p.Layers} layers per token ({p.ComputeShare:P0}); {p.Bits:F3} bits/byte"));
+
+        // Ahead-of-time expert loading on the routed (DynaMoE) model.
+        var aot = ExpertPrefetchStudy.Run(model, corpus, quick, stage: s => log.WriteLine($"expert prefetch: {s}"));
+        if (aot is not null)
+        {
+            log.WriteLine(aot.ToTable());
+            foreach (var acc in aot.Accuracy)
+                rows.Add(new($"expert prediction from layer {aot.Settings.FromLayer}, {acc.Name}: exact", acc.MeanExact * 100, "%", Note:
+                    $"covering (large enough to serve) {acc.MeanCovering:P1}; θ = {aot.Settings.Theta}, {aot.Traces.Tokens} validation tokens"));
+            foreach (var r in aot.Rows)
+                foreach (var p in r.Policies.Skip(1))
+                    rows.Add(new($"expert cache of {r.CacheExperts} full experts, {p.Policy}: modelled latency per token", p.LatencyPerToken, "units", "on demand", p.SpeedUpOver(r.OnDemand),
+                        $"hit rate {p.HitRate:P0} (on demand {r.OnDemand.HitRate:P0}); neurons loaded {p.NeuronsLoaded:N0} (on demand {r.OnDemand.NeuronsLoaded:N0}); slow tier {aot.Costs.LoadTimePerNeuron:0.#}× the fast"));
+        }
         return rows;
     }
 }
