@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Text;
 using Plotly.NET;
@@ -23,7 +22,6 @@ public static class ChartHtml
 
     const string ResourceName = "Plotly.NET.plotly-" + PlotlyVersion + ".min.js";
     static readonly Lazy<string> Script = new(BuildPlotlyScript);
-    static long _nextId;
 
     /// <summary>
     /// A div and a script that draws <paramref name="chart"/> into it once <c>window.Plotly</c> exists,
@@ -32,7 +30,7 @@ public static class ChartHtml
     /// </summary>
     public static string Fragment(GenericChart chart)
     {
-        var id = "efml-chart-" + Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
+        var id = SvgParts.NewId("efml-chart");
         int height = ChartStyle.HeightOf(chart);
         var figure = FigureJson(chart);
         var hint = WebUtility.HtmlEncode(MissingLibraryHint);

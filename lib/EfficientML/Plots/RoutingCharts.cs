@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using EfficientML.Routing;
+using static EfficientML.Plots.SvgParts;
 using static TorchSharp.torch;
 
 namespace EfficientML.Plots;
@@ -20,17 +20,12 @@ public static class RoutingCharts
     /// <summary>Longest text <see cref="TokenExperts(string, long[,], ExpertSizes, string?)"/> draws (each character is one element).</summary>
     public const int MaxCharacters = 20_000;
 
-    const string Font = "system-ui,-apple-system,'Segoe UI',sans-serif";
-    const string Ink = "#333";
-    const string Muted = "#666";
     const string DenseColor = "#333";
     const string ToleranceColor = "#d62728";
 
     // Sequential blues: light (smallest expert) to dark (the full MLP).
     static readonly (double At, int R, int G, int B)[] Scale =
         [(0, 0xde, 0xeb, 0xf7), (0.33, 0x9e, 0xca, 0xe1), (0.66, 0x42, 0x92, 0xc6), (1, 0x08, 0x30, 0x6b)];
-
-    static long _nextId;
 
     // ───────────────────────────── token colouring ─────────────────────────────
 
@@ -73,7 +68,7 @@ public static class RoutingCharts
         html.Append("</select></label>");
         html.Append(Legend(sizes));
         html.Append("</div>");
-        html.Append("<div class=\"efml-text\" style=\"white-space:pre-wrap;overflow-wrap:anywhere;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;" +
+        html.Append($"<div class=\"efml-text\" style=\"white-space:pre-wrap;overflow-wrap:anywhere;font-family:{Mono};" +
                     "font-size:13.5px;line-height:1.75;padding:8px 10px;border:1px solid #ddd;border-radius:4px;max-height:560px;overflow-y:auto\">");
         int token = 0;
         var chosen = new long[layers];
@@ -161,13 +156,13 @@ public static class RoutingCharts
         const int left = 78, right = 150, top = 52, row = 26, gap = 8;
         int barWidth = Width - left - right, height = top + usage.Count * (row + gap) + 44;
         var svg = Svg(Width, height, "efml-expert-usage");
-        svg.Append(Text(0, 16, title ?? "Share of tokens on each expert, per layer", 14, anchor: "start", weight: "600"));
+        svg.Append(Label(0, 16, title ?? "Share of tokens on each expert, per layer", 14, anchor: "start", weight: "600"));
         svg.Append(SvgLegend(sizes, 0, 38));
         var means = new List<double>();
         for (int l = 0; l < usage.Count; l++)
         {
             double y = top + l * (row + gap), total = usage[l].Sum(), x = left;
-            svg.Append(Text(left - 10, y + row / 2.0 + 4.5, $"layer {l}", 12.5, anchor: "end"));
+            svg.Append(Label(left - 10, y + row / 2.0 + 4.5, $"layer {l}", 12.5, anchor: "end"));
             double mean = 0;
             for (int j = 0; j < sizes.Count; j++)
             {
@@ -178,21 +173,21 @@ public static class RoutingCharts
                 var (fill, ink) = Shade(sizes, sizes.Fraction(j));
                 svg.Append($"<rect x=\"{F(x)}\" y=\"{F(y)}\" width=\"{F(w)}\" height=\"{row}\" fill=\"{fill}\" stroke=\"#fff\" stroke-width=\"1\">" +
                            $"<title>{Encode($"layer {l}, expert {Percent(sizes.Fraction(j))} ({sizes.Neurons[j]} neurons): {Percent(share, 1)} of tokens")}</title></rect>");
-                if (w >= 34) svg.Append(Text(x + w / 2, y + row / 2.0 + 4.5, Percent(share), 11.5, ink));
+                if (w >= 34) svg.Append(Label(x + w / 2, y + row / 2.0 + 4.5, Percent(share), 11.5, ink));
                 x += w;
             }
             if (total <= 0)
                 svg.Append($"<rect x=\"{left}\" y=\"{F(y)}\" width=\"{barWidth}\" height=\"{row}\" fill=\"none\" stroke=\"#ccc\" stroke-dasharray=\"4 3\"/>");
             means.Add(mean);
-            svg.Append(Text(left + barWidth + 10, y + row / 2.0 + 4.5, total > 0 ? $"active {Percent(mean, 1)}" : "no tokens", 12.5, anchor: "start", weight: "600"));
+            svg.Append(Label(left + barWidth + 10, y + row / 2.0 + 4.5, total > 0 ? $"active {Percent(mean, 1)}" : "no tokens", 12.5, anchor: "start", weight: "600"));
         }
         double axisY = top + usage.Count * (row + gap) - gap + 4;
         foreach (var tick in new[] { 0, 0.25, 0.5, 0.75, 1.0 })
-            svg.Append(Text(left + tick * barWidth, axisY + 12, Percent(tick), 11, Muted));
-        svg.Append(Text(left + barWidth / 2.0, axisY + 30, "share of the layer's tokens on each expert", 12));
-        svg.Append(Text(left + barWidth + 30, axisY + 12, "active: mean share of", 11, Muted, anchor: "start"));
-        svg.Append(Text(left + barWidth + 30, axisY + 25, "the MLP a token used", 11, Muted, anchor: "start"));
-        return Wrap(svg, "efml-expert-usage-chart");
+            svg.Append(Label(left + tick * barWidth, axisY + 12, Percent(tick), 11, Muted));
+        svg.Append(Label(left + barWidth / 2.0, axisY + 30, "share of the layer's tokens on each expert", 12));
+        svg.Append(Label(left + barWidth + 30, axisY + 12, "active: mean share of", 11, Muted, anchor: "start"));
+        svg.Append(Label(left + barWidth + 30, axisY + 25, "the MLP a token used", 11, Muted, anchor: "start"));
+        return Wrap(svg, "efml-expert-usage-chart", Width);
     }
 
     // ───────────────────────────── loss vs compute ─────────────────────────────
@@ -229,7 +224,7 @@ public static class RoutingCharts
         double Y(double bits) => top + (yHigh - bits) / (yHigh - yLow) * plotH;
 
         var svg = Svg(Width, height, "efml-pareto");
-        svg.Append(Text(0, 16, title ?? "Validation loss vs MLP compute", 14, anchor: "start", weight: "600"));
+        svg.Append(Label(0, 16, title ?? "Validation loss vs MLP compute", 14, anchor: "start", weight: "600"));
         // Legend: one entry per series, on one line under the title.
         double lx = 0;
         foreach (var s in series)
@@ -243,17 +238,16 @@ public static class RoutingCharts
         foreach (var t in xTicks)
         {
             svg.Append($"<line x1=\"{F(X(t))}\" y1=\"{top}\" x2=\"{F(X(t))}\" y2=\"{top + plotH}\" stroke=\"#eee\"/>");
-            svg.Append(Text(X(t), top + plotH + 16, Number(t) + "%", 11.5, Muted));
+            svg.Append(Label(X(t), top + plotH + 16, Number(t) + "%", 11.5, Muted));
         }
         foreach (var t in yTicks)
         {
             svg.Append($"<line x1=\"{left}\" y1=\"{F(Y(t))}\" x2=\"{left + plotW}\" y2=\"{F(Y(t))}\" stroke=\"#eee\"/>");
-            svg.Append(Text(left - 6, Y(t) + 4, Number(t), 11.5, Muted, anchor: "end"));
+            svg.Append(Label(left - 6, Y(t) + 4, Number(t), 11.5, Muted, anchor: "end"));
         }
         svg.Append($"<rect x=\"{left}\" y=\"{top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"#bbb\"/>");
-        svg.Append(Text(left + plotW / 2.0, height - 14, "MLP compute per token (% of the dense MLP, routers included)", 12.5));
-        svg.Append($"<text x=\"14\" y=\"{F(top + plotH / 2.0)}\" font-size=\"12.5\" fill=\"{Ink}\" text-anchor=\"middle\" " +
-                   $"transform=\"rotate(-90 14 {F(top + plotH / 2.0)})\">validation loss (bits per byte)</text>");
+        svg.Append(Label(left + plotW / 2.0, height - 14, "MLP compute per token (% of the dense MLP, routers included)", 12.5));
+        svg.Append(VerticalText(14, top + plotH / 2.0, "validation loss (bits per byte)"));
         if (dense is double bits)
         {
             // Labelled at the left, where less compute costs loss and the points run high: the dense one under its line, +2 % over its own.
@@ -279,7 +273,7 @@ public static class RoutingCharts
                 placed.Add((tx, ty));
                 svg.Append($"<text class=\"efml-theta\" x=\"{F(tx)}\" y=\"{F(ty)}\" font-size=\"11.5\" fill=\"{s.Color}\" {Halo}>{Number(theta)}</text>");
             }
-        return Wrap(svg, "efml-pareto-chart");
+        return Wrap(svg, "efml-pareto-chart", Width);
     }
 
     // ───────────────────────────── difficulty labels ─────────────────────────────
@@ -298,7 +292,7 @@ public static class RoutingCharts
         int plotH = height - top - bottom, slot = (width - 2 * left) / sizes.Count;
         double total = shares.Where(double.IsFinite).Sum(), highest = Math.Max(1e-12, shares.Where(double.IsFinite).DefaultIfEmpty(0).Max() / Math.Max(total, 1e-12));
         var svg = Svg(width, height, "efml-label-shares");
-        svg.Append(Text(0, 16, title ?? "Difficulty labels: each token's smallest adequate expert", 13.5, anchor: "start", weight: "600"));
+        svg.Append(Label(0, 16, title ?? "Difficulty labels: each token's smallest adequate expert", 13.5, anchor: "start", weight: "600"));
         for (int j = 0; j < sizes.Count; j++)
         {
             double share = total > 0 && double.IsFinite(shares[j]) ? shares[j] / total : 0;
@@ -306,9 +300,9 @@ public static class RoutingCharts
             var (fill, _) = Shade(sizes, sizes.Fraction(j));
             svg.Append($"<rect x=\"{F(x)}\" y=\"{F(y)}\" width=\"{F(w)}\" height=\"{F(Math.Max(h, 0.5))}\" fill=\"{fill}\">" +
                        $"<title>{Encode($"expert {Percent(sizes.Fraction(j))} ({sizes.Neurons[j]} neurons): {Percent(share, 1)} of tokens")}</title></rect>");
-            svg.Append(Text(x + w / 2, y - 5, Percent(share, 1), 12, weight: "600"));
-            svg.Append(Text(x + w / 2, top + plotH + 16, Percent(sizes.Fraction(j)), 12));
-            svg.Append(Text(x + w / 2, top + plotH + 31, $"{sizes.Neurons[j]} neurons", 11, Muted));
+            svg.Append(Label(x + w / 2, y - 5, Percent(share, 1), 12, weight: "600"));
+            svg.Append(Label(x + w / 2, top + plotH + 16, Percent(sizes.Fraction(j)), 12));
+            svg.Append(Label(x + w / 2, top + plotH + 31, $"{sizes.Neurons[j]} neurons", 11, Muted));
         }
         svg.Append($"<line x1=\"{left}\" y1=\"{top + plotH}\" x2=\"{width - left}\" y2=\"{top + plotH}\" stroke=\"#bbb\"/>");
         return Wrap(svg, "efml-label-shares-chart", width);
@@ -345,14 +339,14 @@ public static class RoutingCharts
     /// <summary>One row of swatches from <paramref name="left"/>: each expert's share of the MLP and its neurons.</summary>
     static string SvgLegend(ExpertSizes sizes, double left, double y)
     {
-        var parts = new StringBuilder(Text(left, y + 1.5, "expert (neurons):", 11.5, Muted, anchor: "start"));
+        var parts = new StringBuilder(Label(left, y + 1.5, "expert (neurons):", 11.5, Muted, anchor: "start"));
         double x = left + 108;
         for (int j = 0; j < sizes.Count; j++)
         {
             var label = $"{Percent(sizes.Fraction(j))} ({sizes.Neurons[j]})";
             var (fill, _) = Shade(sizes, sizes.Fraction(j));
             parts.Append($"<rect x=\"{F(x)}\" y=\"{F(y - 10)}\" width=\"14\" height=\"14\" rx=\"2\" fill=\"{fill}\" stroke=\"#ccc\" stroke-width=\"0.5\"/>" +
-                         Text(x + 18, y + 1.5, label, 11.5, anchor: "start"));
+                         Label(x + 18, y + 1.5, label, 11.5, anchor: "start"));
             x += 18 + label.Length * 6.6 + 14;
         }
         return $"<g class=\"efml-legend\">{parts}</g>";
@@ -376,50 +370,9 @@ public static class RoutingCharts
         return text;
     }
 
-    static string Marker(string shape, double x, double y, string color, string? tip, string cssClass)
-    {
-        var title = tip is null ? "" : $"<title>{Encode(tip)}</title>";
-        var close = tip is null ? "/>" : $">{title}";
-        string Closing(string element) => tip is null ? "" : $"</{element}>";
-        return shape switch
-        {
-            "square" => $"<rect class=\"{cssClass}\" x=\"{F(x - 4.5)}\" y=\"{F(y - 4.5)}\" width=\"9\" height=\"9\" fill=\"{color}\" stroke=\"#fff\" stroke-width=\"1\"{close}{Closing("rect")}",
-            "diamond" => $"<polygon class=\"{cssClass}\" points=\"{F(x)},{F(y - 6)} {F(x + 6)},{F(y)} {F(x)},{F(y + 6)} {F(x - 6)},{F(y)}\" fill=\"{color}\" stroke=\"#fff\" stroke-width=\"1\"{close}{Closing("polygon")}",
-            _ => $"<circle class=\"{cssClass}\" cx=\"{F(x)}\" cy=\"{F(y)}\" r=\"4.5\" fill=\"{color}\" stroke=\"#fff\" stroke-width=\"1\"{close}{Closing("circle")}",
-        };
-    }
-
     static string HorizontalLine(double x0, double x1, double y, string color, string cssClass, string label, bool below) =>
         $"<g class=\"{cssClass}\"><line x1=\"{F(x0)}\" y1=\"{F(y)}\" x2=\"{F(x1)}\" y2=\"{F(y)}\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>" +
-        Text(x0 + 6, below ? y + 14 : y - 5, label, 11.5, color, anchor: "start", halo: true) + "</g>";
-
-    /// <summary>About <paramref name="count"/> round ticks covering [low, high], and the padded range they span.</summary>
-    static (List<double> Ticks, double Low, double High) Ticks(double low, double high, int count)
-    {
-        if (!(high > low)) { double pad = Math.Max(Math.Abs(low) * 0.05, 0.5); low -= pad; high += pad; }
-        double span = high - low;
-        low -= span * 0.06;
-        high += span * 0.06;
-        double raw = (high - low) / count, magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
-        double step = new[] { 1, 2, 2.5, 5, 10 }.Select(m => m * magnitude).First(s => s >= raw);
-        var ticks = new List<double>();
-        for (double t = Math.Ceiling(low / step) * step; t <= high + step * 1e-9; t += step) ticks.Add(Math.Round(t / step) * step);
-        return (ticks, low, high);
-    }
-
-    static StringBuilder Svg(int width, int height, string cssClass) =>
-        new($"<svg class=\"{cssClass}\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"100%\" " +
-            $"style=\"max-width:{width}px;height:auto;display:block;font-family:{Font}\" role=\"img\">");
-
-    static string Wrap(StringBuilder svg, string cssClass, int width = Width) =>
-        $"<div class=\"{cssClass}\" style=\"max-width:{width}px;margin:6px 0\">{svg}</svg></div>";
-
-    /// <summary>A white outline under a label, so it stays legible where it crosses a line.</summary>
-    const string Halo = "stroke=\"#fff\" stroke-width=\"3\" stroke-linejoin=\"round\" paint-order=\"stroke\"";
-
-    static string Text(double x, double y, string text, double size, string color = Ink, string anchor = "middle", string? weight = null, bool halo = false) =>
-        $"<text x=\"{F(x)}\" y=\"{F(y)}\" font-size=\"{F(size)}\" fill=\"{color}\" text-anchor=\"{anchor}\"" +
-        (weight is null ? "" : $" font-weight=\"{weight}\"") + (halo ? " " + Halo : "") + $">{Encode(text)}</text>";
+        Label(x0 + 6, below ? y + 14 : y - 5, label, 11.5, color, anchor: "start", halo: true) + "</g>";
 
     static string Character(Rune rune) => rune.Value switch
     {
@@ -437,21 +390,4 @@ public static class RoutingCharts
         < 0x20 or 0x7f => $"U+{rune.Value:X4}",
         _ => $"‘{rune}’",
     };
-
-    static string NewId(string prefix) =>
-        $"{prefix}-{Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid().ToString("N")[..8]}";
-
-    static string Encode(string text) => WebUtility.HtmlEncode(text);
-
-    static string F(double value) => Math.Round(value, 1).ToString("0.#", CultureInfo.InvariantCulture);
-
-    static string Number(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
-
-    /// <summary>0.25 → "25%", with <paramref name="decimals"/> decimals when the value is not a whole percent.</summary>
-    static string Percent(double share, int decimals = 0)
-    {
-        double percent = 100 * share;
-        var format = decimals == 0 || Math.Abs(percent - Math.Round(percent)) < 1e-9 ? "0" : "0." + new string('#', decimals);
-        return percent.ToString(format, CultureInfo.InvariantCulture) + "%";
-    }
 }

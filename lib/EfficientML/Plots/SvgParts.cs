@@ -5,7 +5,7 @@ using System.Text;
 namespace EfficientML.Plots;
 
 /// <summary>
-/// The pieces the self-contained SVG charts share (<see cref="SpeculativeCharts"/>): an svg element that scales down with
+/// The pieces the self-contained SVG charts share (<see cref="SpeculativeCharts"/>, <see cref="RoutingCharts"/>): an svg element that scales down with
 /// its output, text with an optional white halo, round axis ticks, number formats, and a line panel with axes, grid, a
 /// legend and a tooltip on every marker.
 /// </summary>
