@@ -47,14 +47,16 @@ public sealed class SpeculativeSuite : IBenchmarkSuite
         using var early = new SelfDrafter(k);
         using var m2r2 = new SelfDrafter(k, adapters);
         using var small = new ModelDrafter(draft);
+        bool plainShown = false;
         foreach (var gamma in quick ? new[] { SpeculativeExperiments.Gamma } : new[] { 1, 2, 3, 4 })
         {
             var options = new SpeculationOptions { MaxNewTokens = tokens, Gamma = gamma };
             var lines = SpeculativeExperiments.Race(model, new Drafter[] { early, m2r2, small }, prompts, options, quick ? 1 : 3, s => log.WriteLine($"γ={gamma} {s}"));
-            foreach (var l in lines.Skip(gamma == (quick ? SpeculativeExperiments.Gamma : 1) ? 0 : 1))
+            foreach (var l in lines.Skip(plainShown ? 1 : 0))
                 rows.Add(new($"{l.Method}{(l.Method.StartsWith("plain") ? "" : $", γ={gamma}")}: decoding speed", l.TokensPerSecond, "tokens/s", "plain greedy (KV cache)", l.SpeedUp,
                     l.Method.StartsWith("plain") ? $"{prompts.Count} prompts × {tokens} tokens, batch 1"
                     : $"acceptance {l.AcceptanceRate:P1}, {l.MeanAcceptedLength:F2} tokens per full pass, drafting {l.DraftShare:P0} of the time; output {(l.SameAsPlain ? "equals" : "DIFFERS FROM")} plain greedy"));
+            plainShown = true;
         }
         var adaptive = SpeculativeExperiments.Race(model, new Drafter[] { m2r2 }, prompts,
             new SpeculationOptions { MaxNewTokens = tokens, Gamma = 2, AdaptiveGamma = true, MaxGamma = 6 }, quick ? 1 : 3);
@@ -62,15 +64,10 @@ public sealed class SpeculativeSuite : IBenchmarkSuite
         rows.Add(new($"{a.Method}, adaptive γ (1..6): decoding speed", a.TokensPerSecond, "tokens/s", "plain greedy (KV cache)", a.SpeedUp,
             $"acceptance {a.AcceptanceRate:P1}, {a.MeanAcceptedLength:F2} tokens per full pass; output {(a.SameAsPlain ? "equals" : "DIFFERS FROM")} plain greedy"));
 
-        // Dynamic compute: accelerators for every exit, and the exit predictor on their fast states.
-        using var every = AcceleratorAdapters.For(model, rank: SpeculativeExperiments.Rank, seed: 5);
-        AcceleratorTraining.Train(model, every, corpus, SpeculativeExperiments.AcceleratorTraining(quick));
-        using var predictor = ExitPredictor.For(model);
-        ExitPredictor.Train(predictor, model, every, corpus, SpeculativeExperiments.AcceleratorTraining(quick) with { LearningRate = 3e-3 });
-        var thresholds = SpeculativeExperiments.Thresholds;
-        var baseline = DynamicCompute.EarlyExit(model, corpus, thresholds);
-        var m2r2Points = DynamicCompute.M2R2(model, every, predictor, corpus, thresholds);
-        foreach (var p in baseline.Concat(m2r2Points))
+        var dynamic = SpeculativeExperiments.DynamicCompute(model, corpus, quick);
+        using var _e = dynamic.Accelerators;
+        using var _p = dynamic.Predictor;
+        foreach (var p in dynamic.Points)
             rows.Add(new($"dynamic compute, {p.Method}, threshold {p.Threshold:0.00}: agreement with the full model", p.Agreement * 100, "%", Note:
                 $"{p.MeanLayers:F2} of {p.Layers} layers per token ({p.ComputeShare:P0}); {p.Bits:F3} bits/byte"));
 

@@ -309,13 +309,7 @@ static class RouteMagic
     }
 
     /// <summary>The start of the validation split: about <see cref="DefaultTextLength"/> characters, ending at a space or newline.</summary>
-    public static string DefaultText(TextCorpus corpus)
-    {
-        var text = corpus.ValidationText;
-        if (text.Length <= DefaultTextLength) return text;
-        int end = text.LastIndexOfAny([' ', '\n'], DefaultTextLength);
-        return text[..(end > DefaultTextLength / 2 ? end : DefaultTextLength)];
-    }
+    public static string DefaultText(TextCorpus corpus) => corpus.ValidationExcerpt(0, DefaultTextLength);
 
     static string Fractions(IEnumerable<double> values) => string.Join(",", values.Select(Invariant));
 

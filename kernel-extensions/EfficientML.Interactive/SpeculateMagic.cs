@@ -426,10 +426,7 @@ static class SpeculateMagic
     public static string DefaultPrompt(TextCorpus corpus, int contextLength)
     {
         int limit = Math.Max(1, Math.Min(DefaultPromptLength, contextLength / 2));
-        var text = corpus.ValidationText;
-        var prompt = text.Length <= limit ? text : text[..limit];
-        int space = prompt.LastIndexOfAny([' ', '\n']);
-        if (text.Length > limit && space > limit / 2) prompt = prompt[..space];
+        var prompt = corpus.ValidationExcerpt(0, limit);
         while (prompt.Length > 1 && corpus.Tokenizer.Encode(prompt).Length > limit) prompt = prompt[..^1];
         return prompt;
     }

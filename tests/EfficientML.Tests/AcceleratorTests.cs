@@ -47,7 +47,7 @@ public class AcceleratorTests
     }
 
     [Fact]
-    public void Dynamic_compute_at_threshold_above_one_runs_every_layer_and_matches_the_full_model()
+    public void Dynamic_compute_at_threshold_one_runs_every_layer_and_matches_the_full_model()
     {
         var model = PretrainedModels.LoadTinyMoby();
         var never = DynamicCompute.Evaluate(model, null, null, 1.0, Corpus.Value, batches: 1, batchSize: 2, blockSize: 64);

@@ -85,3 +85,19 @@ public class TextTests
             Assert.Throws<ArgumentOutOfRangeException>(() => TextCorpus.FromText("x", new string('a', 500), ByteTokenizer.Instance, 1.5)).Message);
     }
 }
+
+public class ValidationExcerptTests
+{
+    [Fact]
+    public void Excerpts_keep_words_whole_and_start_after_a_space_inside_the_text()
+    {
+        using var corpus = EfficientML.Text.TextCorpus.FromText("t", string.Join(" ", Enumerable.Repeat("alpha beta gamma", 40)), EfficientML.Text.ByteTokenizer.Instance, 0.5);
+        var start = corpus.ValidationExcerpt(0, 20);
+        Assert.True(start.Length <= 20 && start.Length > 10);
+        Assert.True(corpus.ValidationText.StartsWith(start + " ", StringComparison.Ordinal), $"'{start}' should end before a space");
+        var inside = corpus.ValidationExcerpt(3, 30);
+        Assert.True(inside.StartsWith("beta", StringComparison.Ordinal) || inside.StartsWith("gamma", StringComparison.Ordinal) || inside.StartsWith("alpha", StringComparison.Ordinal), $"'{inside}' should start at a word");
+        Assert.DoesNotContain("  ", inside);
+        Assert.Throws<ArgumentOutOfRangeException>(() => corpus.ValidationExcerpt(0, 0));
+    }
+}

@@ -148,17 +148,9 @@ public static class Trainer
     /// <summary>Runs <paramref name="evaluate"/> in eval mode without gradients, then restores the mode.</summary>
     public static double Evaluate(nn.Module model, Func<double> evaluate)
     {
-        bool wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var _ = no_grad();
-            using var scope = NewDisposeScope();
-            return evaluate();
-        }
-        finally
-        {
-            if (wasTraining) model.train();
-        }
+        using var evalMode = new EvalMode(model);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        return evaluate();
     }
 }

@@ -125,15 +125,8 @@ public sealed class RoutedGpt : nn.Module
     public static Tensor Trace(TinyGpt model, Tensor idx, Func<int, Tensor, Tensor> mlp, Action<int, Tensor, Tensor>? beforeMlp = null) =>
         RunBlocks(model, Embed(model, idx), 0, mlp, beforeMlp);
 
-    /// <summary>Token plus position embeddings, (B, T, d), as <see cref="TinyGpt.Hidden"/> computes them.</summary>
-    public static Tensor Embed(TinyGpt model, Tensor idx)
-    {
-        if (idx.dim() != 2) throw new ArgumentException($"Token ids must be (batch, time); got shape [{string.Join(", ", idx.shape)}].");
-        if (idx.shape[1] > model.Config.ContextLength)
-            throw new ArgumentException($"Sequence of {idx.shape[1]} tokens exceeds the context length {model.Config.ContextLength}; crop the input.");
-        var pos = arange(0, idx.shape[1], dtype: ScalarType.Int64, device: idx.device);
-        return model.wte.forward(idx) + model.wpe.forward(pos);
-    }
+    /// <summary>Token plus position embeddings, (B, T, d): <see cref="TinyGpt.Hidden"/> with no blocks.</summary>
+    public static Tensor Embed(TinyGpt model, Tensor idx) => model.Hidden(idx, exitAfter: 0);
 
     /// <summary>
     /// Blocks <paramref name="from"/>..L-1 on the residual stream <paramref name="x"/>, the MLP of each computed by

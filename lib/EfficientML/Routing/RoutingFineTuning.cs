@@ -35,7 +35,7 @@ public static class RoutingFineTuning
         using var sampler = Seeding.Generator(o.Seed);
         var widths = new Random(unchecked((int)o.Seed));
         var thetas = new Random(unchecked((int)o.Seed) + 1);
-        using var frozen = new Frozen(options.ExpertTraining == ExpertTraining.None ? routed.model.parameters() : []);
+        using var frozen = new FrozenParameters(options.ExpertTraining == ExpertTraining.None ? routed.model.parameters() : []);
         return Trainer.Run(
             routed,
             _ =>
@@ -79,7 +79,7 @@ public static class RoutingFineTuning
         var o = run.Options;
         using var sampler = Seeding.Generator(o.Seed);
         var widths = new Random(unchecked((int)o.Seed));
-        using var frozen = new Frozen(routed.routers.parameters());
+        using var frozen = new FrozenParameters(routed.routers.parameters());
         return Trainer.Run(
             routed,
             _ =>
@@ -104,22 +104,5 @@ public static class RoutingFineTuning
     {
         var p = PretrainedModels.TinyMobyTraining;
         return (double)fineTuning.Steps * fineTuning.BatchSize * fineTuning.BlockSize / ((double)p.Steps * p.BatchSize * p.BlockSize);
-    }
-
-    /// <summary>Parameters kept out of training for a while: their gradients are switched off, and back on when disposed.</summary>
-    sealed class Frozen : IDisposable
-    {
-        readonly List<TorchSharp.Modules.Parameter> _parameters;
-
-        public Frozen(IEnumerable<TorchSharp.Modules.Parameter> parameters)
-        {
-            _parameters = parameters.Where(p => p.requires_grad).ToList();
-            foreach (var p in _parameters) p.requires_grad = false;
-        }
-
-        public void Dispose()
-        {
-            foreach (var p in _parameters) p.requires_grad = true;
-        }
     }
 }

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using System.Diagnostics;
 using static TorchSharp.torch;
 
@@ -34,47 +35,39 @@ public sealed record RoutingSpeed(double Theta, long Tokens, double ActiveFracti
         int layers = routed.Config.Layers;
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        bool wasTraining = routed.training;
-        routed.eval();
-        try
+        using var evalMode = new EvalMode(routed);
+        var inputs = new Tensor[layers];
+        double active;
+        using (var output = routed.Run(idx, ExpertChoice.AtTheta(theta)))
         {
-            var inputs = new Tensor[layers];
-            double active;
-            using (var output = routed.Run(idx, ExpertChoice.AtTheta(theta)))
+            var experts = output.Experts;
+            RoutedGpt.Trace(model, idx, (l, input) =>
             {
-                var experts = output.Experts;
-                RoutedGpt.Trace(model, idx, (l, input) =>
-                {
-                    inputs[l] = input;
-                    return NestedExperts.Grouped(model.blocks[l].mlp, input, experts[l], routed.Sizes);
-                });
-                using var neurons = tensor(routed.Sizes.Neurons.Select(m => (double)m).ToArray());
-                active = neurons.index_select(0, experts.reshape(-1).cpu()).mean().item<double>() / routed.Sizes.Width;
-            }
-            void DenseMlps()
-            {
-                using var s = NewDisposeScope();
-                for (int l = 0; l < layers; l++) model.blocks[l].mlp.forward(inputs[l]);
-            }
-            void RoutedMlps()
-            {
-                using var s = NewDisposeScope();
-                for (int l = 0; l < layers; l++)
-                {
-                    var choice = Router.Choose(routed.routers[l].forward(inputs[l]), theta);
-                    NestedExperts.Grouped(model.blocks[l].mlp, inputs[l], choice, routed.Sizes);
-                }
-            }
-            void DenseForward() { using var s = NewDisposeScope(); model.Forward(idx); }
-            void RoutedForward() { using var s = NewDisposeScope(); routed.Run(idx, ExpertChoice.AtTheta(theta)).Dispose(); }
-            var (denseMlp, routedMlp) = Alternate(DenseMlps, RoutedMlps, repeats);
-            var (denseForward, routedForward) = Alternate(DenseForward, RoutedForward, repeats);
-            return new RoutingSpeed(theta, idx.numel(), active, denseMlp, routedMlp, denseForward, routedForward);
+                inputs[l] = input;
+                return NestedExperts.Grouped(model.blocks[l].mlp, input, experts[l], routed.Sizes);
+            });
+            using var neurons = tensor(routed.Sizes.Neurons.Select(m => (double)m).ToArray());
+            active = neurons.index_select(0, experts.reshape(-1).cpu()).mean().item<double>() / routed.Sizes.Width;
         }
-        finally
+        void DenseMlps()
         {
-            routed.train(wasTraining);
+            using var s = NewDisposeScope();
+            for (int l = 0; l < layers; l++) model.blocks[l].mlp.forward(inputs[l]);
         }
+        void RoutedMlps()
+        {
+            using var s = NewDisposeScope();
+            for (int l = 0; l < layers; l++)
+            {
+                var choice = Router.Choose(routed.routers[l].forward(inputs[l]), theta);
+                NestedExperts.Grouped(model.blocks[l].mlp, inputs[l], choice, routed.Sizes);
+            }
+        }
+        void DenseForward() { using var s = NewDisposeScope(); model.Forward(idx); }
+        void RoutedForward() { using var s = NewDisposeScope(); routed.Run(idx, ExpertChoice.AtTheta(theta)).Dispose(); }
+        var (denseMlp, routedMlp) = Alternate(DenseMlps, RoutedMlps, repeats);
+        var (denseForward, routedForward) = Alternate(DenseForward, RoutedForward, repeats);
+        return new RoutingSpeed(theta, idx.numel(), active, denseMlp, routedMlp, denseForward, routedForward);
     }
 
     static (double A, double B) Alternate(Action a, Action b, int repeats)
@@ -88,7 +81,7 @@ public sealed record RoutingSpeed(double Theta, long Tokens, double ActiveFracti
             ta.Add(Time(a));
             tb.Add(Time(b));
         }
-        return (Median(ta), Median(tb));
+        return (BatchStatistics.Median(ta), BatchStatistics.Median(tb));
     }
 
     static double Time(Action action)
@@ -96,12 +89,5 @@ public sealed record RoutingSpeed(double Theta, long Tokens, double ActiveFracti
         var clock = Stopwatch.StartNew();
         action();
         return clock.Elapsed.TotalMilliseconds;
-    }
-
-    static double Median(List<double> values)
-    {
-        values.Sort();
-        int n = values.Count;
-        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
     }
 }

@@ -52,24 +52,14 @@ public static class AcceleratorTraining
             throw new ArgumentOutOfRangeException(nameof(training), $"Blocks of {training.BlockSize} tokens exceed the model's context {model.Config.ContextLength}.");
         var exits = o.Exits ?? Enumerable.Range(1, adapters.MaxExit).ToArray();
         using var generator = Seeding.Generator(training.Seed);
-        bool wasTraining = model.training;
-        model.eval();
-        var frozen = model.parameters().Select(p => (p, p.requires_grad)).ToList();
-        foreach (var (p, _) in frozen) p.requires_grad = false;
-        try
+        using var evalMode = new EvalMode(model);
+        using var frozen = new FrozenParameters(model.parameters());
+        var run = new TrainingRun("M2R2 accelerators", training, (long)training.BatchSize * training.BlockSize);
+        return Trainer.Run(adapters, step =>
         {
-            var run = new TrainingRun("M2R2 accelerators", training, (long)training.BatchSize * training.BlockSize);
-            return Trainer.Run(adapters, step =>
-            {
-                var (x, _) = corpus.SampleBatch(Split.Train, training.BatchSize, training.BlockSize, generator, model.Device);
-                return Loss(model, adapters, x, exits, o);
-            }, run, () => Validate(model, adapters, corpus, training, exits, o), progress, cancellation);
-        }
-        finally
-        {
-            foreach (var (p, g) in frozen) p.requires_grad = g;
-            if (wasTraining) model.train();
-        }
+            var (x, _) = corpus.SampleBatch(Split.Train, training.BatchSize, training.BlockSize, generator, model.Device);
+            return Loss(model, adapters, x, exits, o);
+        }, run, () => Validate(model, adapters, corpus, training, exits, o), progress, cancellation);
     }
 
     /// <summary>The alignment loss of <paramref name="adapters"/> on token ids (B, T), summed over <paramref name="exits"/>.</summary>
@@ -101,16 +91,7 @@ public static class AcceleratorTraining
         return total! / exits.Count;
     }
 
-    static double Validate(TinyGpt model, AcceleratorAdapters adapters, TextCorpus corpus, TrainingOptions training, IReadOnlyList<int> exits, AcceleratorOptions o)
-    {
-        double sum = 0;
-        int n = 0;
-        foreach (var (x, _) in corpus.EvaluationBatches(Split.Validation, training.BatchSize, training.BlockSize, training.EvalBatches, model.Device))
-        {
-            using var scope = NewDisposeScope();
-            sum += Loss(model, adapters, x, exits, o).item<float>();
-            n++;
-        }
-        return sum / Math.Max(1, n);
-    }
+    static double Validate(TinyGpt model, AcceleratorAdapters adapters, TextCorpus corpus, TrainingOptions training, IReadOnlyList<int> exits, AcceleratorOptions o) =>
+        BatchStatistics.MeanLoss(corpus.EvaluationBatches(Split.Validation, training.BatchSize, training.BlockSize, training.EvalBatches, model.Device),
+            (x, _) => Loss(model, adapters, x, exits, o));
 }

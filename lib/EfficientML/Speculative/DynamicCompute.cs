@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using EfficientML.Text;
 using static TorchSharp.torch;
@@ -50,25 +51,17 @@ public static class DynamicCompute
         int layers = model.Config.Layers;
         double agree = 0, nats = 0, used = 0;
         long tokens = 0;
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using var evalMode = new EvalMode(model);
+        using var _ = no_grad();
+        foreach (var (x, y) in corpus.EvaluationBatches(Split.Validation, batchSize, Math.Min(blockSize, model.Config.ContextLength), batches, model.Device))
         {
-            using var _ = no_grad();
-            foreach (var (x, y) in corpus.EvaluationBatches(Split.Validation, batchSize, Math.Min(blockSize, model.Config.ContextLength), batches, model.Device))
-            {
-                using var scope = NewDisposeScope();
-                var full = model.Forward(x).argmax(-1);
-                var (logits, depth) = Run(model, adapters, predictor, threshold, x);
-                agree += logits.argmax(-1).eq(full).sum().item<long>();
-                nats += F.cross_entropy(logits.reshape(-1, logits.shape[^1]), y.reshape(-1), reduction: nn.Reduction.Sum).item<float>();
-                used += depth.sum().item<long>();
-                tokens += x.numel();
-            }
-        }
-        finally
-        {
-            if (wasTraining) model.train();
+            using var scope = NewDisposeScope();
+            var full = model.Forward(x).argmax(-1);
+            var (logits, depth) = Run(model, adapters, predictor, threshold, x);
+            agree += logits.argmax(-1).eq(full).sum().item<long>();
+            nats += F.cross_entropy(logits.reshape(-1, logits.shape[^1]), y.reshape(-1), reduction: nn.Reduction.Sum).item<float>();
+            used += depth.sum().item<long>();
+            tokens += x.numel();
         }
         string method = predictor is null ? "early exit (confidence)" : "M2R2 (exit predictor)";
         return new DynamicComputePoint(method, threshold, used / tokens, layers, agree / tokens, nats / tokens / Math.Log(2));

@@ -54,33 +54,16 @@ public sealed class ExitPredictor : nn.Module
         adapters?.CheckFor(model.Config, Math.Min(adapters.MaxExit, predictor.MaxExit));
         training = training.Validate();
         using var generator = Seeding.Generator(training.Seed);
-        bool wasTraining = model.training;
-        model.eval();
+        using var evalMode = new EvalMode(model);
         adapters?.eval();
-        try
+        var run = new TrainingRun("exit predictor", training, (long)training.BatchSize * training.BlockSize);
+        return Trainer.Run(predictor, _ =>
         {
-            var run = new TrainingRun("exit predictor", training, (long)training.BatchSize * training.BlockSize);
-            return Trainer.Run(predictor, _ =>
-            {
-                var (x, _) = corpus.SampleBatch(Split.Train, training.BatchSize, training.BlockSize, generator, model.Device);
-                return predictor.Loss(model, adapters, x);
-            }, run, () =>
-            {
-                double sum = 0;
-                int n = 0;
-                foreach (var (x, _) in corpus.EvaluationBatches(Split.Validation, training.BatchSize, training.BlockSize, training.EvalBatches, model.Device))
-                {
-                    using var scope = NewDisposeScope();
-                    sum += predictor.Loss(model, adapters, x).item<float>();
-                    n++;
-                }
-                return sum / Math.Max(1, n);
-            }, progress, cancellation);
-        }
-        finally
-        {
-            if (wasTraining) model.train();
-        }
+            var (x, _) = corpus.SampleBatch(Split.Train, training.BatchSize, training.BlockSize, generator, model.Device);
+            return predictor.Loss(model, adapters, x);
+        }, run, () => BatchStatistics.MeanLoss(
+            corpus.EvaluationBatches(Split.Validation, training.BatchSize, training.BlockSize, training.EvalBatches, model.Device),
+            (x, _) => predictor.Loss(model, adapters, x)), progress, cancellation);
     }
 
     /// <summary>Mean binary cross-entropy over exits 1 … MaxExit on token ids (B, T).</summary>

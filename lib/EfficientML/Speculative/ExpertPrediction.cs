@@ -68,8 +68,7 @@ public static class ExpertPrediction
         if (training.BlockSize > routed.Config.ContextLength)
             throw new ArgumentException($"Blocks of {training.BlockSize} tokens exceed the model's context {routed.Config.ContextLength}: lower BlockSize.");
         using var generator = Seeding.Generator(training.Seed);
-        bool wasTraining = routed.training;
-        routed.eval();
+        using var evalMode = new EvalMode(routed);
         adapters?.eval();
         Tensor Loss(Tensor x)
         {
@@ -81,31 +80,15 @@ public static class ExpertPrediction
             }
             return predictor.Loss(input, experts);
         }
-        try
+        var name = adapters is null ? "expert predictor (slow state)" : "expert predictor (fast state)";
+        var run = new TrainingRun(name, training, (long)training.BatchSize * training.BlockSize);
+        return Trainer.Run(predictor, _ =>
         {
-            var name = adapters is null ? "expert predictor (slow state)" : "expert predictor (fast state)";
-            var run = new TrainingRun(name, training, (long)training.BatchSize * training.BlockSize);
-            return Trainer.Run(predictor, _ =>
-            {
-                var (x, _) = corpus.SampleBatch(Split.Train, training.BatchSize, training.BlockSize, generator, routed.Device);
-                return Loss(x);
-            }, run, () =>
-            {
-                double sum = 0;
-                int n = 0;
-                foreach (var (x, _) in corpus.EvaluationBatches(Split.Validation, training.BatchSize, training.BlockSize, training.EvalBatches, routed.Device))
-                {
-                    using var scope = NewDisposeScope();
-                    sum += Loss(x).item<float>();
-                    n++;
-                }
-                return sum / Math.Max(1, n);
-            }, progress, cancellation);
-        }
-        finally
-        {
-            if (wasTraining) routed.train();
-        }
+            var (x, _) = corpus.SampleBatch(Split.Train, training.BatchSize, training.BlockSize, generator, routed.Device);
+            return Loss(x);
+        }, run, () => BatchStatistics.MeanLoss(
+            corpus.EvaluationBatches(Split.Validation, training.BatchSize, training.BlockSize, training.EvalBatches, routed.Device),
+            (x, _) => Loss(x)), progress, cancellation);
     }
 
     /// <summary>
@@ -158,26 +141,18 @@ public static class ExpertPrediction
         if (mostFrequent.Count != layers || mostFrequent.Any(e => e < 0 || e >= routed.Sizes.Count))
             throw new ArgumentException($"Give one most frequent expert per layer ({layers}), each in 0..{routed.Sizes.Count - 1}.");
         var columns = new List<(long[] Experts, long[] Slow, long[]? Fast, int Tokens)>();
-        bool wasTraining = routed.training;
-        routed.eval();
+        using var evalMode = new EvalMode(routed);
         slow.eval();
         fast?.eval();
         adapters?.eval();
-        try
+        using var _ = no_grad();
+        foreach (var (x, _) in corpus.EvaluationBatches(Split.Validation, batchSize, Math.Min(blockSize, routed.Config.ContextLength), batches, routed.Device))
         {
-            using var _ = no_grad();
-            foreach (var (x, _) in corpus.EvaluationBatches(Split.Validation, batchSize, Math.Min(blockSize, routed.Config.ContextLength), batches, routed.Device))
-            {
-                using var scope = NewDisposeScope();
-                var (experts, states) = Capture(routed, x, theta, k);
-                long[] Flat(Tensor t) => t.reshape(t.shape[0], -1).cpu().data<long>().ToArray();
-                columns.Add((Flat(experts), Flat(slow.Predict(Input(states, k, null))),
-                    fast is null ? null : Flat(fast.Predict(Input(states, k, adapters))), (int)x.numel()));
-            }
-        }
-        finally
-        {
-            if (wasTraining) routed.train();
+            using var scope = NewDisposeScope();
+            var (experts, states) = Capture(routed, x, theta, k);
+            long[] Flat(Tensor t) => t.reshape(t.shape[0], -1).cpu().data<long>().ToArray();
+            columns.Add((Flat(experts), Flat(slow.Predict(Input(states, k, null))),
+                fast is null ? null : Flat(fast.Predict(Input(states, k, adapters))), (int)x.numel()));
         }
         int tokens = columns.Sum(c => c.Tokens);
         if (tokens == 0) throw new ArgumentException("The corpus' validation split is shorter than one block; use a longer text or a smaller block.");

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using EfficientML.Text;
 using static TorchSharp.torch;
@@ -28,31 +29,23 @@ public static class LayerAnalysis
         adapters?.CheckFor(model.Config, adapters.MaxExit);
         var sums = new double[6, layers + 1];
         long tokens = 0;
-        bool wasTraining = model.training;
-        model.eval();
+        using var evalMode = new EvalMode(model);
         adapters?.eval();
-        try
+        using var _ = no_grad();
+        foreach (var (x, y) in corpus.EvaluationBatches(Split.Validation, batchSize, Math.Min(blockSize, model.Config.ContextLength), batches, model.Device))
         {
-            using var _ = no_grad();
-            foreach (var (x, y) in corpus.EvaluationBatches(Split.Validation, batchSize, Math.Min(blockSize, model.Config.ContextLength), batches, model.Device))
+            using var scope = NewDisposeScope();
+            var slow = model.HiddenStates(x);                                         // (L+1, B, T, C)
+            var fast = adapters?.FastStates(slow);                                     // (E+1, B, T, C)
+            var final = slow[-1];
+            var finalChoice = model.Logits(final).argmax(-1);
+            var finalNorm = final.pow(2).sum(-1).sqrt();
+            for (int j = 0; j <= layers; j++)
             {
-                using var scope = NewDisposeScope();
-                var slow = model.HiddenStates(x);                                         // (L+1, B, T, C)
-                var fast = adapters?.FastStates(slow);                                     // (E+1, B, T, C)
-                var final = slow[-1];
-                var finalChoice = model.Logits(final).argmax(-1);
-                var finalNorm = final.pow(2).sum(-1).sqrt();
-                for (int j = 0; j <= layers; j++)
-                {
-                    Accumulate(sums, 0, j, model, slow[j], final, finalNorm, finalChoice, y);
-                    if (fast is not null && j <= adapters!.MaxExit) Accumulate(sums, 3, j, model, fast[j], final, finalNorm, finalChoice, y);
-                }
-                tokens += x.numel();
+                Accumulate(sums, 0, j, model, slow[j], final, finalNorm, finalChoice, y);
+                if (fast is not null && j <= adapters!.MaxExit) Accumulate(sums, 3, j, model, fast[j], final, finalNorm, finalChoice, y);
             }
-        }
-        finally
-        {
-            if (wasTraining) model.train();
+            tokens += x.numel();
         }
         if (tokens == 0) throw new ArgumentException("The corpus' validation split is shorter than one block; use a longer text.");
         return Enumerable.Range(0, layers + 1).Select(j =>

@@ -51,84 +51,74 @@ public sealed class SpeculativeDecoder
         var rounds = new List<SpeculationRound>();
         int gamma = o.Gamma, cacheStart = 0;
         using var sampler = Seeding.Generator(o.Seed);
-        var ownCache = cache is null ? Target.CreateCache() : null;
+        using var ownCache = cache is null ? Target.CreateCache() : null;
         cache ??= ownCache!;
         if (cache.BatchSize != 1 || cache.Capacity < window)
             throw new ArgumentException($"The cache must hold one sequence of {window} positions; make it with Target.CreateCache().", nameof(cache));
         cache.Reset();
-        bool wasTraining = Target.training;
-        Target.eval();
-        double prefillSeconds;
-        try
+        using var evalMode = new EvalMode(Target);
+        using var _ = no_grad();
+        Drafter.Rollback(0);
+        Prefill(cache, tokens, cacheStart);
+        double prefillSeconds = total.Elapsed.TotalSeconds;
+        bool stopped = false;
+        while (stream.Count < o.MaxNewTokens && !stopped && !cancellation.IsCancellationRequested)
         {
-            using var _ = no_grad();
-            Drafter.Rollback(0);
-            Prefill(cache, tokens, cacheStart);
-            prefillSeconds = total.Elapsed.TotalSeconds;
-            bool stopped = false;
-            while (stream.Count < o.MaxNewTokens && !stopped && !cancellation.IsCancellationRequested)
+            using var scope = NewDisposeScope();
+            if (tokens.Count - cacheStart > window)
             {
-                using var scope = NewDisposeScope();
-                if (tokens.Count - cacheStart > window)
-                {
-                    // The same slide as plain decoding: restart from the newest half-window.
-                    cache.Reset();
-                    Drafter.Rollback(0);
-                    cacheStart = tokens.Count - Math.Max(1, window / 2);
-                    Prefill(cache, tokens, cacheStart);
-                }
-                var view = tokens.GetRange(cacheStart, tokens.Count - cacheStart);
-                int room = window - view.Count;                                    // drafts whose verification still fits the window
-                int g = Math.Min(Math.Min(gamma, room), o.MaxNewTokens - stream.Count - 1);
-
-                var clock = Stopwatch.StartNew();
-                var drafts = new List<int>(g);
-                var q = new List<Tensor>(g);
-                for (int i = 0; i < g; i++)
-                {
-                    var logits = Drafter.Next(Target, cache, view);
-                    int d;
-                    if (sampling)
-                    {
-                        var qi = SpeculativeSampling.Distribution(logits, o.Temperature, o.TopK);
-                        q.Add(qi);
-                        d = SpeculativeSampling.Draw(qi, sampler);
-                    }
-                    else d = (int)logits.argmax().item<long>();
-                    drafts.Add(d);
-                    view.Add(d);
-                }
-                double draftSeconds = clock.Elapsed.TotalSeconds;
-                clock.Restart();
-                var verified = Drafter.Verify(Target, cache, view, g);               // (g+1, V)
-                var (accepted, next) = sampling
-                    ? SpeculativeSampling.AcceptSampled(drafts, SpeculativeSampling.Distribution(verified, o.Temperature, o.TopK), q.Count > 0 ? stack(q) : null, sampler)
-                    : SpeculativeSampling.AcceptGreedy(drafts, verified.argmax(-1).cpu().data<long>().ToArray());
-                double verifySeconds = clock.Elapsed.TotalSeconds;
-
-                int round = rounds.Count;
-                rounds.Add(new SpeculationRound(round, g, accepted, draftSeconds, verifySeconds));
-                var kept = drafts.Take(accepted).Select((t, i) => new SpeculativeToken(t, TokenSource.Accepted, round, i + 1))
-                    .Append(new SpeculativeToken(next, accepted < g ? TokenSource.Corrected : TokenSource.Bonus, round, 0));
-                foreach (var t in kept)
-                {
-                    tokens.Add(t.Token);
-                    stream.Add(t);
-                    onToken?.Invoke(t);
-                    if (t.Token == o.StopToken) { stopped = true; break; }
-                }
-                onRound?.Invoke(rounds[^1]);
-                // Keep in the cache the committed tokens except the newest, which the next round feeds.
-                int keep = tokens.Count - 1 - cacheStart;
-                cache.Rollback(Math.Min(keep, cache.Length));
-                Drafter.Rollback(keep);
-                if (o.AdaptiveGamma) gamma = accepted == g && g == gamma ? Math.Min(o.MaxGamma, gamma + 2) : accepted < g ? Math.Max(1, gamma - 1) : gamma;
+                // The same slide as plain decoding: restart from the newest half-window.
+                cache.Reset();
+                Drafter.Rollback(0);
+                cacheStart = tokens.Count - Math.Max(1, window / 2);
+                Prefill(cache, tokens, cacheStart);
             }
-        }
-        finally
-        {
-            ownCache?.Dispose();
-            if (wasTraining) Target.train();
+            var view = tokens.GetRange(cacheStart, tokens.Count - cacheStart);
+            int room = window - view.Count;                                    // drafts whose verification still fits the window
+            int g = Math.Min(Math.Min(gamma, room), o.MaxNewTokens - stream.Count - 1);
+
+            var clock = Stopwatch.StartNew();
+            var drafts = new List<int>(g);
+            var q = new List<Tensor>(g);
+            for (int i = 0; i < g; i++)
+            {
+                var logits = Drafter.Next(Target, cache, view);
+                int d;
+                if (sampling)
+                {
+                    var qi = SpeculativeSampling.Distribution(logits, o.Temperature, o.TopK);
+                    q.Add(qi);
+                    d = SpeculativeSampling.Draw(qi, sampler);
+                }
+                else d = (int)logits.argmax().item<long>();
+                drafts.Add(d);
+                view.Add(d);
+            }
+            double draftSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            var verified = Drafter.Verify(Target, cache, view, g);               // (g+1, V)
+            var (accepted, next) = sampling
+                ? SpeculativeSampling.AcceptSampled(drafts, SpeculativeSampling.Distribution(verified, o.Temperature, o.TopK), q.Count > 0 ? stack(q) : null, sampler)
+                : SpeculativeSampling.AcceptGreedy(drafts, verified.argmax(-1).cpu().data<long>().ToArray());
+            double verifySeconds = clock.Elapsed.TotalSeconds;
+
+            int round = rounds.Count;
+            rounds.Add(new SpeculationRound(round, g, accepted, draftSeconds, verifySeconds));
+            var kept = drafts.Take(accepted).Select((t, i) => new SpeculativeToken(t, TokenSource.Accepted, round, i + 1))
+                .Append(new SpeculativeToken(next, accepted < g ? TokenSource.Corrected : TokenSource.Bonus, round, 0));
+            foreach (var t in kept)
+            {
+                tokens.Add(t.Token);
+                stream.Add(t);
+                onToken?.Invoke(t);
+                if (t.Token == o.StopToken) { stopped = true; break; }
+            }
+            onRound?.Invoke(rounds[^1]);
+            // Keep in the cache the committed tokens except the newest, which the next round feeds.
+            int keep = tokens.Count - 1 - cacheStart;
+            cache.Rollback(Math.Min(keep, cache.Length));
+            Drafter.Rollback(keep);
+            if (o.AdaptiveGamma) gamma = accepted == g && g == gamma ? Math.Min(o.MaxGamma, gamma + 2) : accepted < g ? Math.Max(1, gamma - 1) : gamma;
         }
         return new SpeculativeResult(Drafter.Name, stream, rounds, total.Elapsed.TotalSeconds, prefillSeconds);
     }

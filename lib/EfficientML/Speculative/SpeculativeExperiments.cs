@@ -17,6 +17,10 @@ namespace EfficientML.Speculative;
 /// <param name="DraftShare">Share of the decoding time spent drafting.</param>
 public sealed record RaceLine(string Method, double TokensPerSecond, double SpeedUp, double AcceptanceRate, double MeanAcceptedLength, bool SameAsPlain, double DraftShare);
 
+/// <summary>What <see cref="SpeculativeExperiments.DynamicCompute"/> measured and trained: both rules' points, and the accelerators and exit predictor of the M2R2 rule with their runs.</summary>
+public sealed record DynamicComputeStudy(IReadOnlyList<DynamicComputePoint> Points, AcceleratorAdapters Accelerators, TrainingRun AcceleratorRun,
+    ExitPredictor Predictor, TrainingRun PredictorRun);
+
 /// <summary>
 /// The settings and runs of the speculative-decoding experiments, shared by the benchmark and notebook 05 so both
 /// measure the same thing: accelerators for one exit layer, a small separate draft model, the exit predictor, and a
@@ -69,19 +73,13 @@ public static class SpeculativeExperiments
         return (draft, run);
     }
 
-    /// <summary>Prompts for the race: <paramref name="count"/> passages of 64 bytes from the validation text, cut at a space.</summary>
+    /// <summary>Prompts for the race: <paramref name="count"/> passages of up to 64 characters spread over the validation text, whole words.</summary>
     public static IReadOnlyList<int[]> Prompts(TextCorpus corpus, int count)
     {
-        var text = corpus.ValidationText;
-        var prompts = new List<int[]>();
-        for (int i = 0; i < count; i++)
-        {
-            int start = (int)((long)text.Length * (2 * i + 1) / (2 * count + 1));
-            int space = text.IndexOf(' ', start);
-            var passage = text.Substring(space + 1, Math.Min(64, text.Length - space - 1));
-            prompts.Add(corpus.Tokenizer.Encode(passage));
-        }
-        return prompts;
+        long length = corpus.ValidationText.Length;
+        return Enumerable.Range(0, count)
+            .Select(i => corpus.Tokenizer.Encode(corpus.ValidationExcerpt((int)(length * (2 * i + 1) / (2 * count + 1)), 64)))
+            .ToList();
     }
 
     /// <summary>New tokens per prompt in the race (quick: 40).</summary>
@@ -127,7 +125,7 @@ public static class SpeculativeExperiments
             log?.Invoke($"repeat {r + 1}: plain {plainSeconds:F2} s; " + string.Join("; ", drafters.Select((x, d) => $"{x.Name} {seconds[d]:F2} s")));
         }
         long tokens = prompts.Count * (long)options.MaxNewTokens;
-        var lines = new List<RaceLine> { new("plain greedy (KV cache)", tokens / Median(plainTimes), 1, 0, 1, true, 0) };
+        var lines = new List<RaceLine> { new("plain greedy (KV cache)", tokens / BatchStatistics.Median(plainTimes), 1, 0, 1, true, 0) };
         for (int d = 0; d < drafters.Count; d++)
         {
             var all = results[d];
@@ -135,17 +133,28 @@ public static class SpeculativeExperiments
             double acceptance = drafted == 0 ? 0 : (double)all.Sum(x => x.Rounds.Sum(y => y.Accepted)) / drafted;
             double perPass = (double)all.Sum(x => x.Stream.Count) / all.Sum(x => x.Rounds.Count);
             var ratios = plainTimes.Zip(times[d], (p, s) => p / s).ToList();
-            lines.Add(new RaceLine(drafters[d].Name, tokens / Median(times[d]), Median(ratios), acceptance, perPass, same[d], all.Average(x => x.DraftShare)));
+            lines.Add(new RaceLine(drafters[d].Name, tokens / BatchStatistics.Median(times[d]), BatchStatistics.Median(ratios), acceptance, perPass, same[d], all.Average(x => x.DraftShare)));
         }
         return lines;
     }
 
-    static double Median(IReadOnlyList<double> values)
-    {
-        var s = values.OrderBy(v => v).ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
-
     /// <summary>Confidence thresholds of the dynamic-compute sweep (early exit) and exit-probability thresholds (M2R2).</summary>
     public static double[] Thresholds { get; } = { 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99 };
+
+    /// <summary>
+    /// Dynamic compute, both rules at every threshold of <see cref="Thresholds"/> on 4 validation batches (quick: 1):
+    /// confidence-based early exit, and M2R2 with accelerators for every exit and an exit predictor on their fast states,
+    /// trained here with <see cref="AcceleratorTraining"/>'s settings (the predictor at learning rate 3e-3).
+    /// </summary>
+    public static DynamicComputeStudy DynamicCompute(TinyGpt model, TextCorpus corpus, bool quick)
+    {
+        var accelerators = AcceleratorAdapters.For(model, rank: Rank, seed: 5);
+        var acceleratorRun = Speculative.AcceleratorTraining.Train(model, accelerators, corpus, AcceleratorTraining(quick));
+        var predictor = ExitPredictor.For(model);
+        var predictorRun = ExitPredictor.Train(predictor, model, accelerators, corpus, AcceleratorTraining(quick) with { LearningRate = 3e-3 });
+        int batches = quick ? 1 : 4;
+        var points = Speculative.DynamicCompute.EarlyExit(model, corpus, Thresholds, batches)
+            .Concat(Speculative.DynamicCompute.M2R2(model, accelerators, predictor, corpus, Thresholds, batches)).ToList();
+        return new DynamicComputeStudy(points, accelerators, acceleratorRun, predictor, predictorRun);
+    }
 }

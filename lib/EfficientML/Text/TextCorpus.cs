@@ -50,6 +50,26 @@ public sealed class TextCorpus : IDisposable
     /// <summary>Validation token ids, (M,) int64.</summary>
     public Tensor Validation { get; }
 
+    /// <summary>
+    /// About <paramref name="length"/> characters of the validation text from character <paramref name="start"/>: when
+    /// <paramref name="start"/> lies inside the text the excerpt begins after the next space, and it ends at the last space
+    /// or newline when one lies in its second half (so words stay whole).
+    /// </summary>
+    public string ValidationExcerpt(int start, int length)
+    {
+        if (start < 0 || length < 1) throw new ArgumentOutOfRangeException(nameof(length), $"An excerpt needs a start of at least 0 and a length of at least 1, not {start} and {length}.");
+        var text = ValidationText;
+        if (start > 0)
+        {
+            int space = text.IndexOf(' ', Math.Min(start, text.Length));
+            start = space < 0 ? text.Length : space + 1;
+        }
+        var rest = text[start..];
+        if (rest.Length <= length) return rest;
+        int end = rest.LastIndexOfAny([' ', '\n'], length);
+        return rest[..(end > length / 2 ? end : length)];
+    }
+
     /// <summary>Token ids of one split.</summary>
     public Tensor Tokens(Split split) => split == Split.Train ? Train : Validation;
 
