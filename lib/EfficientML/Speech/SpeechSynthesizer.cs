@@ -1,0 +1,203 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace EfficientML.Speech;
+
+/// <summary>Who speaks and how: an espeak-ng voice (e.g. "en-us", "en-gb"), an optional variant (e.g. "f3", "m2", "klatt"), speed and pitch.</summary>
+public sealed record SynthesisVoice
+{
+    /// <summary>espeak-ng voice name.</summary>
+    public string Voice { get; init; } = "en-us";
+
+    /// <summary>espeak-ng variant (speaker character), or null for the voice's own.</summary>
+    public string? Variant { get; init; }
+
+    /// <summary>Speaking rate in words per minute (80 … 450; espeak-ng's default 175).</summary>
+    public int Rate { get; init; } = 175;
+
+    /// <summary>Base pitch, 0 … 99 (default 50).</summary>
+    public int Pitch { get; init; } = 50;
+
+    /// <summary>Pitch range (intonation), 0 … 99 (default 50).</summary>
+    public int PitchRange { get; init; } = 50;
+
+    /// <summary>The name espeak-ng is given: voice+variant.</summary>
+    public string FullName => Variant is null ? Voice : $"{Voice}+{Variant}";
+
+    /// <summary>Throws one clear message for a setting that cannot work.</summary>
+    public SynthesisVoice Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Voice)) throw new ArgumentException("Name a voice, e.g. \"en-us\".", nameof(Voice));
+        if (Rate < 80 || Rate > 450) throw new ArgumentOutOfRangeException(nameof(Rate), $"The rate is in words per minute, 80..450, not {Rate}.");
+        if (Pitch < 0 || Pitch > 99) throw new ArgumentOutOfRangeException(nameof(Pitch), $"The pitch lies in 0..99, not {Pitch}.");
+        if (PitchRange < 0 || PitchRange > 99) throw new ArgumentOutOfRangeException(nameof(PitchRange), $"The pitch range lies in 0..99, not {PitchRange}.");
+        return this;
+    }
+}
+
+/// <summary>A phoneme (IPA) and when it starts in the audio, in seconds.</summary>
+public sealed record PhonemeTiming(string Phoneme, double Start);
+
+/// <summary>Synthesised audio: mono float samples in −1 … 1 at <see cref="SampleRate"/>, and the phonemes' start times.</summary>
+public sealed record SynthesizedSpeech(float[] Samples, int SampleRate, IReadOnlyList<PhonemeTiming> Phonemes)
+{
+    /// <summary>Length in seconds.</summary>
+    public double Seconds => (double)Samples.Length / SampleRate;
+}
+
+/// <summary>
+/// Text to speech with espeak-ng, called in-process through <c>libespeak-ng.so.1</c>: 16 kHz mono audio with any installed
+/// voice and variant, rate and pitch; the phonemes of a text (espeak's ASCII names or IPA); and when each phoneme starts.
+/// espeak-ng keeps global state, so every call is serialised on one lock (the synthesizer is safe to use from any thread).
+/// </summary>
+public sealed unsafe class SpeechSynthesizer
+{
+    /// <summary>Sample rate of everything this class returns.</summary>
+    public const int SampleRate = 16000;
+
+    /// <summary>The library name the system loader searches by default.</summary>
+    public const string DefaultLibrary = "libespeak-ng.so.1";
+
+    static readonly object Gate = new();
+    static readonly Dictionary<string, SpeechSynthesizer> Opened = new();
+    static List<short>? _samples;
+    static List<(string Name, int Milliseconds)>? _events;
+
+    readonly EspeakNative _native;
+
+    SpeechSynthesizer(EspeakNative native, int nativeRate)
+    {
+        _native = native;
+        NativeSampleRate = nativeRate;
+    }
+
+    /// <summary>The rate espeak-ng synthesises at (22,050 Hz), before resampling to <see cref="SampleRate"/>.</summary>
+    public int NativeSampleRate { get; }
+
+    /// <summary>
+    /// The synthesizer for the espeak-ng library at <paramref name="libraryPath"/> (default: <see cref="DefaultLibrary"/>).
+    /// Throws <see cref="EspeakNotFoundException"/>, naming the package to install, when it cannot be loaded.
+    /// </summary>
+    public static SpeechSynthesizer Open(string? libraryPath = null)
+    {
+        var path = libraryPath ?? DefaultLibrary;
+        lock (Gate)
+        {
+            if (Opened.TryGetValue(path, out var open)) return open;
+            if (Opened.Count > 0)
+                throw new InvalidOperationException($"espeak-ng is already loaded from '{Opened.Keys.First()}'; one process can use one espeak-ng library.");
+            var native = EspeakNative.Load(path);
+            int rate = native.Initialize(EspeakNative.AudioOutputSynchronous, 0, null, Options);
+            if (rate <= 0)
+                throw new EspeakNotFoundException("espeak-ng did not start: its voice data is missing. Reinstall the Debian package espeak-ng (it brings espeak-ng-data).");
+            native.SetSynthCallback(&OnAudio);
+            return Opened[path] = new SpeechSynthesizer(native, rate);
+        }
+    }
+
+    /// <summary>
+    /// Speaks <paramref name="text"/> with <paramref name="voice"/>: 16 kHz samples and phoneme start times. espeak-ng varies
+    /// its pitch and noise with the C library's random numbers; they are seeded with <paramref name="seed"/> first, so the
+    /// same text, voice and seed give the same samples.
+    /// </summary>
+    public SynthesizedSpeech Synthesize(string text, SynthesisVoice? voice = null, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var v = (voice ?? new SynthesisVoice()).Validate();
+        short[] raw;
+        List<(string Name, int Milliseconds)> events;
+        lock (Gate)
+        {
+            UseVoice(v);
+            srand(unchecked((uint)seed));
+            _samples = new List<short>(NativeSampleRate);
+            _events = new List<(string, int)>();
+            try
+            {
+                var bytes = Utf8(text);
+                fixed (byte* p = bytes)
+                {
+                    int error = _native.Synth(p, (nuint)bytes.Length, 0, EspeakNative.PositionCharacter, 0, EspeakNative.CharsUtf8, null, null);
+                    if (error != 0) throw new InvalidOperationException($"espeak-ng could not speak this text (error {error}).");
+                }
+                _native.Synchronize();
+                raw = _samples.ToArray();
+                events = _events;
+            }
+            finally
+            {
+                _samples = null;
+                _events = null;
+            }
+        }
+        var floats = new float[raw.Length];
+        for (int i = 0; i < raw.Length; i++) floats[i] = raw[i] / 32768f;
+        var audio = Resampler.Resample(floats, NativeSampleRate, SampleRate);
+        var phonemes = events.Where(e => e.Name.Length > 0).Select(e => new PhonemeTiming(e.Name, e.Milliseconds / 1000.0)).ToList();
+        return new SynthesizedSpeech(audio, SampleRate, phonemes);
+    }
+
+    /// <summary>The phonemes of <paramref name="text"/>: espeak-ng's ASCII phoneme names, or IPA when <paramref name="ipa"/>.</summary>
+    public string Phonemes(string text, bool ipa = false, SynthesisVoice? voice = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var v = (voice ?? new SynthesisVoice()).Validate();
+        lock (Gate)
+        {
+            UseVoice(v);
+            var bytes = Utf8(text);
+            var clauses = new List<string>();
+            fixed (byte* p = bytes)
+            {
+                void* cursor = p;
+                while (cursor != null)
+                {
+                    var result = _native.TextToPhonemes(&cursor, EspeakNative.CharsUtf8, ipa ? 0x02 : 0);
+                    if (result == null) break;
+                    var clause = Marshal.PtrToStringUTF8((IntPtr)result);
+                    if (!string.IsNullOrEmpty(clause)) clauses.Add(clause.Trim());
+                }
+            }
+            return string.Join(" ", clauses);
+        }
+    }
+
+    const int Options = EspeakNative.InitializePhonemeEvents | EspeakNative.InitializePhonemeIpa | EspeakNative.InitializeDontExit;
+
+    void UseVoice(SynthesisVoice v)
+    {
+        var name = Utf8(v.FullName);
+        fixed (byte* p = name)
+            if (_native.SetVoiceByName(p) != 0)
+                throw new ArgumentException($"espeak-ng has no voice '{v.FullName}'. Try \"en-us\", \"en-gb\" or \"en\", with a variant such as \"m3\" or \"f2\" (espeak-ng --voices lists them).", nameof(v));
+        _native.SetParameter(EspeakNative.ParameterRate, v.Rate, 0);
+        _native.SetParameter(EspeakNative.ParameterPitch, v.Pitch, 0);
+        _native.SetParameter(EspeakNative.ParameterRange, v.PitchRange, 0);
+        _native.SetParameter(EspeakNative.ParameterVolume, 100, 0);
+    }
+
+    [DllImport("libc", EntryPoint = "srand")]
+    static extern void srand(uint seed);
+
+    static byte[] Utf8(string text)
+    {
+        var bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];                // NUL-terminated
+        Encoding.UTF8.GetBytes(text, bytes);
+        return bytes;
+    }
+
+    [UnmanagedCallersOnly]
+    static int OnAudio(short* wav, int count, EspeakEvent* events)
+    {
+        if (_samples is null || _events is null) return 0;
+        for (int i = 0; i < count; i++) _samples.Add(wav[i]);
+        for (var e = events; e != null && e->Type != EspeakNative.EventListTerminated; e++)
+            if (e->Type == EspeakNative.EventPhoneme)
+            {
+                int length = 0;
+                while (length < 8 && e->Id[length] != 0) length++;
+                _events.Add((Encoding.UTF8.GetString(e->Id, length), e->AudioPosition));
+            }
+        return 0;
+    }
+}
