@@ -1,0 +1,89 @@
+using EfficientML.Speech;
+using Microsoft.ML.OnnxRuntime;
+using static TorchSharp.torch;
+
+namespace EfficientML.Export;
+
+/// <summary>
+/// A keyword spotter exported by <see cref="RepCnnOnnx"/>, run by ONNX Runtime on the CPU: log-mel features
+/// (batch, mels, frames) → logits (batch, classes), any batch and frame count.
+/// </summary>
+public sealed class OnnxKeywordSpotter : IDisposable
+{
+    readonly InferenceSession _session;
+    readonly RunOptions _run = new();
+
+    /// <summary>Loads <paramref name="path"/>; <paramref name="threads"/> is ONNX Runtime's intra-op thread count.</summary>
+    public OnnxKeywordSpotter(string path, int threads = 1)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), "ONNX Runtime needs at least one thread.");
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"No ONNX model at '{System.IO.Path.GetFullPath(path)}'. Export one with RepCnnOnnx.Export first.", path);
+        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+        try
+        {
+            _session = new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"ONNX Runtime cannot load '{path}' (corrupt or not an ONNX model?): {e.Message} Re-export it with RepCnnOnnx.Export.", e);
+        }
+        if (!_session.InputMetadata.TryGetValue(RepCnnOnnx.InputName, out var input) || input.Dimensions.Length != 3 ||
+            !_session.OutputMetadata.TryGetValue(RepCnnOnnx.OutputName, out var output) || output.Dimensions.Length != 2 ||
+            input.Dimensions[1] <= 0 || output.Dimensions[1] <= 0)
+        {
+            _session.Dispose();
+            throw new InvalidDataException(
+                $"'{path}' is an ONNX model but not a keyword spotter: expected input '{RepCnnOnnx.InputName}' (batch, mels, frames) and output '{RepCnnOnnx.OutputName}' (batch, classes).");
+        }
+        Mels = input.Dimensions[1];
+        Classes = output.Dimensions[1];
+        Config = _session.ModelMetadata.CustomMetadataMap.TryGetValue(RepCnnOnnx.ConfigKey, out var json) ? RepCnnConfig.FromJson(json) : null;
+        Path = path;
+    }
+
+    /// <summary>Mel bands the model expects.</summary>
+    public int Mels { get; }
+
+    /// <summary>Classes the model scores.</summary>
+    public int Classes { get; }
+
+    /// <summary>The exported model's configuration (from the file's metadata; null when it has none).</summary>
+    public RepCnnConfig? Config { get; }
+
+    /// <summary>The file this was loaded from.</summary>
+    public string Path { get; }
+
+    /// <summary>Logits, row-major (batch, classes), for <paramref name="features"/> laid out row-major as (batch, mels, frames).</summary>
+    public float[] Run(float[] features, int batch, int frames)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (batch < 1 || frames < RepCnn.MinimumFrames)
+            throw new ArgumentException($"Batch and frames must be at least 1 (got {batch} × {frames}).");
+        if (features.Length != (long)batch * Mels * frames)
+            throw new ArgumentException($"Expected {batch} × {Mels} × {frames} = {(long)batch * Mels * frames} feature values (batch, mels, frames), got {features.Length}.");
+        using var input = OrtValue.CreateTensorValueFromMemory(features, [batch, Mels, frames]);
+        using var outputs = _session.Run(_run, [RepCnnOnnx.InputName], [input], [RepCnnOnnx.OutputName]);
+        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    /// <summary>Logits (B, Classes) float32 on the CPU for features (B, Mels, T).</summary>
+    public Tensor Run(Tensor features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (features.dim() != 3 || features.shape[1] != Mels)
+            throw new ArgumentException($"Features must be (batch, {Mels}, frames); got shape [{string.Join(", ", features.shape)}].");
+        using var cpu = features.detach().cpu().to(ScalarType.Float32).contiguous();
+        int batch = (int)cpu.shape[0], frames = (int)cpu.shape[2];
+        var logits = Run(cpu.data<float>().ToArray(), batch, frames);
+        return tensor(logits, [batch, Classes]);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _run.Dispose();
+        _session.Dispose();
+    }
+}
