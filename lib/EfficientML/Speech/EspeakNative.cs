@@ -40,8 +40,11 @@ internal sealed unsafe class EspeakNative
     public readonly delegate* unmanaged<void**, int, int, byte*> TextToPhonemes;
     public readonly delegate* unmanaged<int> Terminate;
 
+    readonly IntPtr _handle;
+
     EspeakNative(IntPtr handle)
     {
+        _handle = handle;
         Initialize = (delegate* unmanaged<int, int, byte*, int, int>)Export(handle, "espeak_Initialize");
         SetSynthCallback = (delegate* unmanaged<delegate* unmanaged<short*, int, EspeakEvent*, int>, void>)Export(handle, "espeak_SetSynthCallback");
         SetVoiceByName = (delegate* unmanaged<byte*, int>)Export(handle, "espeak_SetVoiceByName");
@@ -56,6 +59,30 @@ internal sealed unsafe class EspeakNative
         NativeLibrary.TryGetExport(handle, name, out var address)
             ? address
             : throw new EspeakNotFoundException($"The espeak-ng library has no function {name}: install a current espeak-ng (Debian package espeak-ng, 1.51 or later).");
+
+    /// <summary>The file this library was loaded from (through dladdr), or null when the loader does not say.</summary>
+    public string? FileName
+    {
+        get
+        {
+            DlInfo info;
+            return dladdr(Initialize, &info) != 0 && info.FileName != null ? Marshal.PtrToStringUTF8((IntPtr)info.FileName) : null;
+        }
+    }
+
+    /// <summary>Unloads the library (after <see cref="Terminate"/>).</summary>
+    public void Free() => NativeLibrary.Free(_handle);
+
+    struct DlInfo
+    {
+        public byte* FileName;
+        public void* FileBase;
+        public byte* SymbolName;
+        public void* SymbolAddress;
+    }
+
+    [DllImport("libc", EntryPoint = "dladdr")]
+    static extern int dladdr(void* address, DlInfo* info);
 
     /// <summary>Loads the library from <paramref name="path"/> (a file, or a name the system loader searches).</summary>
     public static EspeakNative Load(string path)

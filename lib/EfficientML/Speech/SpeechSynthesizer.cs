@@ -3,7 +3,7 @@ using System.Text;
 
 namespace EfficientML.Speech;
 
-/// <summary>Who speaks and how: an espeak-ng voice (e.g. "en-us", "en-gb"), an optional variant (e.g. "f3", "m2", "klatt"), speed and pitch.</summary>
+/// <summary>Who speaks and how: an espeak-ng voice (e.g. "en-us", "en" (British)), an optional variant (e.g. "f3", "m2", "klatt"), speed and pitch.</summary>
 public sealed record SynthesisVoice
 {
     /// <summary>espeak-ng voice name.</summary>
@@ -50,7 +50,7 @@ public sealed record SynthesizedSpeech(float[] Samples, int SampleRate, IReadOnl
 /// voice and variant, rate and pitch; the phonemes of a text (espeak's ASCII names or IPA); and when each phoneme starts.
 /// espeak-ng keeps global state, so every call is serialised on one lock (the synthesizer is safe to use from any thread).
 /// </summary>
-public sealed unsafe class SpeechSynthesizer
+public sealed unsafe class SpeechSynthesizer : IDisposable
 {
     /// <summary>Sample rate of everything this class returns.</summary>
     public const int SampleRate = 16000;
@@ -64,11 +64,14 @@ public sealed unsafe class SpeechSynthesizer
     static List<(string Name, int Milliseconds)>? _events;
 
     readonly EspeakNative _native;
+    readonly string? _privateCopy;
+    bool _disposed;
 
-    SpeechSynthesizer(EspeakNative native, int nativeRate)
+    SpeechSynthesizer(EspeakNative native, int nativeRate, string? privateCopy = null)
     {
         _native = native;
         NativeSampleRate = nativeRate;
+        _privateCopy = privateCopy;
     }
 
     /// <summary>The rate espeak-ng synthesises at (22,050 Hz), before resampling to <see cref="SampleRate"/>.</summary>
@@ -84,9 +87,9 @@ public sealed unsafe class SpeechSynthesizer
         lock (Gate)
         {
             if (Opened.TryGetValue(path, out var open)) return open;
-            if (Opened.Count > 0)
-                throw new InvalidOperationException($"espeak-ng is already loaded from '{Opened.Keys.First()}'; one process can use one espeak-ng library.");
             var native = EspeakNative.Load(path);
+            if (Opened.Count > 0)
+                throw new InvalidOperationException($"espeak-ng is already loaded from '{Opened.Keys.First()}'; one process shares one espeak-ng library (OpenFresh gives a private one).");
             int rate = native.Initialize(EspeakNative.AudioOutputSynchronous, 0, null, Options);
             if (rate <= 0)
                 throw new EspeakNotFoundException("espeak-ng did not start: its voice data is missing. Reinstall the Debian package espeak-ng (it brings espeak-ng-data).");
@@ -96,18 +99,52 @@ public sealed unsafe class SpeechSynthesizer
     }
 
     /// <summary>
+    /// A synthesizer with its own copy of espeak-ng's state, starting clean. espeak-ng's wave generator carries state from
+    /// one utterance to the next, so the same text and seed sound slightly different depending on what was spoken
+    /// before; a fresh synthesizer that is given the same calls in the same order gives the same samples every time
+    /// (the keyword dataset builder opens one per build). It loads a private copy of the library file from a temporary
+    /// folder; dispose it to unload the copy.
+    /// </summary>
+    public static SpeechSynthesizer OpenFresh(string? libraryPath = null)
+    {
+        var source = ResolveLibraryFile(libraryPath ?? DefaultLibrary);
+        var copy = Path.Combine(Path.GetTempPath(), $"efficientml-espeak-{Environment.ProcessId}-{Guid.NewGuid():N}.so");
+        File.Copy(source, copy);
+        lock (Gate)
+        {
+            try
+            {
+                var native = EspeakNative.Load(copy);
+                int rate = native.Initialize(EspeakNative.AudioOutputSynchronous, 0, null, Options);
+                if (rate <= 0)
+                    throw new EspeakNotFoundException("espeak-ng did not start: its voice data is missing. Reinstall the Debian package espeak-ng (it brings espeak-ng-data).");
+                native.SetSynthCallback(&OnAudio);
+                return new SpeechSynthesizer(native, rate, copy);
+            }
+            catch
+            {
+                File.Delete(copy);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
     /// Speaks <paramref name="text"/> with <paramref name="voice"/>: 16 kHz samples and phoneme start times. espeak-ng varies
-    /// its pitch and noise with the C library's random numbers; they are seeded with <paramref name="seed"/> first, so the
-    /// same text, voice and seed give the same samples.
+    /// its pitch and noise with the C library's random numbers; they are seeded with <paramref name="seed"/> first. The wave
+    /// generator also carries a little state from one utterance to the next, so the samples are exactly repeatable for a
+    /// synthesizer from <see cref="OpenFresh"/> given the same calls in the same order.
     /// </summary>
     public SynthesizedSpeech Synthesize(string text, SynthesisVoice? voice = null, int seed = 0)
     {
         ArgumentNullException.ThrowIfNull(text);
         var v = (voice ?? new SynthesisVoice()).Validate();
+        ThrowIfDisposed();
         short[] raw;
         List<(string Name, int Milliseconds)> events;
         lock (Gate)
         {
+            ThrowIfDisposed();
             UseVoice(v);
             srand(unchecked((uint)seed));
             _samples = new List<short>(NativeSampleRate);
@@ -144,6 +181,7 @@ public sealed unsafe class SpeechSynthesizer
         var v = (voice ?? new SynthesisVoice()).Validate();
         lock (Gate)
         {
+            ThrowIfDisposed();
             UseVoice(v);
             var bytes = Utf8(text);
             var clauses = new List<string>();
@@ -162,6 +200,29 @@ public sealed unsafe class SpeechSynthesizer
         }
     }
 
+    /// <summary>Unloads a synthesizer from <see cref="OpenFresh"/>; the shared one from <see cref="Open"/> stays loaded.</summary>
+    public void Dispose()
+    {
+        if (_privateCopy is null) return;
+        lock (Gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _native.Terminate();
+            _native.Free();
+        }
+        try { File.Delete(_privateCopy); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>The file the system loader would load for <paramref name="library"/> (a path, or a name such as libespeak-ng.so.1).</summary>
+    static string ResolveLibraryFile(string library)
+    {
+        var native = EspeakNative.Load(library);
+        return native.FileName ?? throw new EspeakNotFoundException($"Could not find the file behind '{library}'; pass the full path of libespeak-ng.so.1.");
+    }
+
     const int Options = EspeakNative.InitializePhonemeEvents | EspeakNative.InitializePhonemeIpa | EspeakNative.InitializeDontExit;
 
     void UseVoice(SynthesisVoice v)
@@ -169,7 +230,7 @@ public sealed unsafe class SpeechSynthesizer
         var name = Utf8(v.FullName);
         fixed (byte* p = name)
             if (_native.SetVoiceByName(p) != 0)
-                throw new ArgumentException($"espeak-ng has no voice '{v.FullName}'. Try \"en-us\", \"en-gb\" or \"en\", with a variant such as \"m3\" or \"f2\" (espeak-ng --voices lists them).", nameof(v));
+                throw new ArgumentException($"espeak-ng has no voice '{v.FullName}'. Try \"en-us\", \"en\" (British) or \"en-gb-scotland\", with a variant such as \"m3\" or \"f2\" (espeak-ng --voices lists them).", nameof(v));
         _native.SetParameter(EspeakNative.ParameterRate, v.Rate, 0);
         _native.SetParameter(EspeakNative.ParameterPitch, v.Pitch, 0);
         _native.SetParameter(EspeakNative.ParameterRange, v.PitchRange, 0);
