@@ -24,5 +24,5 @@ static class MagicRunner
 
     static bool IsUserError(Exception e) =>
         e is MagicException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
-            or CheckpointException or InvalidDataException;
+            or CheckpointException or InvalidDataException or FormatException or Speech.EspeakNotFoundException;
 }

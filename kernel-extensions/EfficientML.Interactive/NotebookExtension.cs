@@ -45,6 +45,8 @@ public static class NotebookExtension
             ClusterMagic.AddTo(session.Root, session);
             RouteMagic.AddTo(session.Root, session);
             SpeculateMagic.AddTo(session.Root, session);
+            KeywordsMagic.AddTo(session.Root, session);
+            ReparamMagic.AddTo(session.Root, session);
             // Plain C# cells can then use the library's types (models, runs, charts) without a #r of their own.
             session.CSharp?.AddAssemblyReferences(new[]
             {

@@ -5,6 +5,7 @@ using EfficientML.Models;
 using EfficientML.Plots;
 using EfficientML.Routing;
 using EfficientML.Speculative;
+using EfficientML.Speech;
 using Microsoft.DotNet.Interactive.Formatting;
 using Plotly.NET;
 using static TorchSharp.torch;
@@ -50,6 +51,19 @@ static class FormatterRegistration
             Register<DynamicComputePoint>(DynamicComputeHtml.Render);
             // DynamicCompute.EarlyExit / M2R2 lists (concatenated too) as one chart and one table.
             Register<IEnumerable<DynamicComputePoint>>(DynamicComputeHtml.Render);
+            Register<AudioClip>(SpeechHtml.Render);
+            Register<SynthesizedSpeech>(SpeechHtml.Render);
+            Register<KeywordDataset>(SpeechHtml.Render);
+            Register<KeywordStream>(SpeechHtml.Render);
+            Register<KeywordEvaluation>(SpeechHtml.Render);
+            Register<KeywordSpotterResult>(SpeechHtml.Render);
+            // Lists and arrays of keyword spotters (e.g. one per model) as one comparison table.
+            Register<IEnumerable<KeywordSpotterResult>>(SpeechHtml.Render);
+            Register<IEnumerable<DeployLatency>>(SpeechHtml.Render);
+            Register<ReparameterizationReport>(SpeechHtml.Render);
+            Register<ModelCost>(SpeechHtml.Render);
+            Register<IEnumerable<ModelCost>>(SpeechHtml.Render);
+            Register<RepBranchKernels>(SpeechHtml.Render);
             // Charts from EfficientML.Plots (or any Plotly.NET chart) drawn offline, with the inline plotly.js.
             Register<GenericChart>(ChartHtml.Fragment);
         }

@@ -37,6 +37,13 @@ static class Html
 
     public static string Row(params string[] cells) => "<tr>" + string.Concat(cells.Select(c => $"<td style=\"{CellStyle}\">{c}</td>")) + "</tr>";
 
+    /// <summary>A header row (text cells, encoded here).</summary>
+    public static string Header(params string[] cells) =>
+        "<tr>" + string.Concat(cells.Select(c => $"<th style=\"{CellStyle};font-weight:600\">{Encode(c)}</th>")) + "</tr>";
+
+    /// <summary>A share as a percentage with one decimal ("—" when unknown).</summary>
+    public static string Percent(double share) => double.IsFinite(share) ? (share * 100).ToString("0.0", Invariant) + " %" : "—";
+
     /// <summary>A two-column table of names and values (values are HTML).</summary>
     public static string KeyValueTable(IEnumerable<(string Key, string ValueHtml)> rows) =>
         $"<table style=\"{TableStyle}\">" +

@@ -20,9 +20,11 @@ static class TrainingRunHtml
         var parts = new List<string> { $"<b>{Html.Encode(run.Name)}</b>", OutcomeText(run), $"{steps.Count} of {run.Options.Steps} steps" };
         if (run.LastLoss is double loss) parts.Add($"loss {Html.Number(loss)}");
         if (run.LastValidationLoss is double validation)
-            parts.Add($"validation {Html.Number(validation)} nats ({Html.Number(validation / Math.Log(2))} bits) per token");
+            parts.Add(run.Item == "token"
+                ? $"validation {Html.Number(validation)} nats ({Html.Number(validation / Math.Log(2))} bits) per token"
+                : $"validation {Html.Number(validation)} nats per {Html.Encode(run.Item)}");
         if (steps.Count > 0)
-            parts.Add($"{run.TokensPerSecond:N0} tokens/s · {run.Elapsed.TotalSeconds:0.0} s");
+            parts.Add($"{run.TokensPerSecond:N0} {Html.Encode(run.Item)}s/s · {run.Elapsed.TotalSeconds:0.0} s");
         var line = string.Join(" · ", parts);
         bool wentWrong = run.Outcome is TrainingOutcome.Diverged or TrainingOutcome.Cancelled;
         var message = run.Message.Length == 0 ? "" :

@@ -33,13 +33,17 @@ public sealed class TrainingRun
     readonly List<TrainingStep> _steps = new();
     readonly List<EvaluationPoint> _evaluations = new();
 
-    /// <summary>Starts an empty record.</summary>
-    public TrainingRun(string name, TrainingOptions options, long tokensPerStep)
+    /// <summary>Starts an empty record; <paramref name="item"/> names what a step consumes and the loss is averaged over ("token", "clip").</summary>
+    public TrainingRun(string name, TrainingOptions options, long tokensPerStep, string item = "token")
     {
         Name = name;
         Options = options;
         TokensPerStep = tokensPerStep;
+        Item = item;
     }
+
+    /// <summary>What a step consumes and the loss is averaged over: "token" for language models, "clip" for keyword spotters.</summary>
+    public string Item { get; }
 
     /// <summary>Label for charts and tables.</summary>
     public string Name { get; }
@@ -47,7 +51,7 @@ public sealed class TrainingRun
     /// <summary>The settings it ran with.</summary>
     public TrainingOptions Options { get; }
 
-    /// <summary>Tokens consumed per step.</summary>
+    /// <summary>Tokens (or other <see cref="Item"/>s) consumed per step.</summary>
     public long TokensPerStep { get; }
 
     /// <summary>Raised after every step and evaluation (on the training thread).</summary>

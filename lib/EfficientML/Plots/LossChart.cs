@@ -42,7 +42,8 @@ public static class LossChart
                         LineDash: StyleParam.DrawingStyle.Dash, LineWidth: 1.5, UseDefaults: false)
                     .WithTraceInfo(LegendGroup: labels[i]));
         }
-        return ChartStyle.Apply(Chart.Combine(traces), title ?? "Loss", "step", "loss (nats per token)");
+        var item = list.Select(r => r.Item).Distinct().Count() == 1 ? list[0].Item : "item";
+        return ChartStyle.Apply(Chart.Combine(traces), title ?? "Loss", "step", $"loss (nats per {item})");
     }
 
     /// <summary>Run names, made unique so legend groups of runs with the same name stay apart.</summary>

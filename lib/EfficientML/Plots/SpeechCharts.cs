@@ -321,6 +321,9 @@ public static class SpeechCharts
 
     // ───────────────────────────── dataset summary ─────────────────────────────
 
+    /// <summary>Voices listed per split in <see cref="DatasetSummary"/> besides those shared with another split.</summary>
+    public const int MaxVoicesShown = 10;
+
     /// <summary>
     /// A compact summary of a keyword dataset: clips per class and split (with totals), the voices of each split (and which
     /// appear in more than one), and a histogram of the signal-to-noise ratios of the added noise (non-finite values, e.g.
@@ -372,9 +375,12 @@ public static class SpeechCharts
         foreach (var s in splits.Where(bySplit.ContainsKey))
         {
             html.Append($"<div style=\"margin:2px 0 5px\"><span style=\"font-weight:600\">{Encode(s)}</span> <span style=\"color:{Muted}\">{bySplit[s].Count} voice{(bySplit[s].Count == 1 ? "" : "s")}</span><br/>");
-            foreach (var v in bySplit[s])
+            // Every voice another split shares, then the first few others: a full dataset has hundreds.
+            var shown = bySplit[s].Where(shared.Contains).Concat(bySplit[s].Where(v => !shared.Contains(v)).Take(MaxVoicesShown)).ToList();
+            foreach (var v in shown)
                 html.Append($"<span title=\"{Encode(shared.Contains(v) ? "also in another split" : "only in this split")}\" style=\"display:inline-block;margin:1px 3px 1px 0;padding:0 5px;border-radius:3px;" +
                             $"font-family:{Mono};font-size:11.5px;background:{(shared.Contains(v) ? "#fde0c5" : "#eef3f8")}\">{Encode(v)}</span>");
+            if (shown.Count < bySplit[s].Count) html.Append($"<span style=\"color:{Muted};font-size:12px\"> … and {bySplit[s].Count - shown.Count} more</span>");
             html.Append("</div>");
         }
         if (bySplit.Count > 1)

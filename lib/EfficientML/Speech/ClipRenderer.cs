@@ -12,7 +12,8 @@ internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary n
         int rateOffset = rng.Next(-options.RateJitter, options.RateJitter + 1);
         int pitchOffset = rng.Next(-options.PitchJitter, options.PitchJitter + 1);
         int seed = rng.Next();
-        var speech = Speak(word, speaker, rateOffset, pitchOffset, seed, options.ClipSamples, out var voice);
+        double speed = 1 + options.SpeedPerturbation * (2 * rng.NextDouble() - 1);
+        var speech = Perturb(Speak(word, speaker, rateOffset, pitchOffset, seed, (int)(options.ClipSamples * Math.Min(speed, 1)), out var voice), speed);
         float gain = (float)(0.3 + 0.6 * rng.NextDouble()) / Math.Max(Peak(speech), 1e-4f);
         int room = options.ClipSamples - speech.Length;
         int maxShift = Math.Min((int)(options.MaxShiftSeconds * options.SampleRate), room / 2);
@@ -28,7 +29,15 @@ internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary n
             snr = options.MinSnrDb + (options.MaxSnrDb - options.MinSnrDb) * rng.NextDouble();
             audio = AudioMixing.MixAtSnr(audio, noise.Excerpt(rng, audio.Length), snr);
         }
-        return (audio, new KeywordClip(label, word, speaker.Name, voice.Rate, voice.Pitch, snr, (double)shift / options.SampleRate, telephone));
+        return (audio, new KeywordClip(label, word, speaker.Name, voice.Rate, voice.Pitch, snr, (double)shift / options.SampleRate, telephone, speed));
+    }
+
+    /// <summary>The word played <paramref name="speed"/> times faster (resampled: shorter, and higher in pitch and formants).</summary>
+    float[] Perturb(float[] speech, double speed)
+    {
+        if (speed == 1) return speech;
+        var result = Resampler.Resample(speech, (int)Math.Round(options.SampleRate * speed), options.SampleRate);
+        return result.Length <= options.ClipSamples ? result : result.AsSpan((result.Length - options.ClipSamples) / 2, options.ClipSamples).ToArray();
     }
 
     /// <summary>A clip without speech: a noise excerpt at a random level (sometimes near-digital silence).</summary>

@@ -5,10 +5,10 @@ namespace EfficientML.Speech;
 
 /// <summary>
 /// How one clip was made: its class, the word spoken (empty for silence), the speaker, the rate and pitch used, the noise
-/// SNR in dB (NaN for a clean clip, +∞ never), the shift of the word from the clip's centre, and whether it was band-limited
-/// to 4 kHz.
+/// SNR in dB (NaN for a clean clip), the shift of the word from the clip's centre, whether it was band-limited to 4 kHz,
+/// and the speed factor it was resampled by.
 /// </summary>
-public sealed record KeywordClip(int Label, string Word, string Speaker, int Rate, int Pitch, double SnrDb, double ShiftSeconds, bool Telephone)
+public sealed record KeywordClip(int Label, string Word, string Speaker, int Rate, int Pitch, double SnrDb, double ShiftSeconds, bool Telephone, double Speed = 1)
 {
     /// <summary>Whether noise was mixed in.</summary>
     public bool Noisy => !double.IsNaN(SnrDb);

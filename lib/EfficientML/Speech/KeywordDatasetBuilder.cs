@@ -14,17 +14,17 @@ public static class KeywordDatasetBuilder
     /// <summary>
     /// The dataset for <paramref name="options"/>: read from the cache in <paramref name="cacheFolder"/> (default
     /// <see cref="KeywordDatasetCache.DefaultFolder"/>) when it was made before, otherwise synthesised and cached.
-    /// <paramref name="progress"/> receives the share done (0…1); <paramref name="espeakLibrary"/> overrides where
+    /// <paramref name="progress"/> is called with the share done (0…1) on the building thread; <paramref name="espeakLibrary"/> overrides where
     /// libespeak-ng.so.1 is loaded from.
     /// </summary>
-    public static KeywordDataset Build(KeywordDatasetOptions options, IProgress<double>? progress = null, bool useCache = true,
+    public static KeywordDataset Build(KeywordDatasetOptions options, Action<double>? progress = null, bool useCache = true,
         string? cacheFolder = null, string? espeakLibrary = null, NoiseLibrary? noise = null)
     {
         options.Validate();
         var cache = new KeywordDatasetCache(cacheFolder);
         if (useCache && cache.TryLoad(options) is { } cached)
         {
-            progress?.Report(1);
+            progress?.Invoke(1);
             return cached;
         }
         var watch = Stopwatch.StartNew();
@@ -50,14 +50,14 @@ public static class KeywordDatasetBuilder
                         : renderer.Word(word, label, plan[s].Speakers[p], rng);
                     Quantise(audio, samples.AsSpan(clips.Count * options.ClipSamples, options.ClipSamples));
                     clips.Add(clip);
-                    if (++done % 64 == 0) progress?.Report((double)done / total);
+                    if (++done % 64 == 0) progress?.Invoke((double)done / total);
                 }
             }
             splits[s] = new KeywordSplit(plan[s].Name, options.ClipSamples, options.SampleRate, samples, clips);
         }
         var dataset = new KeywordDataset(options, splits[0], splits[1], splits[2], fromCache: false, watch.Elapsed);
         if (useCache) cache.Save(dataset);
-        progress?.Report(1);
+        progress?.Invoke(1);
         return dataset;
     }
 

@@ -36,7 +36,7 @@ public sealed class KeywordDatasetCache
             options.Keywords, options.UnknownWords, options.IncludeUnknown, options.IncludeSilence,
             options.TrainSpeakers, options.ValidationSpeakers, options.TestSpeakers, options.RepeatsPerSpeaker,
             options.UnknownPerSpeaker, options.SilencePerSpeaker, options.ClipSeconds, options.MaxShiftSeconds,
-            options.MinSnrDb, options.MaxSnrDb, options.NoiseShare, options.TelephoneShare, options.RateJitter, options.PitchJitter,
+            options.MinSnrDb, options.MaxSnrDb, options.NoiseShare, options.TelephoneShare, options.RateJitter, options.PitchJitter, options.SpeedPerturbation,
             options.Seed, SpeakerCatalog.Accents, SpeakerCatalog.Variants,
         });
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(description)))[..16].ToLowerInvariant();

@@ -46,13 +46,13 @@ public sealed record KeywordDatasetOptions
     public bool IncludeSilence { get; init; } = true;
 
     /// <summary>Speakers in the training split; each says every keyword <see cref="RepeatsPerSpeaker"/> times.</summary>
-    public int TrainSpeakers { get; init; } = 160;
+    public int TrainSpeakers { get; init; } = 240;
 
     /// <summary>Speakers in the validation split (voices not in train or test).</summary>
-    public int ValidationSpeakers { get; init; } = 24;
+    public int ValidationSpeakers { get; init; } = 32;
 
     /// <summary>Speakers in the test split (voices not in train or validation).</summary>
-    public int TestSpeakers { get; init; } = 24;
+    public int TestSpeakers { get; init; } = 40;
 
     /// <summary>How often each speaker says each keyword (with fresh rate, pitch, shift and noise each time).</summary>
     public int RepeatsPerSpeaker { get; init; } = 1;
@@ -86,6 +86,12 @@ public sealed record KeywordDatasetOptions
 
     /// <summary>Spread of a clip's pitch around its speaker's (±, on espeak-ng's 0…99 scale).</summary>
     public int PitchJitter { get; init; } = 6;
+
+    /// <summary>
+    /// Largest change of a clip's playback speed (±, as a share): the word is resampled by a factor in 1 ± this, which
+    /// moves pitch and formants together the way a longer or shorter vocal tract would, beyond what espeak-ng's voices span.
+    /// </summary>
+    public double SpeedPerturbation { get; init; } = 0.15;
 
     /// <summary>The seed: the same options and seed give the same dataset, sample for sample.</summary>
     public int Seed { get; init; }
@@ -137,6 +143,8 @@ public sealed record KeywordDatasetOptions
             throw new ArgumentException($"MinSnrDb ({MinSnrDb}) is above MaxSnrDb ({MaxSnrDb}); swap them.", nameof(MinSnrDb));
         Share(NoiseShare, nameof(NoiseShare));
         Share(TelephoneShare, nameof(TelephoneShare));
+        if (!(SpeedPerturbation >= 0 && SpeedPerturbation <= 0.5))
+            throw new ArgumentOutOfRangeException(nameof(SpeedPerturbation), SpeedPerturbation, "The speed perturbation is a share between 0 and 0.5.");
         if (RateJitter < 0 || PitchJitter < 0)
             throw new ArgumentOutOfRangeException(nameof(RateJitter), "Rate and pitch jitter cannot be negative.");
         int speakers = TrainSpeakers + ValidationSpeakers + TestSpeakers;

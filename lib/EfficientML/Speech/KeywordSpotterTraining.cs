@@ -47,13 +47,23 @@ public static class KeywordSpotterTraining
     /// </summary>
     public static TrainingRun Train(nn.Module<Tensor, Tensor> model, KeywordFeatures train, KeywordFeatures validation,
         TrainingOptions options, SpecAugmentOptions? augment = null, string name = "keyword spotter",
-        Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
+        Action<TrainingRun>? progress = null, CancellationToken cancellation = default) =>
+        Train(model, train, validation, NewRun(name, options), augment, progress, cancellation);
+
+    /// <summary>
+    /// A training record made beforehand (clips per step = batch size), so a notebook can follow it live
+    /// (<c>LiveView.Follow(run)</c>) before <see cref="Train(nn.Module{Tensor, Tensor}, KeywordFeatures, KeywordFeatures, TrainingRun, SpecAugmentOptions?, Action{TrainingRun}?, CancellationToken)"/> fills it.
+    /// </summary>
+    public static TrainingRun NewRun(string name, TrainingOptions options) => new(name, options.Validate(), options.BatchSize, item: "clip");
+
+    /// <summary>Trains into <paramref name="run"/> (from <see cref="NewRun"/>), with its options.</summary>
+    public static TrainingRun Train(nn.Module<Tensor, Tensor> model, KeywordFeatures train, KeywordFeatures validation,
+        TrainingRun run, SpecAugmentOptions? augment = null, Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
     {
-        options.Validate();
+        var options = run.Options;
         if (train.Count == 0) throw new ArgumentException("The training set is empty.", nameof(train));
         augment ??= new SpecAugmentOptions();
         var generator = new Generator((ulong)options.Seed, train.Features.device);
-        var run = new TrainingRun(name, options, options.BatchSize);
         return Trainer.Run(model, step =>
         {
             using var indices = randint(train.Count, [options.BatchSize], generator: generator, dtype: ScalarType.Int64, device: train.Features.device);

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using EfficientML.Core;
+using EfficientML.Export;
+using EfficientML.Speech;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EfficientML.Benchmarks.Suites;
+
+/// <summary>
+/// The speech stack and RepCNN in one run: espeak-ng synthesis speed; a keyword dataset built from scratch; RepCNN
+/// trained multi-branch and folded, the same deploy network trained single-branch, and BC-ResNet-1, all on the same data
+/// and budget (<see cref="KeywordSpottingExperiments"/>), with accuracy on the synthetic test (unseen voices) and on the
+/// real voice; the fold and ONNX Runtime checked against TorchSharp; and latency per one-second window.
+/// </summary>
+public sealed class SpeechSuite : IBenchmarkSuite
+{
+    /// <inheritdoc />
+    public string Name => "speech";
+
+    /// <inheritdoc />
+    public string Description => "espeak-ng synthesis speed; RepCNN multi-branch→folded vs single-branch vs BC-ResNet-1: accuracy (synthetic, real voice) and latency";
+
+    /// <inheritdoc />
+    public IReadOnlyList<Measurement> Run(bool quick, TextWriter log)
+    {
+        var rows = new List<Measurement>();
+        rows.Add(Synthesis(quick ? 50 : 400));
+
+        var options = KeywordSpottingExperiments.Dataset(quick);
+        var cache = Path.Combine(Path.GetTempPath(), $"efficientml-speech-bench-{Environment.ProcessId}");
+        var clock = Stopwatch.StartNew();
+        var fresh = KeywordDatasetBuilder.Build(options, useCache: true, cacheFolder: cache);
+        double buildSeconds = clock.Elapsed.TotalSeconds;
+        Directory.Delete(cache, recursive: true);
+        int clips = fresh.Splits.Sum(s => s.Count);
+        rows.Add(new("keyword dataset built from scratch", clips / buildSeconds, "clips/s", Note:
+            $"{fresh}; {buildSeconds:0.0} s with mixing and the cache write"));
+
+        using var data = KeywordSpottingData.Prepare(options, KeywordSpottingExperiments.RealVoiceVariations(quick));
+        int originals = data.RealItems.Count(i => i.Original);
+        log.WriteLine($"{data.Dataset}; real voice: {originals} recordings + {data.RealItems.Count - originals} variations");
+
+        var seeds = quick ? new long[] { 1 } : [1, 2, 3];
+        var results = new Dictionary<string, List<KeywordSpotterResult>>();
+        RepCnn? trainedMulti = null;
+        nn.Module<Tensor, Tensor>? bc = null;
+        foreach (var name in new[] { KeywordSpottingExperiments.MultiBranch, KeywordSpottingExperiments.SingleBranch, KeywordSpottingExperiments.BcResNetName })
+        {
+            foreach (var seed in name == KeywordSpottingExperiments.BcResNetName ? seeds.Take(1) : seeds)
+            {
+                var (model, cost, training) = KeywordSpottingExperiments.Create(name, data.Labels.Count, quick, seed);
+                var result = KeywordSpottingExperiments.TrainAndEvaluate(name, model, cost, training, data);
+                log.WriteLine($"seed {seed}: {result}");
+                (results.TryGetValue(name, out var list) ? list : results[name] = []).Add(result);
+                if (name == KeywordSpottingExperiments.MultiBranch && trainedMulti is null) trainedMulti = (RepCnn)model;
+                else if (name == KeywordSpottingExperiments.BcResNetName) bc = model;
+                else model.Dispose();
+            }
+        }
+        double Mean(string name, Func<KeywordSpotterResult, double> pick) => results[name].Average(pick);
+        string Spread(string name, Func<KeywordSpotterResult, double> pick) =>
+            results[name].Count == 1 ? "1 run" : $"{results[name].Count} seeds: {string.Join(" / ", results[name].Select(r => $"{pick(r) * 100:0.0}"))} %";
+        var single = KeywordSpottingExperiments.SingleBranch;
+        foreach (var name in results.Keys)
+        {
+            var first = results[name][0];
+            bool baseline = name == single;
+            rows.Add(new($"{name}: synthetic test accuracy (unseen voices)", Mean(name, r => r.Test.Accuracy) * 100, "%",
+                baseline ? null : single, baseline ? null : Mean(name, r => r.Test.Accuracy) / Mean(single, r => r.Test.Accuracy),
+                $"{Spread(name, r => r.Test.Accuracy)}; {data.Test.Count} clips, {data.Labels.Count} classes; {first.Cost.Parameters:N0} deployed parameters, " +
+                $"{first.Run.Options.Steps} steps × {first.Run.Options.BatchSize}, lr {first.Run.Options.LearningRate:G2}, {first.Run.Elapsed.TotalSeconds:0} s"));
+            rows.Add(new($"{name}: real-voice accuracy, recordings as they are", Mean(name, r => r.RealOriginalAccuracy) * 100, "%",
+                baseline ? null : single, baseline ? null : Mean(name, r => r.RealOriginalAccuracy) / Mean(single, r => r.RealOriginalAccuracy),
+                $"{Spread(name, r => r.RealOriginalAccuracy)}; {originals} recordings of one real speaker (8 kHz telephone audio)"));
+            rows.Add(new($"{name}: real-voice accuracy, seeded variations", Mean(name, r => r.RealVariationAccuracy) * 100, "%",
+                baseline ? null : single, baseline ? null : Mean(name, r => r.RealVariationAccuracy) / Mean(single, r => r.RealVariationAccuracy),
+                $"{Spread(name, r => r.RealVariationAccuracy)}; {data.RealItems.Count - originals} clips: speed 0.9–1.1×, shift ±0.1 s, noise 10–30 dB"));
+        }
+
+        var multi = trainedMulti!;
+        var (folded, fold) = Reparameterization.FoldCopy(multi, data.Test.Features, repeats: quick ? 20 : 200);
+        rows.Add(new("fold: max |Δ logits| multi-branch vs folded, whole synthetic test", fold.MaxAbsDifference, "", Note:
+            $"tolerance {ReparameterizationReport.Tolerance:0e0}; parameters {fold.ParametersBefore:N0} → {fold.ParametersAfter:N0}"));
+        var onnxPath = Path.Combine(Path.GetTempPath(), $"efficientml-repcnn-{Environment.ProcessId}.onnx");
+        long onnxBytes = RepCnnOnnx.Export(folded, onnxPath);
+        using (var onnx = new OnnxKeywordSpotter(onnxPath))
+        using (no_grad())
+        using (var torchLogits = folded.call(data.Test.Features))
+        using (var onnxLogits = onnx.Run(data.Test.Features))
+        using (var delta = (torchLogits - onnxLogits).abs().max())
+            rows.Add(new("ONNX Runtime vs TorchSharp (folded): max |Δ logits|, whole synthetic test", delta.item<float>(), "", Note:
+                $"tolerance 1e-4; ONNX file {onnxBytes / 1024.0:0.0} KiB"));
+        var bcCost = results[KeywordSpottingExperiments.BcResNetName][0].Cost;
+        var latencies = KeywordSpottingExperiments.DeployLatencies(multi, folded, onnxPath, ("BC-ResNet-1", bc!, bcCost), data, quick ? 30 : 500);
+        var foldedMs = latencies.First(l => l.Name.StartsWith("RepCNN folded (TorchSharp)", StringComparison.Ordinal)).Milliseconds;
+        foreach (var l in latencies)
+            rows.Add(new($"latency per 1 s window: {l.Name}", l.Milliseconds, "ms", "RepCNN folded (TorchSharp)", l.Milliseconds / foldedMs,
+                l.Cost.Macs > 0 ? $"{l.Cost.Parameters:N0} parameters, {l.Cost.Macs / 1e6:0.00} M MACs, peak activations {l.Cost.PeakActivationBytes / 1024.0:0.0} KiB (analytic)" : "batch 1, median of alternating calls"));
+        File.Delete(onnxPath);
+        folded.Dispose();
+        multi.Dispose();
+        bc!.Dispose();
+        return rows;
+    }
+
+    /// <summary>One-word clips with varied voices, rates and pitches from a fresh espeak-ng, timed against the audio's length.</summary>
+    static Measurement Synthesis(int clips)
+    {
+        var words = KeywordDatasetOptions.DefaultKeywords.Concat(KeywordDatasetOptions.DefaultUnknownWords).ToArray();
+        using var synthesizer = SpeechSynthesizer.OpenFresh();
+        var rng = new Random(0);
+        synthesizer.Synthesize("warm up");
+        double audioSeconds = 0;
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < clips; i++)
+        {
+            var (accent, variant) = SpeakerCatalog.Voices[rng.Next(SpeakerCatalog.Voices.Count)];
+            var voice = new SynthesisVoice { Voice = accent, Variant = variant, Rate = rng.Next(120, 260), Pitch = rng.Next(20, 80) };
+            audioSeconds += synthesizer.Synthesize(words[i % words.Length], voice, seed: i).Seconds;
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        return new("espeak-ng synthesis, one-word clips at 16 kHz", clips / seconds, "clips/s", "real time", audioSeconds / seconds,
+            $"{clips} clips, {audioSeconds:0} s of audio in {seconds:0.00} s (ratio = audio seconds per wall second); voice changed every clip");
+    }
+}

@@ -1,0 +1,95 @@
+using EfficientML.Speech;
+using static TorchSharp.torch;
+
+namespace EfficientML.Interactive.Tests;
+
+public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixture>
+{
+    TestKernel Kernel => fixture.Kernel;
+
+    const string Small = "--keywords zero,one --speakers 3 --seed 4";
+
+    [Fact]
+    public async Task Keywords_builds_a_dataset_shows_it_with_players_and_shares_it()
+    {
+        var result = await Kernel.SucceedAsync($"#!keywords {Small} --no-cache --name kws");
+        var html = string.Join("\n", TestKernel.Html(result));
+        Assert.Contains("<audio", html);
+        Assert.Contains("voices per split", html);
+        Assert.Contains("_unknown_", html);
+        var data = Assert.IsType<KeywordDataset>(TestKernel.ReturnValue(await Kernel.SucceedAsync("kws")));
+        Assert.Equal(["zero", "one", "_unknown_", "_silence_"], data.Labels);
+        Assert.Equal(3, data.Train.Speakers.Count);
+        Assert.Equal(2, data.Test.Speakers.Count);
+        Assert.Empty(data.Train.Speakers.Intersect(data.Test.Speakers));
+        // The same options and seed give the same samples as the library call.
+        var direct = KeywordDatasetBuilder.Build(data.Options, useCache: false);
+        Assert.Equal(direct.Train.Audio(5), data.Train.Audio(5));
+    }
+
+    [Theory]
+    [InlineData("--keywords \",\"", "--keywords names no word")]
+    [InlineData("--snr loud", "is not a number of decibels")]
+    [InlineData("--speakers none", "--speakers takes a whole number")]
+    [InlineData("--telephone 2", "TelephoneShare is a share between 0 and 1")]
+    [InlineData("--keywords one,One", "listed twice")]
+    public async Task Keywords_bad_input_gets_one_message(string options, string message)
+    {
+        var result = await Kernel.SubmitAsync($"#!keywords {options}");
+        Assert.Contains(message, TestKernel.SingleFailure(result));
+    }
+
+    [Fact]
+    public async Task Reparam_folds_a_copy_checks_it_and_pictures_the_kernels()
+    {
+        await Kernel.SucceedAsync("""
+            var spotter = new EfficientML.Speech.RepCnn(new EfficientML.Speech.RepCnnConfig { Classes = 4, Channels = [8, 8, 8], Strides = [1, 1, 2] }, 3);
+            using (TorchSharp.torch.no_grad())
+                foreach (var (name, buffer) in spotter.named_buffers())
+                    if (name.EndsWith("running_var")) buffer.uniform_(0.5, 2.0);
+                    else if (name.EndsWith("running_mean")) buffer.normal_(0, 0.3);
+            var checkFeatures = TorchSharp.torch.randn(5, 40, 30);
+            """);
+        var result = await Kernel.SucceedAsync("#!reparam --model spotter --features checkFeatures --repeats 3");
+        var html = string.Join("\n", TestKernel.Html(result));
+        Assert.Contains("Re-parameterised", html);
+        Assert.Contains("folded kernel", html);
+        var report = Assert.IsType<ReparameterizationReport>(TestKernel.ReturnValue(await Kernel.SucceedAsync("reparam")));
+        Assert.True(report.Same, $"max |Δ| {report.MaxAbsDifference}");
+        Assert.Equal(new long[] { 1, 40, 30 }, report.InputShape);
+        var folded = Assert.IsType<RepCnn>(TestKernel.ReturnValue(await Kernel.SucceedAsync("spotter_folded")));
+        Assert.True(folded.IsReparameterized);
+        var original = Assert.IsType<RepCnn>(TestKernel.ReturnValue(await Kernel.SucceedAsync("spotter")));
+        Assert.False(original.IsReparameterized);
+        Assert.True(original.training, "the original keeps its mode");
+    }
+
+    [Theory]
+    [InlineData("", "needs --model")]
+    [InlineData("--model nothingHere", "No RepCnn variable named 'nothingHere'")]
+    [InlineData("--model reparamModel --block 9", "--block 9 does not exist")]
+    [InlineData("--model reparamModel --features reparamModel", "pass KeywordFeatures or a features tensor")]
+    public async Task Reparam_bad_input_gets_one_message(string options, string message)
+    {
+        await Kernel.SucceedAsync("var reparamModel = new EfficientML.Speech.RepCnn(new EfficientML.Speech.RepCnnConfig { Classes = 3, Channels = [8, 8] });");
+        var result = await Kernel.SubmitAsync($"#!reparam {options}");
+        Assert.Contains(message, TestKernel.SingleFailure(result));
+    }
+
+    [Fact]
+    public async Task Speech_values_render_as_audio_confusion_matrices_and_tables()
+    {
+        var html = TestKernel.Html(await Kernel.SucceedAsync("""
+            var speech = EfficientML.Speech.SpeechSynthesizer.Open().Synthesize("seven");
+            speech
+            """));
+        Assert.Contains("<audio", html.Single());
+        Assert.Contains("phonemes (IPA)", html.Single());
+        var evaluation = TestKernel.Html(await Kernel.SucceedAsync(
+            "new EfficientML.Speech.KeywordEvaluation([\"a\", \"b\"], [0, 0, 1, 1], [0, 1, 1, 1], 0.5)"));
+        Assert.Contains("(3 of 4)", evaluation.Single());
+        var costs = TestKernel.Html(await Kernel.SucceedAsync(
+            "new[] { EfficientML.Speech.KeywordSpotterCost.Of(new EfficientML.Speech.RepCnnConfig { Classes = 4 }) }"));
+        Assert.Contains("multiply-accumulates", costs.Single());
+    }
+}

@@ -1,0 +1,110 @@
+using EfficientML.Core;
+using EfficientML.Export;
+using EfficientML.Speech;
+using static TorchSharp.torch;
+
+namespace EfficientML.Tests;
+
+public class KeywordSpottingTests
+{
+    static readonly KeywordDatasetOptions Small = new()
+    {
+        Keywords = ["zero", "one", "seven"],
+        TrainSpeakers = 8, ValidationSpeakers = 2, TestSpeakers = 2, RepeatsPerSpeaker = 2, Seed = 11,
+    };
+
+    [Fact]
+    public void TheRealVoiceTestLabelsKeywordsAndUnknownWordsAndVariesEachRecording()
+    {
+        var items = RealVoiceTest.Make(Small, variations: 2, seed: 1);
+        var originals = items.Where(i => i.Original).ToList();
+        Assert.DoesNotContain(items, i => i.Word == "oh");
+        Assert.Equal(RealVoiceSet.Load().Words.Count - 1, originals.Count);
+        Assert.Equal(originals.Count * 3, items.Count);
+        Assert.Equal(2, originals.Single(i => i.Word == "seven").Label);
+        Assert.Equal(3, originals.Single(i => i.Word == "minus").Label);                      // not a keyword: unknown
+        Assert.All(items, i => Assert.Equal(16000, i.Samples.Length));
+        Assert.All(items.Where(i => !i.Original), i => Assert.Contains("dB", i.Variation));
+        Assert.Equal(items.Select(i => i.Samples), RealVoiceTest.Make(Small, variations: 2, seed: 1).Select(i => i.Samples));
+        var withoutUnknown = RealVoiceTest.Make(Small with { IncludeUnknown = false }, variations: 0);
+        Assert.All(withoutUnknown, i => Assert.Contains(i.Word, Small.Keywords));
+    }
+
+    [Fact]
+    public void FeaturesHaveEachBandsMeanRemoved()
+    {
+        var data = KeywordDatasetBuilder.Build(Small, useCache: false);
+        using var logMel = new LogMel();
+        using var features = KeywordFeatures.Of(data.Test, logMel);
+        Assert.Equal(new long[] { data.Test.Count, 40, 98 }, features.Features.shape);
+        using var mean = features.Features.mean([-1]).abs().max();
+        Assert.True(mean.item<float>() < 1e-4, $"band means {mean.item<float>()}");
+        Assert.Equal(data.Test.Labels.Select(l => (long)l), features.Labels.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void AKeywordSpotterLearnsAndItsFoldAndOnnxExportKeepItsLogits()
+    {
+        var data = KeywordDatasetBuilder.Build(Small, useCache: false);
+        using var logMel = new LogMel();
+        using var train = KeywordFeatures.Of(data.Train, logMel);
+        using var validation = KeywordFeatures.Of(data.Validation, logMel);
+        var model = new RepCnn(new RepCnnConfig { Classes = data.Labels.Count, Channels = [16, 16, 24] }, seed: 2);
+        var options = new TrainingOptions { Steps = 60, BatchSize = 16, LearningRate = 3e-3, WarmupSteps = 5, EvalEvery = 30, EvalAtStart = true, Seed = 3 };
+        var run = KeywordSpotterTraining.Train(model, train, validation, options);
+        Assert.Equal(TrainingOutcome.Completed, run.Outcome);
+        Assert.Equal("clip", run.Item);
+        Assert.True(run.Evaluations[^1].ValidationLoss < run.Evaluations[0].ValidationLoss,
+            $"validation loss {run.Evaluations[0].ValidationLoss:0.000} → {run.Evaluations[^1].ValidationLoss:0.000}");
+        var before = KeywordSpotterTraining.Evaluate(model, train, data.Labels);
+        Assert.True(before.Accuracy > 1.5 / data.Labels.Count, $"training accuracy {before.Accuracy:P0}");
+
+        var (folded, report) = Reparameterization.FoldCopy(model, train.Features, repeats: 2);
+        Assert.True(report.Same, $"trained model: folded logits differ by {report.MaxAbsDifference}");
+        Assert.True(report.ParametersAfter < report.ParametersBefore);
+        Assert.Equal(before.Predictions, KeywordSpotterTraining.Evaluate(folded, train, data.Labels).Predictions);
+        Assert.False(model.IsReparameterized);
+
+        var path = Path.Combine(Path.GetTempPath(), $"kws-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            RepCnnOnnx.Export(folded, path);
+            using var onnx = new OnnxKeywordSpotter(path);
+            using var noGrad = no_grad();
+            using var torchLogits = folded.call(train.Features);
+            using var onnxLogits = onnx.Run(train.Features);
+            using var delta = (torchLogits - onnxLogits).abs().max();
+            Assert.True(delta.item<float>() <= 1e-4, $"ONNX Runtime differs by {delta.item<float>()}");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void AnEvaluationCountsAccuracyAndConfusion()
+    {
+        var evaluation = new KeywordEvaluation(["a", "b", "c"], [0, 0, 1, 2, 2], [0, 1, 1, 2, 0], 0.7);
+        Assert.Equal(0.6, evaluation.Accuracy, 10);
+        var confusion = evaluation.Confusion;
+        Assert.Equal(1, confusion[0, 0]);
+        Assert.Equal(1, confusion[0, 1]);
+        Assert.Equal(1, confusion[2, 0]);
+        Assert.Equal(5, confusion.Cast<int>().Sum());
+        var (original, varied) = KeywordSpottingExperiments.RealVoiceAccuracy(evaluation,
+            [.. new[] { true, false, true, false, false }.Select(o => new RealVoiceItem("w", 0, o, "", []))]);
+        Assert.Equal(1.0, original);
+        Assert.Equal(1.0 / 3, varied, 10);
+    }
+
+    [Fact]
+    public void LatencyTimesEveryRunAndRefusesNothingToTime()
+    {
+        int a = 0, b = 0;
+        var ms = Latency.Medians([() => a++, () => { b++; Thread.Sleep(2); }], repeats: 5, warmup: 1);
+        Assert.Equal((6, 6), (a, b));
+        Assert.True(ms[1] > ms[0], $"{ms[0]} vs {ms[1]}");
+        Assert.Throws<ArgumentException>(() => Latency.Medians([]));
+    }
+}
