@@ -1,4 +1,5 @@
 using EfficientML.Interactive.Formatters;
+using EfficientML.Reparam;
 using EfficientML.Speech;
 using Microsoft.AspNetCore.Html;
 using Microsoft.DotNet.Interactive;
@@ -89,11 +90,11 @@ static class ReparamMagic
 
         using var features = Features(c.Features, session, model);
         using var check = features.to(model.parameters().First().device);
-        var (folded, report) = await Task.Run(() => Speech.Reparameterization.FoldCopy(model, check, repeats), context.CancellationToken);
+        var (folded, report) = await Task.Run(() => Reparameterization.FoldCopy(model, check, repeats), context.CancellationToken);
         context.Display(report, HtmlFormatter.MimeType);
-        using var copy = Speech.Reparameterization.Copy(model);
+        using var copy = Reparameterization.Copy(model);
         context.Display(new HtmlString(SpeechHtml.Kernels(copy.blocks[block].FoldedBranches(), channel,
-            $"Block {block}, output channel {channel}: each branch folded with its batch norm, then summed into the deployed kernel")), HtmlFormatter.MimeType);
+            $"Block {block}, output channel {channel}: the branches (batch norm folded in) and their sum")), HtmlFormatter.MimeType);
         await session.ShareAsync(name, folded, typeof(RepCnn));
         await session.ShareAsync(resultName, report, typeof(ReparameterizationReport));
     }

@@ -1,3 +1,4 @@
+using EfficientML.Reparam;
 using EfficientML.Speech;
 using static TorchSharp.torch;
 
@@ -43,7 +44,7 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
     public async Task Reparam_folds_a_copy_checks_it_and_pictures_the_kernels()
     {
         await Kernel.SucceedAsync("""
-            var spotter = new EfficientML.Speech.RepCnn(new EfficientML.Speech.RepCnnConfig { Classes = 4, Channels = [8, 8, 8], Strides = [1, 1, 2] }, 3);
+            var spotter = new EfficientML.Reparam.RepCnn(new EfficientML.Reparam.RepCnnConfig { Classes = 4, Channels = [8, 8, 8], Strides = [1, 1, 2] }, 3);
             using (TorchSharp.torch.no_grad())
                 foreach (var (name, buffer) in spotter.named_buffers())
                     if (name.EndsWith("running_var")) buffer.uniform_(0.5, 2.0);
@@ -71,7 +72,7 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
     [InlineData("--model reparamModel --features reparamModel", "pass KeywordFeatures or a features tensor")]
     public async Task Reparam_bad_input_gets_one_message(string options, string message)
     {
-        await Kernel.SucceedAsync("var reparamModel = new EfficientML.Speech.RepCnn(new EfficientML.Speech.RepCnnConfig { Classes = 3, Channels = [8, 8] });");
+        await Kernel.SucceedAsync("var reparamModel = new EfficientML.Reparam.RepCnn(new EfficientML.Reparam.RepCnnConfig { Classes = 3, Channels = [8, 8] });");
         var result = await Kernel.SubmitAsync($"#!reparam {options}");
         Assert.Contains(message, TestKernel.SingleFailure(result));
     }
@@ -89,7 +90,7 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
             "new EfficientML.Speech.KeywordEvaluation([\"a\", \"b\"], [0, 0, 1, 1], [0, 1, 1, 1], 0.5)"));
         Assert.Contains("(3 of 4)", evaluation.Single());
         var costs = TestKernel.Html(await Kernel.SucceedAsync(
-            "new[] { EfficientML.Speech.KeywordSpotterCost.Of(new EfficientML.Speech.RepCnnConfig { Classes = 4 }) }"));
+            "new[] { EfficientML.Speech.KeywordSpotterCost.Of(new EfficientML.Reparam.RepCnnConfig { Classes = 4 }) }"));
         Assert.Contains("multiply-accumulates", costs.Single());
     }
 }

@@ -1,5 +1,6 @@
 using EfficientML.Core;
 using EfficientML.Export;
+using EfficientML.Reparam;
 using EfficientML.Speech;
 using static TorchSharp.torch;
 

@@ -1,4 +1,5 @@
 using EfficientML.Core;
+using EfficientML.Reparam;
 using EfficientML.Speech;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -3,6 +3,7 @@ using EfficientML.Clustering;
 using EfficientML.Core;
 using EfficientML.Models;
 using EfficientML.Plots;
+using EfficientML.Reparam;
 using EfficientML.Routing;
 using EfficientML.Speculative;
 using EfficientML.Speech;

@@ -37,6 +37,10 @@ static class Html
 
     public static string Row(params string[] cells) => "<tr>" + string.Concat(cells.Select(c => $"<td style=\"{CellStyle}\">{c}</td>")) + "</tr>";
 
+    /// <summary>A row whose first cell is text and the others numbers (right-aligned).</summary>
+    public static string NumberRow(string first, params string[] numbers) =>
+        $"<tr><td style=\"{CellStyle}\">{first}</td>" + string.Concat(numbers.Select(c => $"<td style=\"{NumberCellStyle}\">{c}</td>")) + "</tr>";
+
     /// <summary>A header row (text cells, encoded here).</summary>
     public static string Header(params string[] cells) =>
         "<tr>" + string.Concat(cells.Select(c => $"<th style=\"{CellStyle};font-weight:600\">{Encode(c)}</th>")) + "</tr>";

@@ -1,5 +1,6 @@
 using System.Globalization;
 using EfficientML.Plots;
+using EfficientML.Reparam;
 using EfficientML.Speech;
 
 namespace EfficientML.Interactive.Formatters;
@@ -67,7 +68,7 @@ static class SpeechHtml
     {
         var header = Html.Header("model", "synthetic test", "real voice, as recorded", "real voice, varied", "validation loss", "steps",
             "training time", "parameters (deployed)", "MACs per second of audio", "peak activations");
-        var rows = results.Select(r => Html.Row(Html.Encode(r.Name), Html.Percent(r.Test.Accuracy), Html.Percent(r.RealOriginalAccuracy),
+        var rows = results.Select(r => Html.NumberRow(Html.Encode(r.Name), Html.Percent(r.Test.Accuracy), Html.Percent(r.RealOriginalAccuracy),
             Html.Percent(r.RealVariationAccuracy), r.Run.LastValidationLoss is double v ? Html.Number(Math.Round(v, 3)) : "—",
             Html.Count(r.Run.Steps.Count), $"{r.Run.Elapsed.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s",
             Html.Count(r.Cost.Parameters), Html.Count(r.Cost.Macs), Html.Bytes(r.Cost.PeakActivationBytes)));
@@ -79,7 +80,7 @@ static class SpeechHtml
         var list = latencies.ToList();
         var folded = list.FirstOrDefault(l => l.Name.StartsWith("RepCNN folded (TorchSharp)", StringComparison.Ordinal))?.Milliseconds;
         var header = Html.Header("runs on one second of audio (batch 1)", "median ms", "× folded TorchSharp", "parameters", "MACs", "peak activations");
-        var rows = list.Select(l => Html.Row(Html.Encode(l.Name), Html.Number(Math.Round(l.Milliseconds, 3)),
+        var rows = list.Select(l => Html.NumberRow(Html.Encode(l.Name), Html.Number(Math.Round(l.Milliseconds, 3)),
             folded is double f ? Html.Number(Math.Round(l.Milliseconds / f, 2)) : "—",
             l.Cost.Parameters > 0 ? Html.Count(l.Cost.Parameters) : "—", l.Cost.Macs > 0 ? Html.Count(l.Cost.Macs) : "—",
             l.Cost.PeakActivationBytes > 0 ? Html.Bytes(l.Cost.PeakActivationBytes) : "—"));
@@ -93,7 +94,7 @@ static class SpeechHtml
     public static string Render(IEnumerable<ModelCost> costs)
     {
         var header = Html.Header("model", "parameters", "multiply-accumulates per window", "peak activations", "frames per window");
-        var rows = costs.Select(c => Html.Row(Html.Encode(c.Model), Html.Count(c.Parameters), Html.Count(c.Macs), Html.Bytes(c.PeakActivationBytes), Html.Count(c.Frames)));
+        var rows = costs.Select(c => Html.NumberRow(Html.Encode(c.Model), Html.Count(c.Parameters), Html.Count(c.Macs), Html.Bytes(c.PeakActivationBytes), Html.Count(c.Frames)));
         return $"<table style=\"{Html.TableStyle}\">{header}{string.Concat(rows)}</table>" +
                "<div style=\"font-size:12px;color:#555;margin-top:3px\">From the model's shapes: convolutions and the classifier counted; " +
                "peak activations = the largest sum of tensors alive at once for one window, 4 bytes each, weights not counted.</div>";

@@ -1,3 +1,4 @@
+using EfficientML.Reparam;
 using EfficientML.Speech;
 using Microsoft.ML.OnnxRuntime;
 using static TorchSharp.torch;

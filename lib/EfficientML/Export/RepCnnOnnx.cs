@@ -4,6 +4,7 @@ using Onnx;
 using TorchSharp;
 using static EfficientML.Export.OnnxGraphBuilder;
 using DataType = Onnx.TensorProto.Types.DataType;
+using EfficientML.Reparam;
 
 namespace EfficientML.Export;
 

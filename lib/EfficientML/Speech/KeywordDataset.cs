@@ -65,6 +65,7 @@ public sealed class KeywordSplit
     public Tensor AudioTensor(IReadOnlyList<int>? indices = null, Device? device = null)
     {
         var chosen = indices ?? Enumerable.Range(0, Count).ToArray();
+        Core.TorchNative.EnsureLoaded();
         var buffer = new short[(long)chosen.Count * ClipSamples];
         for (int n = 0; n < chosen.Count; n++)
             _samples.AsSpan(chosen[n] * ClipSamples, ClipSamples).CopyTo(buffer.AsSpan(n * ClipSamples));
@@ -74,7 +75,11 @@ public sealed class KeywordSplit
     }
 
     /// <summary>The class indices as an int64 tensor.</summary>
-    public Tensor LabelTensor(Device? device = null) => tensor(Labels.Select(l => (long)l).ToArray()).to(device ?? CPU);
+    public Tensor LabelTensor(Device? device = null)
+    {
+        Core.TorchNative.EnsureLoaded();
+        return tensor(Labels.Select(l => (long)l).ToArray()).to(device ?? CPU);
+    }
 
     internal ReadOnlySpan<short> RawSamples => _samples;
 }

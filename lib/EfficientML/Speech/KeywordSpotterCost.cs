@@ -1,3 +1,4 @@
+using EfficientML.Reparam;
 namespace EfficientML.Speech;
 
 /// <summary>Analytic cost of a keyword spotter for one window of audio, batch 1, float32.</summary>

@@ -51,10 +51,14 @@ public sealed class KeywordSpottingData : IDisposable
     /// variations per recording.
     /// </summary>
     public static KeywordSpottingData Prepare(KeywordDatasetOptions options, int realVoiceVariations, Device? device = null,
-        Action<double>? progress = null, LogMelOptions? features = null)
+        Action<double>? progress = null, LogMelOptions? features = null) =>
+        Prepare(KeywordDatasetBuilder.Build(options, progress), realVoiceVariations, device, features);
+
+    /// <summary>The same for a dataset already built.</summary>
+    public static KeywordSpottingData Prepare(KeywordDataset dataset, int realVoiceVariations, Device? device = null, LogMelOptions? features = null)
     {
         device ??= Devices.Default;
-        var dataset = KeywordDatasetBuilder.Build(options, progress);
+        var options = dataset.Options;
         var logMel = new LogMel(features);
         var realItems = RealVoiceTest.Make(options, realVoiceVariations, seed: options.Seed);
         using var waveforms = RealVoiceTest.Waveforms(realItems, device);

@@ -1,4 +1,5 @@
 using EfficientML.Core;
+using EfficientML.Reparam;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -66,6 +66,7 @@ public static class RealVoiceTest
     public static Tensor Waveforms(IReadOnlyList<RealVoiceItem> items, Device? device = null)
     {
         if (items.Count == 0) throw new ArgumentException("There are no real-voice items.", nameof(items));
+        Core.TorchNative.EnsureLoaded();
         int length = items[0].Samples.Length;
         var all = new float[(long)items.Count * length];
         for (int i = 0; i < items.Count; i++) items[i].Samples.CopyTo(all, (long)i * length);

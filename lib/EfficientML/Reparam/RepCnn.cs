@@ -3,7 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace EfficientML.Speech;
+namespace EfficientML.Reparam;
 
 /// <summary>
 /// RepCNN keyword spotter: log-mel features (B, Mels, T) → <see cref="RepBlock"/>s over time → global average over time

@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace EfficientML.Speech;
+namespace EfficientML.Reparam;
 
 /// <summary>Which branches a <see cref="RepBlock"/> trains with. Both fold to the same deploy graph.</summary>
 public enum BranchSet

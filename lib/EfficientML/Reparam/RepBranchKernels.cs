@@ -1,4 +1,4 @@
-namespace EfficientML.Speech;
+namespace EfficientML.Reparam;
 
 /// <summary>
 /// One branch of a <see cref="RepBlock"/> with its batch norm folded in, as a k-wide kernel and a bias.

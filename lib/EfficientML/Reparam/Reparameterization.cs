@@ -2,7 +2,7 @@ using EfficientML.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace EfficientML.Speech;
+namespace EfficientML.Reparam;
 
 /// <summary>
 /// What folding a RepCNN did: the largest difference between the multi-branch and the folded logits on the check input,

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace EfficientML.Speech;
+namespace EfficientML.Reparam;
 
 /// <summary>
 /// Sizes of a <see cref="RepCnn"/> keyword spotter: one <see cref="RepBlock"/> per entry of <see cref="Channels"/>, each with
