@@ -17,19 +17,7 @@ public sealed class OnnxKeywordSpotter : IDisposable
     /// <summary>Loads <paramref name="path"/>; <paramref name="threads"/> is ONNX Runtime's intra-op thread count.</summary>
     public OnnxKeywordSpotter(string path, int threads = 1)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), "ONNX Runtime needs at least one thread.");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"No ONNX model at '{System.IO.Path.GetFullPath(path)}'. Export one with RepCnnOnnx.Export first.", path);
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        try
-        {
-            _session = new InferenceSession(path, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidDataException($"ONNX Runtime cannot load '{path}' (corrupt or not an ONNX model?): {e.Message} Re-export it with RepCnnOnnx.Export.", e);
-        }
+        _session = OnnxModelFile.Open(path, threads, "RepCnnOnnx.Export");
         if (!_session.InputMetadata.TryGetValue(RepCnnOnnx.InputName, out var input) || input.Dimensions.Length != 3 ||
             !_session.OutputMetadata.TryGetValue(RepCnnOnnx.OutputName, out var output) || output.Dimensions.Length != 2 ||
             input.Dimensions[1] <= 0 || output.Dimensions[1] <= 0)

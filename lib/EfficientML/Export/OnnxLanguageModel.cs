@@ -17,17 +17,7 @@ public sealed class OnnxLanguageModel : IDisposable
     /// <summary>Loads <paramref name="path"/>; <paramref name="threads"/> is ONNX Runtime's intra-op thread count.</summary>
     public OnnxLanguageModel(string path, int threads = 1)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"No ONNX model at '{System.IO.Path.GetFullPath(path)}'. Export one with TinyGptOnnx.Export first.", path);
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        try
-        {
-            _session = new InferenceSession(path, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidDataException($"ONNX Runtime cannot load '{path}': {e.Message}", e);
-        }
+        _session = OnnxModelFile.Open(path, threads, "TinyGptOnnx.Export");
         if (!_session.ModelMetadata.CustomMetadataMap.TryGetValue(TinyGptOnnx.ConfigKey, out var json))
         {
             _session.Dispose();

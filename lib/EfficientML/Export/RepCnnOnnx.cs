@@ -17,10 +17,10 @@ namespace EfficientML.Export;
 public static class RepCnnOnnx
 {
     /// <summary>ONNX operator set the graph uses.</summary>
-    public const int Opset = 17;
+    public const int Opset = OnnxModelFile.Opset;
 
     /// <summary>ONNX IR version written (the one that goes with opset 17).</summary>
-    public const long IrVersion = 8;
+    public const long IrVersion = OnnxModelFile.IrVersion;
 
     /// <summary>Name of the graph input: log-mel features (batch, mels, frames), float32.</summary>
     public const string InputName = "features";
@@ -29,18 +29,13 @@ public static class RepCnnOnnx
     public const string OutputName = "logits";
 
     /// <summary>Metadata key holding the RepCnn configuration JSON.</summary>
-    public const string ConfigKey = "efficientml.config";
+    public const string ConfigKey = OnnxModelFile.ConfigKey;
 
     /// <summary>Writes the folded <paramref name="model"/> to <paramref name="path"/>; returns the file's size in bytes.</summary>
     public static long Export(RepCnn model, string path)
     {
         var proto = Build(model);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
-        var temp = path + ".partial";
-        using (var stream = File.Create(temp)) proto.WriteTo(stream);
-        File.Move(temp, path, overwrite: true);
-        return new FileInfo(path).Length;
+        return OnnxModelFile.Write(proto, path);
     }
 
     /// <summary>The ONNX model in memory. The model must be re-parameterised (one conv per block).</summary>
@@ -50,17 +45,8 @@ public static class RepCnnOnnx
         if (!model.IsReparameterized)
             throw new InvalidOperationException(
                 "Only a folded RepCnn exports to ONNX (one Conv per block): call model.eval() and model.Reparameterize() first.");
-        var proto = new ModelProto
-        {
-            IrVersion = IrVersion,
-            ProducerName = "EfficientML",
-            ProducerVersion = typeof(RepCnnOnnx).Assembly.GetName().Version?.ToString() ?? "0",
-            DocString = "RepCnn keyword spotter, re-parameterised: features (batch, mels, frames) -> logits (batch, classes).",
-            Graph = Graph(model),
-        };
-        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        proto.MetadataProps.Add(new StringStringEntryProto { Key = ConfigKey, Value = model.Config.ToJson() });
-        return proto;
+        return OnnxModelFile.Model(Graph(model),
+            "RepCnn keyword spotter, re-parameterised: features (batch, mels, frames) -> logits (batch, classes).", model.Config.ToJson());
     }
 
     static GraphProto Graph(RepCnn model)

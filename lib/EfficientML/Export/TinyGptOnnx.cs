@@ -16,10 +16,10 @@ namespace EfficientML.Export;
 public static class TinyGptOnnx
 {
     /// <summary>ONNX operator set the graph uses (LayerNormalization needs 17).</summary>
-    public const int Opset = 17;
+    public const int Opset = OnnxModelFile.Opset;
 
     /// <summary>ONNX IR version written (the one that goes with opset 17).</summary>
-    public const long IrVersion = 8;
+    public const long IrVersion = OnnxModelFile.IrVersion;
 
     /// <summary>Name of the graph input: token ids (batch, time), int64.</summary>
     public const string InputName = "input_ids";
@@ -28,7 +28,7 @@ public static class TinyGptOnnx
     public const string OutputName = "logits";
 
     /// <summary>Metadata key holding the TinyGpt configuration JSON.</summary>
-    public const string ConfigKey = "efficientml.config";
+    public const string ConfigKey = OnnxModelFile.ConfigKey;
 
     /// <summary>Exports a plain model (every weight a float32 initializer). Returns the file's size in bytes.</summary>
     public static long Export(TinyGpt model, string path)
@@ -42,28 +42,15 @@ public static class TinyGptOnnx
     public static long Export(PalettizedModel model, string path)
     {
         var proto = Build(model);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
-        var temp = path + ".partial";
-        using (var stream = File.Create(temp)) proto.WriteTo(stream);
-        File.Move(temp, path, overwrite: true);
-        return new FileInfo(path).Length;
+        return OnnxModelFile.Write(proto, path);
     }
 
     /// <summary>The ONNX model in memory (to inspect, or to write elsewhere).</summary>
     public static ModelProto Build(PalettizedModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var proto = new ModelProto
-        {
-            IrVersion = IrVersion,
-            ProducerName = "EfficientML",
-            ProducerVersion = typeof(TinyGptOnnx).Assembly.GetName().Version?.ToString() ?? "0",
-            DocString = "TinyGpt forward: token ids (batch, time) -> logits (batch, time, vocab).",
-            Graph = TinyGptOnnxGraph.Build(model, InputName, OutputName),
-        };
-        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        proto.MetadataProps.Add(new StringStringEntryProto { Key = ConfigKey, Value = model.Config.ToJson() });
+        var proto = OnnxModelFile.Model(TinyGptOnnxGraph.Build(model, InputName, OutputName),
+            "TinyGpt forward: token ids (batch, time) -> logits (batch, time, vocab).", model.Config.ToJson());
         proto.MetadataProps.Add(new StringStringEntryProto
         {
             Key = "efficientml.palettized",
