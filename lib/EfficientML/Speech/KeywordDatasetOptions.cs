@@ -58,7 +58,7 @@ public sealed record KeywordDatasetOptions
     public int RepeatsPerSpeaker { get; init; } = 1;
 
     /// <summary>Unknown-word clips per speaker (drawn from <see cref="UnknownWords"/>).</summary>
-    public int UnknownPerSpeaker { get; init; } = 2;
+    public int UnknownPerSpeaker { get; init; } = 4;
 
     /// <summary>Silence (noise-only) clips per speaker.</summary>
     public int SilencePerSpeaker { get; init; } = 1;
@@ -79,7 +79,7 @@ public sealed record KeywordDatasetOptions
     public double NoiseShare { get; init; } = 0.8;
 
     /// <summary>Share of clips band-limited to 4 kHz, as telephone audio is, so the features also work on 8 kHz recordings.</summary>
-    public double TelephoneShare { get; init; } = 0.3;
+    public double TelephoneShare { get; init; } = 0.6;
 
     /// <summary>Spread of a clip's speaking rate around its speaker's, in words per minute (±).</summary>
     public int RateJitter { get; init; } = 20;
