@@ -99,10 +99,10 @@ public sealed class NotebookSession
     /// <summary>Names to offer for <c>--model</c>: registered models and C# variables holding a TinyGpt.</summary>
     public IReadOnlyList<string> ModelNames()
     {
-        var names = new List<string>(Models.Names);
-        var variables = CSharp?.ScriptState?.Variables;
-        if (variables != null)
-            names.AddRange(variables.Value.Where(v => v.Value is TinyGpt).Select(v => v.Name));
-        return names.Distinct(StringComparer.Ordinal).ToList();
+        return Models.Names.Concat(VariableNames<TinyGpt>()).Distinct(StringComparer.Ordinal).ToList();
     }
+
+    /// <summary>Names of the C# variables whose value is a <typeparamref name="T"/>.</summary>
+    public IReadOnlyList<string> VariableNames<T>() =>
+        CSharp?.ScriptState?.Variables.Where(v => v.Value is T).Select(v => v.Name).Distinct(StringComparer.Ordinal).ToList() ?? [];
 }

@@ -50,7 +50,7 @@ static class ReparamMagic
                           "C#: Reparameterization.FoldCopy(model, features).",
         };
         directive.Parameters.Add(new KernelDirectiveParameter("--model", "C# variable holding the trained multi-branch RepCnn (required).")
-            .AddCompletions(() => Variables<RepCnn>(session)));
+            .AddCompletions(() => session.VariableNames<RepCnn>()));
         directive.Parameters.Add(new KernelDirectiveParameter("--features",
             "C# variable holding KeywordFeatures (e.g. the test split's) or a features tensor (batch, mels, frames) to compare the logits on; " +
             "its first 64 clips are used (default: 8 windows of random features)."));
@@ -70,7 +70,7 @@ static class ReparamMagic
         var modelName = c.Model.Trim();
         if (session.CSharp is null || !session.CSharp.TryGetValue<object>(modelName, out var value) || value is not RepCnn model)
         {
-            var known = Variables<RepCnn>(session);
+            var known = session.VariableNames<RepCnn>();
             throw new MagicException($"No RepCnn variable named '{modelName}'. Make one in C#, e.g. var {modelName} = new RepCnn(new RepCnnConfig {{ Classes = 16 }})" +
                                      (known.Count > 0 ? $", or fold one of: {string.Join(", ", known)}." : "."));
         }
@@ -120,7 +120,4 @@ static class ReparamMagic
             throw new MagicException($"--features {name} has shape [{string.Join(", ", tensor.shape)}]; the model takes (batch, {model.Config.Mels}, frames).");
         return tensor[..(int)Math.Min(64, tensor.shape[0])].cpu();
     }
-
-    static IReadOnlyList<string> Variables<T>(NotebookSession session) =>
-        session.CSharp?.ScriptState?.Variables.Where(v => v.Value is T).Select(v => v.Name).Distinct().ToList() ?? [];
 }

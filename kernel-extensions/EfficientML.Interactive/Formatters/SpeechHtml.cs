@@ -32,13 +32,13 @@ static class SpeechHtml
 
     public static string Render(KeywordDataset dataset)
     {
-        var samples = dataset.Labels.Select((label, i) => (label, index: dataset.Train.Clips.ToList().FindIndex(c => c.Label == i)))
-            .Where(p => p.index >= 0)
+        var firstOfEachClass = dataset.Train.Clips.Select((clip, index) => (clip, index)).DistinctBy(p => p.clip.Label).OrderBy(p => p.clip.Label);
+        var samples = firstOfEachClass
             .Select(p =>
             {
-                var clip = dataset.Train.Clips[p.index];
+                var (clip, label) = (p.clip, dataset.Labels[p.clip.Label]);
                 var audio = dataset.Train.Audio(p.index);
-                var what = clip.Label < dataset.Options.Keywords.Count || clip.Word.Length == 0 ? p.label : $"{p.label} ({clip.Word})";
+                var what = clip.Label < dataset.Options.Keywords.Count || clip.Word.Length == 0 ? label : $"{label} ({clip.Word})";
                 var detail = clip.Word.Length == 0 ? "noise only" : $"{clip.Speaker}, {(clip.Noisy ? $"{clip.SnrDb:0} dB SNR" : "clean")}{(clip.Telephone ? ", 4 kHz" : "")}";
                 return ($"{what} · {detail}", audio, dataset.Options.SampleRate, LogMelOf(audio, dataset.Options.SampleRate));
             });

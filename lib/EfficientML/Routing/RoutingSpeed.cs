@@ -1,5 +1,4 @@
 using EfficientML.Core;
-using System.Diagnostics;
 using static TorchSharp.torch;
 
 namespace EfficientML.Routing;
@@ -65,29 +64,9 @@ public sealed record RoutingSpeed(double Theta, long Tokens, double ActiveFracti
         }
         void DenseForward() { using var s = NewDisposeScope(); model.Forward(idx); }
         void RoutedForward() { using var s = NewDisposeScope(); routed.Run(idx, ExpertChoice.AtTheta(theta)).Dispose(); }
-        var (denseMlp, routedMlp) = Alternate(DenseMlps, RoutedMlps, repeats);
-        var (denseForward, routedForward) = Alternate(DenseForward, RoutedForward, repeats);
+        var mlp = Latency.Medians([DenseMlps, RoutedMlps], repeats, warmup: 1);
+        var forward = Latency.Medians([DenseForward, RoutedForward], repeats, warmup: 1);
+        var (denseMlp, routedMlp, denseForward, routedForward) = (mlp[0], mlp[1], forward[0], forward[1]);
         return new RoutingSpeed(theta, idx.numel(), active, denseMlp, routedMlp, denseForward, routedForward);
-    }
-
-    static (double A, double B) Alternate(Action a, Action b, int repeats)
-    {
-        a();
-        b();
-        var ta = new List<double>();
-        var tb = new List<double>();
-        for (int i = 0; i < repeats; i++)
-        {
-            ta.Add(Time(a));
-            tb.Add(Time(b));
-        }
-        return (BatchStatistics.Median(ta), BatchStatistics.Median(tb));
-    }
-
-    static double Time(Action action)
-    {
-        var clock = Stopwatch.StartNew();
-        action();
-        return clock.Elapsed.TotalMilliseconds;
     }
 }

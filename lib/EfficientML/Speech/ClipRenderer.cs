@@ -14,7 +14,7 @@ internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary n
         int seed = rng.Next();
         double speed = 1 + options.SpeedPerturbation * (2 * rng.NextDouble() - 1);
         var speech = Perturb(Speak(word, speaker, rateOffset, pitchOffset, seed, (int)(options.ClipSamples * Math.Min(speed, 1)), out var voice), speed);
-        float gain = (float)(0.3 + 0.6 * rng.NextDouble()) / Math.Max(Peak(speech), 1e-4f);
+        float gain = (float)(0.3 + 0.6 * rng.NextDouble()) / Math.Max((float)AudioMixing.Peak(speech), 1e-4f);
         int room = options.ClipSamples - speech.Length;
         int maxShift = Math.Min((int)(options.MaxShiftSeconds * options.SampleRate), room / 2);
         int shift = rng.Next(-maxShift, maxShift + 1);
@@ -79,18 +79,11 @@ internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary n
         int frame = sampleRate / 100, frames = samples.Length / frame;
         if (frames == 0) return samples;
         var rms = new double[frames];
-        for (int f = 0; f < frames; f++) rms[f] = AudioMixing.Rms(samples.AsSpan(f * frame, frame).ToArray());
+        for (int f = 0; f < frames; f++) rms[f] = AudioMixing.Rms(samples.AsSpan(f * frame, frame));
         double threshold = 0.02 * rms.Max();
         int first = Array.FindIndex(rms, r => r >= threshold), last = Array.FindLastIndex(rms, r => r >= threshold);
         if (first < 0) return [];
         int start = Math.Max(0, (first - 2) * frame), end = Math.Min(samples.Length, (last + 3) * frame);
         return samples.AsSpan(start, end - start).ToArray();
-    }
-
-    static float Peak(float[] x)
-    {
-        float peak = 0;
-        foreach (var v in x) peak = Math.Max(peak, Math.Abs(v));
-        return peak;
     }
 }

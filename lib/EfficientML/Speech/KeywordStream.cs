@@ -57,19 +57,16 @@ public sealed record KeywordStream(float[] Samples, int SampleRate, IReadOnlyLis
                 rng.Next(-options.PitchJitter, options.PitchJitter + 1), rng.Next(), options.ClipSamples, out _);
             int start = (int)Math.Round(t * rate);
             if (start + audio.Length > length) break;
-            float gain = (float)(0.3 + 0.6 * rng.NextDouble()) / Math.Max(audio.Max(Math.Abs), 1e-4f);
+            float gain = (float)(0.3 + 0.6 * rng.NextDouble()) / Math.Max((float)AudioMixing.Peak(audio), 1e-4f);
             for (int i = 0; i < audio.Length; i++) speech[start + i] = audio[i] * gain;
             events.Add(new KeywordEvent(word, label, speaker.Name, (double)start / rate, (double)(start + audio.Length) / rate));
             t = (double)(start + audio.Length) / rate + minGapSeconds + (maxGapSeconds - minGapSeconds) * rng.NextDouble();
         }
         // The noise bed's level is set against the words' average power, measured where words are.
         var bed = noise.Excerpt(rng, length);
-        double speechPower = events.Count == 0 ? 1e-4 : events.Average(e =>
-        {
-            var span = speech.AsSpan((int)(e.Start * rate), (int)((e.End - e.Start) * rate));
-            return AudioMixing.Rms(span.ToArray()) is var r ? r * r : 0;
-        });
-        double noisePower = Math.Pow(AudioMixing.Rms(bed), 2);
+        double speechPower = events.Count == 0 ? 1e-4
+            : events.Average(e => AudioMixing.Rms(speech.AsSpan((int)(e.Start * rate), (int)((e.End - e.Start) * rate))) is var r ? r * r : 0);
+        double noiseRms = AudioMixing.Rms(bed), noisePower = noiseRms * noiseRms;
         float scale = (float)Math.Sqrt(speechPower / Math.Max(noisePower, 1e-12) / Math.Pow(10, snrDb / 10));
         for (int i = 0; i < length; i++) speech[i] += bed[i] * scale;
         return new KeywordStream(speech, rate, events, options.Labels);

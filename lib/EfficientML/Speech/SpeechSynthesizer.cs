@@ -90,11 +90,7 @@ public sealed unsafe class SpeechSynthesizer : IDisposable
             var native = EspeakNative.Load(path);
             if (Opened.Count > 0)
                 throw new InvalidOperationException($"espeak-ng is already loaded from '{Opened.Keys.First()}'; one process shares one espeak-ng library (OpenFresh gives a private one).");
-            int rate = native.Initialize(EspeakNative.AudioOutputSynchronous, 0, null, Options);
-            if (rate <= 0)
-                throw new EspeakNotFoundException("espeak-ng did not start: its voice data is missing. Reinstall the Debian package espeak-ng (it brings espeak-ng-data).");
-            native.SetSynthCallback(&OnAudio);
-            return Opened[path] = new SpeechSynthesizer(native, rate);
+            return Opened[path] = Start(native, privateCopy: null);
         }
     }
 
@@ -114,12 +110,7 @@ public sealed unsafe class SpeechSynthesizer : IDisposable
         {
             try
             {
-                var native = EspeakNative.Load(copy);
-                int rate = native.Initialize(EspeakNative.AudioOutputSynchronous, 0, null, Options);
-                if (rate <= 0)
-                    throw new EspeakNotFoundException("espeak-ng did not start: its voice data is missing. Reinstall the Debian package espeak-ng (it brings espeak-ng-data).");
-                native.SetSynthCallback(&OnAudio);
-                return new SpeechSynthesizer(native, rate, copy);
+                return Start(EspeakNative.Load(copy), copy);
             }
             catch
             {
@@ -198,6 +189,16 @@ public sealed unsafe class SpeechSynthesizer : IDisposable
             }
             return string.Join(" ", clauses);
         }
+    }
+
+    /// <summary>Initialises a loaded library (synchronous audio, phoneme events in IPA) and routes its audio to <see cref="OnAudio"/>.</summary>
+    static SpeechSynthesizer Start(EspeakNative native, string? privateCopy)
+    {
+        int rate = native.Initialize(EspeakNative.AudioOutputSynchronous, 0, null, Options);
+        if (rate <= 0)
+            throw new EspeakNotFoundException("espeak-ng did not start: its voice data is missing. Reinstall the Debian package espeak-ng (it brings espeak-ng-data).");
+        native.SetSynthCallback(&OnAudio);
+        return new SpeechSynthesizer(native, rate, privateCopy);
     }
 
     /// <summary>Unloads a synthesizer from <see cref="OpenFresh"/>; the shared one from <see cref="Open"/> stays loaded.</summary>
