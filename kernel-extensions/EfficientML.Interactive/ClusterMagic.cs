@@ -151,6 +151,7 @@ static class ClusterMagic
                     cancellation: context.CancellationToken));
                 // Interrupted: the cell has ended, so nothing more is shown or shared, and the half-trained copy is dropped.
                 if (context.CancellationToken.IsCancellationRequested || run.Outcome == TrainingOutcome.Cancelled) return;
+                run.ThrowIfDiverged(); // the copy is dropped; the model it came from is untouched
                 view.Result = result;
                 display.Show(view, force: true);
             }

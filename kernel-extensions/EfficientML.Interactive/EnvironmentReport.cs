@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using EfficientML.Core;
+using EfficientML.Core.Numerics;
 using EfficientML.Models;
 using TorchSharp;
 
@@ -50,6 +51,8 @@ public sealed record EnvironmentReport
     public string? LibtorchPath { get; init; }
     /// <summary>The kernel's working directory (relative paths in magics start here).</summary>
     public required string WorkingDirectory { get; init; }
+    /// <summary>The CPU, the float32 kernels in use (ATen capability, oneDNN) and the start-up numerics check.</summary>
+    public required NumericsEnvironment Numerics { get; init; }
 
     /// <summary>Looks at this process now.</summary>
     public static EnvironmentReport Collect()
@@ -88,6 +91,7 @@ public sealed record EnvironmentReport
             NativeLibrary = TorchNative.LoadedFrom,
             LibtorchPath = MappedLibrary("libtorch_cpu.so") ?? MappedLibrary("libtorch_cuda.so"),
             WorkingDirectory = Environment.CurrentDirectory,
+            Numerics = NumericsEnvironment.Collect(),
         };
     }
 

@@ -18,7 +18,15 @@ static class LoadedBanner
         var magics = string.Join(" ", new[] { EnvironmentMagic.Name, ModelMagic.Name, TrainMagic.Name, HypercloneMagic.Name, SubcloneMagic.Name, RaceMagic.Name, ClusterMagic.Name }.Select(m => $"<code>{m}</code>"));
         return $"<div class=\"efml-loaded\" style=\"{Html.BlockStyle};padding:6px 10px;border-left:3px solid #1f77b4;background:rgba(31,119,180,0.06)\">" +
                $"<b>EfficientML {Html.Encode(EnvironmentReport.VersionOf(typeof(Devices).Assembly))} loaded</b> · device <code>{Html.Encode(device)}</code> · " +
-               $"{TorchThreads.Current} torch thread(s) · magics {magics} · charts: plotly.js {ChartHtml.PlotlyVersion}, inline (works offline)</div>\n" +
+               $"{TorchThreads.Current} torch thread(s) · magics {magics} · charts: plotly.js {ChartHtml.PlotlyVersion}, inline (works offline)" +
+               NumericsWarning() + "</div>\n" +
                ChartHtml.PlotlyScript();
+    }
+
+    /// <summary>A red line when float32 results on this CPU disagree with float64 even after the start-up fix.</summary>
+    static string NumericsWarning()
+    {
+        var check = EfficientML.Core.Numerics.NumericsGuard.Startup;
+        return check.Final.Passed ? "" : $"<br><b style=\"color:#b00020\">Numbers on this CPU are wrong:</b> {Html.Encode(check.Explanation)}";
     }
 }

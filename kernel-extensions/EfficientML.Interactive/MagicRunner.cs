@@ -23,6 +23,6 @@ static class MagicRunner
     }
 
     static bool IsUserError(Exception e) =>
-        e is MagicException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
+        e is MagicException or EfficientMLException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
             or CheckpointException or InvalidDataException or FormatException or Speech.EspeakNotFoundException;
 }

@@ -69,6 +69,8 @@ static class RaceMagic
             var display = LiveView.Follow(race, context);
             // Off the kernel's thread, so an interrupt is seen while the steps run; each trainer checks the token between steps.
             await Task.Run(() => TrainingRace.Run(challenger, baseline, corpus, race, cancellation: context.CancellationToken));
+            race.Challenger.ThrowIfDiverged();
+            race.Baseline.ThrowIfDiverged();
             // The live chart makes way for the result: the mark, the steps each needed, the speed-up.
             if (!context.CancellationToken.IsCancellationRequested) display.Show(race, force: true);
         }

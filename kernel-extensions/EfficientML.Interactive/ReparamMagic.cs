@@ -45,7 +45,7 @@ static class ReparamMagic
         {
             Description = "Re-parameterises a trained RepCNN: a copy is put in evaluation mode and each block's branches (k-wide conv + BN, " +
                           "1-wide conv + BN, identity BN) are folded into one conv with bias. Checks the copy gives the same logits " +
-                          "(max |Δ| ≤ 1e-5), times both at batch 1, and pictures one block's kernels: branch + branch + identity = folded. " +
+                          "(max |Δ| ≤ 1e-5 of the largest |logit|), times both at batch 1, and pictures one block's kernels: branch + branch + identity = folded. " +
                           "The original is not changed; the folded copy (--name) and the report (--result) become C# variables. " +
                           "C#: Reparameterization.FoldCopy(model, features).",
         };

@@ -63,6 +63,7 @@ static class TrainMagic
             LiveView.Follow(run, context);
             // Off the kernel's thread, so an interrupt is seen while the steps run; the trainer checks the token between steps.
             await Task.Run(() => LanguageModelTraining.Train(model, corpus, run, cancellation: context.CancellationToken));
+            run.ThrowIfDiverged(); // the chart stays, marked diverged; the cell fails with what to do
         }
         finally
         {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using EfficientML.Core;
+using EfficientML.Core.Numerics;
 using EfficientML.Models;
 using EfficientML.Text;
 
@@ -9,6 +10,8 @@ const string Usage = """
     efficientml pretrain [--out FILE] [--steps N] [--threads N]   train the tiny pretrained model (the shipped recipe)
     efficientml evaluate [MODEL]                                   validation loss of a model (default: the shipped one)
     efficientml generate [MODEL] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K]
+    efficientml numerics [--capabilities]                          float32 checks against float64 on this CPU (exit 1 if any fails);
+                                                                   --capabilities: the ATEN_CPU_CAPABILITY values this CPU can run
     """;
 
 try
@@ -21,6 +24,7 @@ try
         "pretrain" => Pretrain(options),
         "evaluate" => Evaluate(options),
         "generate" => Generate(options),
+        "numerics" => Numerics(options),
         _ => throw new ArgumentException($"Unknown command '{args[0]}'.\n{Usage}"),
     };
 }
@@ -100,12 +104,26 @@ static int Generate(Options o)
     return 0;
 }
 
+static int Numerics(Options o)
+{
+    if (o.Flag("capabilities"))
+    {
+        foreach (var capability in CpuFeatures.Current.AtenCapabilities) Console.WriteLine(capability);
+        return 0;
+    }
+    var environment = NumericsEnvironment.Collect();
+    Console.Write(environment.ToText());
+    return environment.Check.Final.Passed ? 0 : 1;
+}
+
 static TinyGpt LoadModel(Options o) => o.Positional is { } path ? TinyGpt.Load(path) : PretrainedModels.LoadTinyMoby();
 
-/// <summary>--name value pairs and at most one positional argument.</summary>
+/// <summary>--name value pairs, --flags (known by name) and at most one positional argument.</summary>
 sealed class Options
 {
+    static readonly HashSet<string> Flags = ["capabilities"];
     readonly Dictionary<string, string> _named = new();
+    readonly HashSet<string> _flags = new();
     public string? Positional { get; private set; }
 
     public static Options Parse(string[] args)
@@ -113,7 +131,8 @@ sealed class Options
         var o = new Options();
         for (int i = 0; i < args.Length; i++)
         {
-            if (args[i].StartsWith("--", StringComparison.Ordinal))
+            if (args[i].StartsWith("--", StringComparison.Ordinal) && Flags.Contains(args[i][2..])) o._flags.Add(args[i][2..]);
+            else if (args[i].StartsWith("--", StringComparison.Ordinal))
             {
                 if (i + 1 >= args.Length) throw new ArgumentException($"Option {args[i]} needs a value.");
                 o._named[args[i][2..]] = args[++i];
@@ -123,6 +142,8 @@ sealed class Options
         }
         return o;
     }
+
+    public bool Flag(string name) => _flags.Contains(name);
 
     public string String(string name, string fallback) => _named.GetValueOrDefault(name, fallback);
 

@@ -8,10 +8,11 @@ public class EnvironmentMagicTests(KernelFixture fixture) : IClassFixture<Kernel
     public async Task Environment_magic_shows_device_threads_versions_and_where_things_are()
     {
         var html = Assert.Single(TestKernel.Html(await fixture.Kernel.SucceedAsync("#!environment")));
-        foreach (var expected in new[] { "device", "CUDA", "torch threads", "TorchSharp", "libtorch", ".NET", "datasets", "pretrained model", "native library" })
+        foreach (var expected in new[] { "device", "CUDA", "torch threads", "TorchSharp", "libtorch", ".NET", "datasets", "pretrained model", "native library", "CPU", "ATen capability", "oneDNN", "NNPACK", "float32 check" })
             Assert.Contains(expected, html);
         Assert.Contains(ProjectPaths.Datasets, html);
         Assert.Contains(torch_version(), html);
+        Assert.Contains(EfficientML.Core.Numerics.NumericsGuard.Startup.Final.Passed ? "passed" : "FAILED", html);
     }
 
     [Fact]

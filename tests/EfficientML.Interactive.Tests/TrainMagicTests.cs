@@ -49,15 +49,20 @@ public class TrainMagicTests(KernelFixture fixture, ITestOutputHelper output) : 
     }
 
     [Fact]
-    public async Task A_diverged_run_shows_its_message()
+    public async Task A_diverged_run_fails_the_cell_and_leaves_finite_weights()
     {
         await Kernel.SucceedAsync($"#!model --name wild {TestKernel.TinyModelOptions}");
-        var result = await Kernel.SucceedAsync("#!train --model wild --steps 200 --lr 1e6 --warmup 0 --batch 2 --block 16 --eval-every 0");
+        var result = await Kernel.SubmitAsync("#!train --model wild --steps 200 --lr 1e6 --warmup 0 --batch 2 --block 16 --eval-every 0");
         var run = Kernel.Session.LastRun!;
         Assert.Equal(TrainingOutcome.Diverged, run.Outcome);
-        var final = TestKernel.Html(result)[^1];
+        var message = TestKernel.SingleFailure(result);
+        Assert.Contains("Training 'wild' diverged", message);
+        Assert.Contains("Lower the learning rate", message);
+        Assert.DoesNotContain("   at ", message);
+        var final = TestKernel.Html(result)[^1]; // the chart stays, marked
         Assert.Contains("diverged", final);
-        Assert.Contains("Lower the learning rate", final);
+        Assert.True(EfficientML.Core.ModelHealth.IsFinite(Kernel.Model("wild")));
+        await Kernel.SucceedAsync("1 + 1");
     }
 
     [Fact]

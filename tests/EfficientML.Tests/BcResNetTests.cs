@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace EfficientML.Tests;
 
+[Trait("Category", "Invariant")] // run under every ATen CPU capability in CI (.ci/run)
 public class BcResNetTests
 {
     readonly ITestOutputHelper output;

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace EfficientML.Tests;
 
+[Trait("Category", "Invariant")] // run under every ATen CPU capability in CI (.ci/run)
 public class EDkmTests
 {
     static EDkmTests() => TorchThreads.Set(1);

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace EfficientML.Tests;
 
+[Trait("Category", "Invariant")] // run under every ATen CPU capability in CI (.ci/run)
 public class HyperCloningTests
 {
     /// <summary>Random configurations: width factor 2-4, 1-4 key/value groups, grouped-query or not, tied or untied, with or without noise.</summary>

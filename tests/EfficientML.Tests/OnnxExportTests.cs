@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace EfficientML.Tests;
 
+[Trait("Category", "Invariant")] // run under every ATen CPU capability in CI (.ci/run)
 public class OnnxExportTests
 {
     const double Tolerance = 1e-4;

@@ -4,11 +4,12 @@ using EfficientML.Routing;
 using EfficientML.Text;
 using TorchSharp;
 using static TorchSharp.torch;
+using Xunit.Abstractions;
 using F = TorchSharp.torch.nn.functional;
 
 namespace EfficientML.Tests;
 
-public class RoutingTests
+public class RoutingTests(ITestOutputHelper output)
 {
     static readonly Lazy<TextCorpus> Corpus = new(() => TextCorpus.MobyDick());
 
@@ -68,6 +69,20 @@ public class RoutingTests
         Assert.True(TestModels.Same(reference, atOne.Logits));
         Assert.True(TestModels.Same(reference, full.Logits));
         Assert.True(atOne.Experts.eq(routed.Sizes.Full).all().item<bool>());
+    }
+
+    [Fact]
+    public void Theta_one_matches_the_unsorted_pretrained_model_up_to_float32_rounding()
+    {
+        using var dense = PretrainedModels.LoadTinyMoby();
+        var tokens = TestModels.Tokens(31, 64);
+        using var routed = RoutedGpt.FromDense(dense, tokens, seed: 3);
+        using var _ = no_grad();
+        using var original = dense.Forward(tokens);
+        using var atOne = routed.Run(tokens, ExpertChoice.AtTheta(1));
+        double relative = TestModels.MaxRelativeDiff(original, atOne.Logits);
+        output.WriteLine($"θ = 1 against the unsorted original: max |Δ| {TestModels.MaxAbsDiff(original, atOne.Logits):E2}, {relative:E2} of the logits' scale");
+        Assert.True(relative <= 1e-5, $"{relative:E2}"); // sorted sums differ by rounding only; the sorted copy is matched bit for bit (above)
     }
 
     [Fact]

@@ -47,6 +47,14 @@ static class TestModels
         return d.item<float>();
     }
 
+    /// <summary>Largest |a − b| as a share of the largest |a| (NaN anywhere gives NaN, which fails every bound).</summary>
+    public static double MaxRelativeDiff(torch.Tensor expected, torch.Tensor actual)
+    {
+        using var d = (expected - actual).abs().max();
+        using var scale = expected.abs().max();
+        return d.item<float>() / Math.Max(scale.item<float>(), float.Epsilon);
+    }
+
     /// <summary>Same shape and exactly the same values.</summary>
     public static bool Same(torch.Tensor a, torch.Tensor b)
     {

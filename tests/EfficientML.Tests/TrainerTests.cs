@@ -91,6 +91,89 @@ public class TrainerTests
         Assert.True(before.allclose(model.wte.weight!));
     }
 
+    /// <summary>Copies of every parameter and buffer, by name.</summary>
+    static Dictionary<string, Tensor> State(nn.Module model) =>
+        model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).Concat(model.named_buffers())
+            .ToDictionary(p => p.Item1, p => p.Item2.detach().clone());
+
+    static void AssertSameState(Dictionary<string, Tensor> expected, nn.Module model)
+    {
+        var actual = State(model);
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (name, tensor) in expected)
+            Assert.True(TestModels.Same(tensor, actual[name]), $"{name} differs from the state it should be back to");
+    }
+
+    [Fact]
+    public void A_nan_loss_puts_weights_and_batch_norm_statistics_back_before_the_update_that_caused_it()
+    {
+        Seeding.Everything(3);
+        using var model = nn.Sequential(("in", nn.Linear(6, 8)), ("bn", nn.BatchNorm1d(8)), ("out", nn.Linear(8, 1)));
+        var g = new Generator(4);
+        Dictionary<string, Tensor>? afterTwo = null;
+        var options = Quick with { Steps = 6, WarmupSteps = 0, EvalEvery = 0 };
+        var run = Trainer.Run(model, step =>
+        {
+            var loss = model.forward(randn([16, 6], generator: g)).pow(2).mean(); // moves the running statistics
+            return step == 3 ? loss * float.NaN : loss;
+        }, options, 16, progress: r => { if (r.Steps.Count == 2) afterTwo = State(model); });
+        Assert.Equal(TrainingOutcome.Diverged, run.Outcome);
+        Assert.Equal(3, run.Steps.Count);
+        Assert.Contains("Stopped at step 3: the loss became NaN", run.Message);
+        Assert.Contains("back to those after 2 steps", run.Message);
+        AssertSameState(afterTwo!, model); // batch-norm running statistics included, though step 3's forward pass moved them
+        Assert.True(ModelHealth.IsFinite(model));
+        var thrown = Assert.Throws<TrainingDivergedException>(() => run.ThrowIfDiverged());
+        Assert.Contains("Lower the learning rate", thrown.Message);
+        Assert.Same(run, thrown.Run);
+    }
+
+    [Fact]
+    public void An_update_that_overflows_is_undone_and_named()
+    {
+        using var model = nn.Linear(3, 2);
+        var start = State(model);
+        using var x = ones(4, 3);
+        // No clipping, and gradients no finite number can hold: the optimizer's update makes the weights infinite.
+        var options = new TrainingOptions { Steps = 3, LearningRate = 1e-3, WarmupSteps = 0, GradientClip = 0, EvalEvery = 0 };
+        var run = Trainer.RunWithOwnBackward(model, _ =>
+        {
+            var loss = model.forward(x).sum();
+            loss.backward();
+            foreach (var p in model.parameters()) p.grad!.fill_(float.PositiveInfinity);
+            return loss.detach();
+        }, new TrainingRun("overflow", options, 4));
+        Assert.Equal(TrainingOutcome.Diverged, run.Outcome);
+        Assert.Contains("Stopped at step 0: the update made a weight or a batch-norm statistic NaN or infinite", run.Message);
+        Assert.Contains("back to those after 0 steps", run.Message);
+        AssertSameState(start, model);
+    }
+
+    [Fact]
+    public void An_infinite_gradient_norm_stops_the_run_before_the_optimizer_moves()
+    {
+        using var model = nn.Linear(3, 2);
+        var start = State(model);
+        using var x = ones(4, 3);
+        var run = Trainer.Run(model, _ => model.forward(x).sum() * 3e38f * 10f, Quick with { Steps = 2, WarmupSteps = 0, EvalEvery = 0 }, 4);
+        Assert.Equal(TrainingOutcome.Diverged, run.Outcome);
+        Assert.Contains("the loss became infinite", run.Message); // 3e39 is past float32: caught at the loss already
+        AssertSameState(start, model);
+        var huge = Trainer.Run(model, _ => model.forward(x).sum() * 1e30f, Quick with { Steps = 2, WarmupSteps = 0, EvalEvery = 0 }, 4);
+        Assert.Equal(TrainingOutcome.Diverged, huge.Outcome);
+        Assert.Contains("the gradient norm became infinite", huge.Message); // finite loss, gradient norm beyond float32
+        AssertSameState(start, model);
+    }
+
+    [Fact]
+    public void A_model_that_already_holds_nan_is_not_trained()
+    {
+        using var model = nn.Linear(3, 2);
+        using (no_grad()) model.bias![1] = float.NaN;
+        var e = Assert.Throws<EfficientMLException>(() => Trainer.Run(model, _ => model.forward(ones(1, 3)).sum(), Quick with { Steps = 1 }, 1));
+        Assert.Contains("bias holds NaN", e.Message);
+    }
+
     [Fact]
     public void Gradient_clipping_reports_the_norm_before_clipping()
     {

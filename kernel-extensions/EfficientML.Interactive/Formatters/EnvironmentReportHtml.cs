@@ -22,7 +22,22 @@ static class EnvironmentReportHtml
             ("native library", r.NativeLibrary is null ? "loaded by TorchSharp itself" : Code(r.NativeLibrary)),
             ("libtorch", r.LibtorchPath is null ? "—" : Code(r.LibtorchPath)),
             ("working directory", Code(r.WorkingDirectory)),
+            ("CPU", Html.Encode(r.Numerics.Cpu.Name) + " · " + Html.Encode(r.Numerics.Cpu.Summary)),
+            ("ATen capability", Code(r.Numerics.AtenCapability ?? "unknown") +
+                $" <span style=\"color:#666\">(this CPU can run {Html.Encode(string.Join(", ", r.Numerics.Cpu.AtenCapabilities))}; ATEN_CPU_CAPABILITY chooses)</span>"),
+            ("oneDNN", Html.Encode(r.Numerics.OneDnnState)),
+            ("NNPACK", Html.Encode(r.Numerics.NnpackState)),
+            ("float32 check", NumericsCheckCell(r.Numerics.Check)),
         };
         return $"<div class=\"efml-environment\" style=\"{Html.BlockStyle}\"><b>EfficientML environment</b>{Html.KeyValueTable(rows)}</div>";
+    }
+
+    /// <summary>The start-up check: green when every float32 result agrees with float64, else each wrong check in red.</summary>
+    static string NumericsCheckCell(EfficientML.Core.Numerics.NumericsDecision check)
+    {
+        var colour = check.Final.Passed ? "#1b7f3b" : "#b00020";
+        var failures = string.Concat(check.Final.Failures.Select(f => $"<br><span style=\"color:#b00020\">{Html.Encode(f.ToString())}</span>"));
+        return $"<span style=\"color:{colour}\">{(check.Final.Passed ? "passed" : "FAILED")}</span> " +
+               $"({check.Final.Checks.Count} operations against float64, {check.Final.Elapsed.TotalMilliseconds:F0} ms) · {Html.Encode(check.Explanation)}{failures}";
     }
 }

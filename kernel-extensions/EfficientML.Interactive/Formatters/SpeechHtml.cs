@@ -103,7 +103,9 @@ static class SpeechHtml
     public static string Render(ReparameterizationReport report) =>
         $"<div style=\"{Html.BlockStyle}\"><b>Re-parameterised</b> · {Html.Encode(report.ToString())}</div>" +
         $"<table style=\"{Html.TableStyle};margin-top:4px\">" + Html.Header("", "multi-branch", "folded") +
-        Html.Row("max |Δ logits|", "", $"{report.MaxAbsDifference.ToString("0.0e+0", CultureInfo.InvariantCulture)} {(report.Same ? "✓ ≤ 1e-5" : "✗ above 1e-5")}") +
+        Html.Row("max |Δ logits|", "", $"{report.MaxAbsDifference.ToString("0.0e+0", CultureInfo.InvariantCulture)} on logits up to " +
+            $"{report.LogitScale.ToString("0.0#", CultureInfo.InvariantCulture)}: {report.RelativeDifference.ToString("0.0e+0", CultureInfo.InvariantCulture)} of their scale " +
+            (report.Same ? "✓ ≤ 1e-5" : "✗ above 1e-5")) +
         Html.Row("parameters", Html.Count(report.ParametersBefore), Html.Count(report.ParametersAfter)) +
         Html.Row($"median ms per call, input {Html.Shape(report.InputShape)}", Html.Number(Math.Round(report.MillisecondsBefore, 3)),
             $"{Html.Number(Math.Round(report.MillisecondsAfter, 3))} ({Html.Number(Math.Round(report.SpeedUp, 2))}× faster)") +

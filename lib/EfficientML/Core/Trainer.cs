@@ -8,8 +8,10 @@ namespace EfficientML.Core;
 /// <summary>
 /// The training loop every technique uses: AdamW (matrices decayed, biases and norms not), linear warmup then
 /// cosine decay, global gradient-norm clipping, periodic evaluation. Each step runs in its own dispose scope so
-/// native memory stays flat; cancellation is honoured between steps; a NaN or infinite loss stops the run
-/// before that step touches the weights.
+/// native memory stays flat; cancellation is honoured between steps. A NaN or infinite loss, gradient norm, weight or
+/// batch-norm statistic stops the run with <see cref="TrainingOutcome.Diverged"/>, and the model is put back to weights
+/// and statistics that were still finite (<see cref="ModelSnapshot"/>): before the step whose gradients or update broke
+/// them, or, when the loss itself is not finite, before the previous step, whose update produced the weights that gave it.
 /// </summary>
 public static class Trainer
 {
@@ -86,6 +88,7 @@ public static class Trainer
     static void Loop(nn.Module model, Func<int, Tensor> lossForStep, bool backwardDone, TrainingOptions o, Func<double>? evaluate, TrainingRun run,
         CancellationToken cancellation, Func<string, double> learningRateScale)
     {
+        ModelHealth.EnsureFinite(model, "train");
         var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
         // One group per (decayed or not, learning-rate factor): matrices are decayed, biases and norms not.
         var groups = new List<AdamW.ParamGroup>();
@@ -100,6 +103,9 @@ public static class Trainer
         }
         using var optimizer = optim.AdamW(groups, o.LearningRate, o.Beta1, o.Beta2, weight_decay: o.WeightDecay);
         var clipped = parameters.Select(p => p.parameter).ToList();
+        // Two snapshots, alternating: the state before this step and the state before the previous one.
+        using var evenSteps = new ModelSnapshot(model);
+        using var oddSteps = new ModelSnapshot(model);
         var clock = Stopwatch.StartNew();
         using var onCancel = cancellation.Register(run.MarkCancelRequested);
         if (evaluate != null && o.EvalAtStart) run.Add(new EvaluationPoint(0, Evaluate(model, evaluate)));
@@ -118,22 +124,42 @@ public static class Trainer
             var started = clock.Elapsed;
             double lossValue;
             double? norm = null;
+            var before = step % 2 == 0 ? evenSteps : oddSteps;
+            before.Save(); // before the forward pass, which already moves batch-norm running statistics
+            string? broken = null;
+            bool lossBroke = false;
             using (var scope = NewDisposeScope())
             {
                 optimizer.zero_grad();
                 var loss = lossForStep(step);
                 lossValue = loss.item<float>();
-                if (!double.IsFinite(lossValue))
+                if (!double.IsFinite(lossValue)) (broken, lossBroke) = ($"the loss became {Describe(lossValue)}", true);
+                else
                 {
-                    run.Finish(TrainingOutcome.Diverged,
-                        $"Stopped at step {step}: the loss became {(double.IsNaN(lossValue) ? "NaN" : "infinite")} (learning rate {lr:G3}). " +
-                        "Lower the learning rate, keep gradient clipping on, or check the inputs; the weights are those of the previous step.");
-                    model.eval();
-                    return;
+                    if (!backwardDone) loss.backward();
+                    if (o.GradientClip > 0)
+                    {
+                        norm = nn.utils.clip_grad_norm_(clipped, o.GradientClip);
+                        if (!double.IsFinite(norm.Value)) broken = $"the gradient norm became {Describe(norm.Value)}";
+                    }
+                    if (broken == null)
+                    {
+                        optimizer.step();
+                        if (!before.LiveIsFinite()) broken = "the update made a weight or a batch-norm statistic NaN or infinite";
+                    }
                 }
-                if (!backwardDone) loss.backward();
-                if (o.GradientClip > 0) norm = nn.utils.clip_grad_norm_(clipped, o.GradientClip);
-                optimizer.step();
+            }
+            if (broken != null)
+            {
+                // A non-finite loss indicts the weights the previous update made: go back before that update too.
+                int kept = lossBroke && step > 0 ? step - 1 : step;
+                (kept == step ? before : step % 2 == 0 ? oddSteps : evenSteps).Restore();
+                run.Finish(TrainingOutcome.Diverged,
+                    $"Stopped at step {step}: {broken} (learning rate {lr:G3}). " +
+                    "Lower the learning rate, keep gradient clipping on, or check the inputs; " +
+                    $"the weights and batch-norm statistics are back to those after {kept} step{(kept == 1 ? "" : "s")}, all finite.");
+                model.eval();
+                return;
             }
             var seconds = Math.Max(1e-9, (clock.Elapsed - started).TotalSeconds);
             run.Add(new TrainingStep(step + 1, lossValue, lr, run.TokensPerStep / seconds, clock.Elapsed, norm));
@@ -144,6 +170,8 @@ public static class Trainer
         model.eval();
         run.Finish(TrainingOutcome.Completed, "");
     }
+
+    static string Describe(double value) => double.IsNaN(value) ? "NaN" : "infinite";
 
     /// <summary>Runs <paramref name="evaluate"/> in eval mode without gradients, then restores the mode.</summary>
     public static double Evaluate(nn.Module model, Func<double> evaluate)

@@ -9,7 +9,7 @@ public enum TrainingOutcome
     Completed,
     /// <summary>Stopped on request between two steps; the model holds the last completed step's weights.</summary>
     Cancelled,
-    /// <summary>The loss became NaN or infinite; the step that produced it was not applied.</summary>
+    /// <summary>The loss, the gradients, a weight or a batch-norm statistic became NaN or infinite; the model was put back to the weights and statistics it had before that step.</summary>
     Diverged,
 }
 
@@ -65,6 +65,9 @@ public sealed class TrainingRun
 
     /// <summary>A sentence about how it ended (what to do, when it went wrong).</summary>
     public string Message { get; private set; } = "";
+
+    /// <summary>Throws <see cref="TrainingDivergedException"/> (with <see cref="Message"/>) when the run diverged; returns the run otherwise.</summary>
+    public TrainingRun ThrowIfDiverged() => Outcome == TrainingOutcome.Diverged ? throw new TrainingDivergedException(this) : this;
 
     /// <summary>A copy of the steps so far.</summary>
     public IReadOnlyList<TrainingStep> Steps { get { lock (_gate) return _steps.ToArray(); } }

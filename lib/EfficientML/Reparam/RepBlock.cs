@@ -131,6 +131,7 @@ public sealed class RepBlock : nn.Module<Tensor, Tensor>
         if (IsReparameterized)
             throw new InvalidOperationException("The block is already re-parameterised: its branches are gone. Call FoldedBranches before Reparameterize.");
         RefuseInTraining(this);
+        ModelHealth.EnsureFinite(this, "picture the kernels of"); // NaN kernels would draw as a calm grey
         using var scope = NewDisposeScope();
         var branches = FoldTensors();
         int inPerGroup = InChannels / Groups;
@@ -144,11 +145,14 @@ public sealed class RepBlock : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Throws the one message for folding in training mode.</summary>
+    /// <summary>Refuses when <paramref name="module"/> or any part of it is in training mode (checked before anything is folded).</summary>
     internal static void RefuseInTraining(nn.Module module)
     {
-        if (module.training)
+        var training = module.training ? "" : module.named_modules().FirstOrDefault(m => m.module.training).name;
+        if (training != null)
             throw new InvalidOperationException(
-                "Cannot re-parameterise a model in training mode: call model.eval() first: folding uses the batch-norm running statistics.");
+                $"Cannot re-parameterise a model in training mode{(training == "" ? "" : $" ({training} is)")}: call model.eval() first: " +
+                "folding uses the batch-norm running statistics.");
     }
 
     /// <summary>(weight (out, in/g, k), bias (out)) of each branch with its BN folded in, in float64: k-wide, 1-wide, identity.</summary>

@@ -57,12 +57,14 @@ public sealed class RepCnn : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Folds every block into one conv with bias (see <see cref="RepBlock.Reparameterize"/>). The logits stay the same;
-    /// the parameters drop. Refuses in training mode: call <c>model.eval()</c> first.
+    /// the parameters drop. All or nothing: refuses, before folding any block, when the model or any of its parts is in
+    /// training mode (call <c>model.eval()</c> first) or holds NaN or infinite weights or statistics.
     /// </summary>
     public RepCnn Reparameterize()
     {
         if (IsReparameterized) return this;
         RepBlock.RefuseInTraining(this);
+        ModelHealth.EnsureFinite(this, "fold");
         foreach (var block in blocks) block.Reparameterize();
         return this;
     }

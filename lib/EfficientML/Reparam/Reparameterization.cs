@@ -5,24 +5,30 @@ using static TorchSharp.torch;
 namespace EfficientML.Reparam;
 
 /// <summary>
-/// What folding a RepCNN did: the largest difference between the multi-branch and the folded logits on the check input,
-/// the parameters before and after, and the median time per call of each on one window (batch 1).
+/// What folding a RepCNN did: the largest difference between the multi-branch and the folded logits on the check input
+/// and the logits' scale, the parameters before and after, and the median time per call of each on one window (batch 1).
 /// </summary>
-public sealed record ReparameterizationReport(double MaxAbsDifference, long ParametersBefore, long ParametersAfter,
+public sealed record ReparameterizationReport(double MaxAbsDifference, double LogitScale, long ParametersBefore, long ParametersAfter,
     double MillisecondsBefore, double MillisecondsAfter, long[] InputShape, int Repeats)
 {
-    /// <summary>The tolerance the project holds folding to.</summary>
+    /// <summary>
+    /// The tolerance the project holds folding to, relative to the logits' scale: float32 rounding grows with the size of
+    /// the numbers summed, so a trained model with logits near 10 differs by about 1e-6 after folding, 1e-7 of its scale.
+    /// </summary>
     public const double Tolerance = 1e-5;
 
-    /// <summary>Whether the folded model computes the same logits (within <see cref="Tolerance"/>).</summary>
-    public bool Same => MaxAbsDifference <= Tolerance;
+    /// <summary>The largest difference as a share of the largest |logit| of the multi-branch model.</summary>
+    public double RelativeDifference => MaxAbsDifference / Math.Max(LogitScale, double.Epsilon);
+
+    /// <summary>Whether the folded model computes the same logits: finite, and within <see cref="Tolerance"/> of their scale.</summary>
+    public bool Same => double.IsFinite(MaxAbsDifference) && RelativeDifference <= Tolerance;
 
     /// <summary>Multi-branch time over folded time.</summary>
     public double SpeedUp => MillisecondsBefore / MillisecondsAfter;
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"folded: max |Δ| {MaxAbsDifference:0.0e+0} ({(Same ? "same" : "DIFFERENT")}), parameters {ParametersBefore:N0} → {ParametersAfter:N0}, " +
+        $"folded: max |Δ| {MaxAbsDifference:0.0e+0} on logits up to {LogitScale:0.0#} ({RelativeDifference:0.0e+0} of their scale: {(Same ? "same" : "DIFFERENT")}), parameters {ParametersBefore:N0} → {ParametersAfter:N0}, " +
         $"{MillisecondsBefore:0.000} → {MillisecondsAfter:0.000} ms per call ({SpeedUp:0.00}×)";
 }
 
@@ -55,13 +61,14 @@ public static class Reparameterization
         var folded = Copy(model).Reparameterize();
         using var evalMode = new EvalMode(model);
         using var noGrad = no_grad();
-        double difference;
+        double difference, scale;
         using (var a = model.call(features))
         using (var b = folded.call(features))
         using (var delta = (a - b).abs().max())
-            difference = delta.item<float>();
+        using (var largest = a.abs().max())
+            (difference, scale) = (delta.item<float>(), largest.item<float>());
         using var window = features[..1];
         var ms = Latency.Medians([() => model.call(window).Dispose(), () => folded.call(window).Dispose()], repeats);
-        return (folded, new ReparameterizationReport(difference, model.ParameterCount, folded.ParameterCount, ms[0], ms[1], window.shape, repeats));
+        return (folded, new ReparameterizationReport(difference, scale, model.ParameterCount, folded.ParameterCount, ms[0], ms[1], window.shape, repeats));
     }
 }

@@ -10,7 +10,7 @@ namespace EfficientML.Speech;
 /// </summary>
 public sealed class KeywordFeatures : IDisposable
 {
-    KeywordFeatures(Tensor features, Tensor labels)
+    internal KeywordFeatures(Tensor features, Tensor labels)
     {
         Features = features;
         Labels = labels;

@@ -73,9 +73,13 @@ public static class KeywordSpotterTraining
         }, run, () => Evaluate(model, validation).Loss, progress, cancellation);
     }
 
-    /// <summary>Runs <paramref name="model"/> (in eval mode, without gradients) over every clip of <paramref name="data"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="model"/> (in eval mode, without gradients) over every clip of <paramref name="data"/>. Refuses
+    /// (<see cref="EfficientMLException"/>) a model whose weights or batch-norm statistics are not finite.
+    /// </summary>
     public static KeywordEvaluation Evaluate(nn.Module<Tensor, Tensor> model, KeywordFeatures data, IReadOnlyList<string>? labels = null, int batch = 512)
     {
+        ModelHealth.EnsureFinite(model, "evaluate");
         using var evalMode = new EvalMode(model);
         using var noGrad = no_grad();
         var predictions = new List<int>();

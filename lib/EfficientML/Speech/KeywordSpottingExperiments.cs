@@ -86,11 +86,14 @@ public static class KeywordSpottingExperiments
         KeywordSpottingData data, CancellationToken cancellation = default) =>
         TrainAndEvaluate(model, cost, KeywordSpotterTraining.NewRun(name, training), data, cancellation);
 
-    /// <summary>Trains <paramref name="model"/> into <paramref name="run"/> (which a notebook may be following live) and evaluates it.</summary>
+    /// <summary>
+    /// Trains <paramref name="model"/> into <paramref name="run"/> (which a notebook may be following live) and evaluates it;
+    /// a run that diverged throws <see cref="TrainingDivergedException"/> instead of reporting accuracies.
+    /// </summary>
     public static KeywordSpotterResult TrainAndEvaluate(nn.Module<Tensor, Tensor> model, ModelCost cost, TrainingRun run,
         KeywordSpottingData data, CancellationToken cancellation = default)
     {
-        KeywordSpotterTraining.Train(model, data.Train, data.Validation, run, cancellation: cancellation);
+        KeywordSpotterTraining.Train(model, data.Train, data.Validation, run, cancellation: cancellation).ThrowIfDiverged();
         return Evaluate(run.Name, model, run, cost, data);
     }
 
