@@ -1,7 +1,8 @@
 using EfficientML.Core;
 using EfficientML.Core.Numerics;
 using EfficientML.Reparam;
-using EfficientML.Speech;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,5 +1,6 @@
 using EfficientML.Models;
 using EfficientML.Speculative;
+using EfficientML.Speculative.ExpertPrefetch;
 using EfficientML.Text;
 
 namespace EfficientML.Benchmarks.Suites;

@@ -2,7 +2,8 @@ using System.Diagnostics;
 using EfficientML.Core;
 using EfficientML.Export;
 using EfficientML.Reparam;
-using EfficientML.Speech;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 using TorchSharp;
 using static TorchSharp.torch;
 

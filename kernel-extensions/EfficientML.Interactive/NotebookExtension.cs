@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using EfficientML.Core;
-using EfficientML.Interactive.Formatters;
 using EfficientML.Models;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Formatting;
@@ -10,12 +9,23 @@ namespace EfficientML.Interactive;
 /// <summary>Entry point the notebook's first cell (or extension.dib) calls.</summary>
 public static class NotebookExtension
 {
-    static int _threadsApplied;
+    static readonly object Gate = new();
+    static bool _processReady;
 
     /// <summary>
-    /// Loads TorchSharp's native library, registers the magic commands (<c>#!environment</c>, <c>#!model</c>,
-    /// <c>#!train</c>, <c>#!hyperclone</c>, <c>#!subclone</c>, <c>#!race</c>, <c>#!cluster</c>, <c>#!route</c>, <c>#!speculate</c>) on <paramref name="kernel"/>'s root and the HTML formatters, lets C# cells use the library,
-    /// and shows one "loaded" output that carries plotly.js. Calling it again is harmless.
+    /// The plug-ins of this extension, one per technique (<see cref="INotebookPlugin"/>), found in this assembly and
+    /// ordered as the loaded banner lists their magics.
+    /// </summary>
+    public static IReadOnlyList<INotebookPlugin> Plugins { get; } = typeof(NotebookExtension).Assembly.GetTypes()
+        .Where(t => typeof(INotebookPlugin).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+        .Select(t => (INotebookPlugin)Activator.CreateInstance(t, nonPublic: true)!)
+        .OrderBy(p => p.Order).ThenBy(p => p.GetType().Name, StringComparer.Ordinal)
+        .ToList();
+
+    /// <summary>
+    /// Loads TorchSharp's native library (and checks float32 arithmetic on this CPU), registers every plug-in's formatters
+    /// and magic commands on <paramref name="kernel"/>'s root, lets C# cells use the library, and shows one "loaded"
+    /// output that lists the magics and carries plotly.js. Calling it again is harmless.
     /// </summary>
     public static void Load(Kernel kernel)
     {
@@ -24,29 +34,28 @@ public static class NotebookExtension
         TorchNative.EnsureLoaded();
         // Before anything touches Plotly.NET, which asks for a newer FSharp.Core than the tool has loaded.
         FSharpCoreResolution.Install();
-        LoadMagicsAndFormatters(kernel);
+        LoadPlugins(kernel);
     }
 
     // Kept out of Load so the JIT meets Plotly and F# types only after the resolver is in place.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static void LoadMagicsAndFormatters(Kernel kernel)
+    static void LoadPlugins(Kernel kernel)
     {
-        if (Interlocked.Exchange(ref _threadsApplied, 1) == 0) TorchThreads.ApplyDefault();
-        FormatterRegistration.EnsureRegistered();
+        lock (Gate)
+        {
+            if (!_processReady)
+            {
+                TorchThreads.ApplyDefault();
+                _processReady = true;
+            }
+            // Every time: a reset of the formatters is repaired by a reload; a registered type is skipped.
+            var formatters = new FormatterSet();
+            foreach (var plugin in Plugins) plugin.RegisterFormatters(formatters);
+        }
         var session = NotebookSession.GetOrCreate(kernel, out bool created);
         if (created)
         {
-            EnvironmentMagic.AddTo(session.Root);
-            ModelMagic.AddTo(session.Root, session);
-            TrainMagic.AddTo(session.Root, session);
-            HypercloneMagic.AddTo(session.Root, session);
-            SubcloneMagic.AddTo(session.Root, session);
-            RaceMagic.AddTo(session.Root, session);
-            ClusterMagic.AddTo(session.Root, session);
-            RouteMagic.AddTo(session.Root, session);
-            SpeculateMagic.AddTo(session.Root, session);
-            KeywordsMagic.AddTo(session.Root, session);
-            ReparamMagic.AddTo(session.Root, session);
+            foreach (var plugin in Plugins) plugin.AddMagics(session.Magics);
             // Plain C# cells can then use the library's types (models, runs, charts) without a #r of their own.
             session.CSharp?.AddAssemblyReferences(new[]
             {
@@ -56,6 +65,6 @@ public static class NotebookExtension
                 typeof(NotebookExtension).Assembly.Location,
             });
         }
-        KernelInvocationContext.Current?.DisplayAs(LoadedBanner.Render(), HtmlFormatter.MimeType);
+        KernelInvocationContext.Current?.DisplayAs(LoadedBanner.Render(session), HtmlFormatter.MimeType);
     }
 }

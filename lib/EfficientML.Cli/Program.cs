@@ -25,10 +25,10 @@ try
         "evaluate" => Evaluate(options),
         "generate" => Generate(options),
         "numerics" => Numerics(options),
-        _ => throw new ArgumentException($"Unknown command '{args[0]}'.\n{Usage}"),
+        _ => throw new InvalidSettingsException($"Unknown command '{args[0]}'.\n{Usage}"),
     };
 }
-catch (Exception e) when (e is ArgumentException or IOException or FormatException)
+catch (EfficientMLException e)
 {
     Console.Error.WriteLine(e.Message);
     return 2;
@@ -60,7 +60,7 @@ static int Pretrain(Options o)
             Console.WriteLine($"step {e.Step,5}  validation {e.ValidationLoss:F4} nats = {e.Bits:F4} bits/byte");
         }
     });
-    if (run.Outcome != TrainingOutcome.Completed) throw new IOException($"Training did not complete: {run.Message}");
+    if (run.Outcome != TrainingOutcome.Completed) throw new EfficientMLException($"Training did not complete: {run.Message}");
     var minutes = clock.Elapsed.TotalMinutes;
     var metadata = new Dictionary<string, string>
     {
@@ -134,11 +134,11 @@ sealed class Options
             if (args[i].StartsWith("--", StringComparison.Ordinal) && Flags.Contains(args[i][2..])) o._flags.Add(args[i][2..]);
             else if (args[i].StartsWith("--", StringComparison.Ordinal))
             {
-                if (i + 1 >= args.Length) throw new ArgumentException($"Option {args[i]} needs a value.");
+                if (i + 1 >= args.Length) throw new InvalidSettingsException($"Option {args[i]} needs a value.");
                 o._named[args[i][2..]] = args[++i];
             }
             else if (o.Positional is null) o.Positional = args[i];
-            else throw new ArgumentException($"Unexpected argument '{args[i]}'.");
+            else throw new InvalidSettingsException($"Unexpected argument '{args[i]}'.");
         }
         return o;
     }
@@ -148,8 +148,8 @@ sealed class Options
     public string String(string name, string fallback) => _named.GetValueOrDefault(name, fallback);
 
     public int Int(string name, int fallback) =>
-        _named.TryGetValue(name, out var v) ? int.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : throw new FormatException($"--{name} needs a whole number, not '{v}'.") : fallback;
+        _named.TryGetValue(name, out var v) ? int.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : throw new InvalidSettingsException($"--{name} needs a whole number, not '{v}'.") : fallback;
 
     public double Double(string name, double fallback) =>
-        _named.TryGetValue(name, out var v) ? double.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : throw new FormatException($"--{name} needs a number, not '{v}'.") : fallback;
+        _named.TryGetValue(name, out var v) ? double.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : throw new InvalidSettingsException($"--{name} needs a number, not '{v}'.") : fallback;
 }

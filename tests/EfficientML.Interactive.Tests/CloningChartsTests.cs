@@ -1,6 +1,7 @@
+using EfficientML.Core;
 using EfficientML.Cloning;
 using EfficientML.Models;
-using EfficientML.Plots;
+using EfficientML.Interactive;
 using Plotly.NET;
 using TorchSharp;
 
@@ -34,7 +35,7 @@ public class CloningChartsTests
             Assert.Contains("input dimension (column)", html);
             // A norm's weight is a vector: drawn as one row.
             Assert.Contains("[1×32]", CloningCharts.WeightTiling(model, grown, "blocks.0.ln_1.weight"));
-            var error = Assert.Throws<ArgumentException>(() => CloningCharts.WeightTiling(model, grown, "blocks.0.fc.weight"));
+            var error = Assert.Throws<InvalidSettingsException>(() => CloningCharts.WeightTiling(model, grown, "blocks.0.fc.weight"));
             Assert.Contains("blocks.0.mlp.fc.weight", error.Message);
         }
     }

@@ -1,7 +1,5 @@
 using EfficientML.Cloning;
 using EfficientML.Core;
-using EfficientML.Interactive.Formatters;
-using Html = EfficientML.Interactive.Formatters.Html;
 using EfficientML.Models;
 using EfficientML.Text;
 using Microsoft.DotNet.Interactive.Formatting;

@@ -157,7 +157,7 @@ public class ClusterMagicTests(KernelFixture fixture) : IClassFixture<KernelFixt
         Assert.DoesNotContain("   at ", message);
         Assert.Equal(2, TestKernel.ReturnValue(await Kernel.SucceedAsync("1 + 1")));
         AssertUnchanged(before, Kernel.Model("origin"));
-        Assert.False(Kernel.Session.Models.TryGet("origin_3bit", out _), "nothing is registered after an error");
+        Assert.False(Kernel.Session.Models.TryGet<TinyGpt>("origin_3bit", out _), "nothing is registered after an error");
     }
 
     [Fact]
@@ -183,7 +183,7 @@ public class ClusterMagicTests(KernelFixture fixture) : IClassFixture<KernelFixt
 
         Assert.Equal(TrainingOutcome.Cancelled, run.Outcome);
         Assert.True(run.Steps.Count < 100000);
-        Assert.False(Kernel.Session.Models.TryGet("never", out _), "an interrupted run registers no model");
+        Assert.False(Kernel.Session.Models.TryGet<TinyGpt>("never", out _), "an interrupted run registers no model");
         AssertUnchanged(before, original);
         Assert.Equal(2, TestKernel.ReturnValue(await Kernel.SucceedAsync("1 + 1")));
     }

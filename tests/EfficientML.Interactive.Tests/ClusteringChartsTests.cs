@@ -1,6 +1,7 @@
+using EfficientML.Core;
 using System.Text.Json;
 using EfficientML.Clustering;
-using EfficientML.Plots;
+using EfficientML.Interactive;
 using TorchSharp;
 
 namespace EfficientML.Interactive.Tests;
@@ -86,7 +87,7 @@ public class ClusteringChartsTests
         Assert.Contains("\"c0 = -1\"", json);
         var ticks = figure.GetProperty("layout").GetProperty("yaxis").GetProperty("ticktext").EnumerateArray().Select(t => t.GetString()).ToList();
         Assert.Equal(new[] { "-1", "-0.5", "0", "0.2", "0.9", "1" }, ticks);
-        Assert.Throws<ArgumentOutOfRangeException>(() => ClusteringCharts.Attention(weight, centroids, 0));
+        Assert.Throws<InvalidSettingsException>(() => ClusteringCharts.Attention(weight, centroids, 0));
     }
 
     [Fact]

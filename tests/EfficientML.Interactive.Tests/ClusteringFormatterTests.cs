@@ -3,7 +3,6 @@ using EfficientML.Core;
 using EfficientML.Models;
 using Microsoft.DotNet.Interactive.Formatting;
 using TorchSharp;
-using Html = EfficientML.Interactive.Formatters.Html;
 
 namespace EfficientML.Interactive.Tests;
 
@@ -24,7 +23,7 @@ public class ClusteringFormatterTests(KernelFixture fixture) : IClassFixture<Ker
         Assert.Contains("<b>DKM fine-tuned</b>, 3-bit", html);
         Assert.Contains(Html.Number(1.2345), html);                                       // nats
         Assert.Contains(Html.Number(Math.Round(1.2345 / Math.Log(2), 4)), html);          // bits per byte
-        Assert.Contains("0.419 MB", html);
+        Assert.Contains("419.4 KB", html);
         Assert.Contains("10×", html);                                                     // 4 MiB / 0.4 MiB
         Assert.Contains("3.125", html);
         Assert.Contains("Plotly.newPlot", html);

@@ -1,4 +1,4 @@
-using EfficientML.Plots;
+using EfficientML.Interactive;
 using Microsoft.DotNet.Interactive.Directives;
 using Microsoft.DotNet.Interactive.Formatting;
 

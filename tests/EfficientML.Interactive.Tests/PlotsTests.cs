@@ -1,6 +1,6 @@
 using EfficientML.Core;
 using EfficientML.Models;
-using EfficientML.Plots;
+using EfficientML.Interactive;
 using EfficientML.Text;
 using Plotly.NET;
 using TorchSharp;
@@ -59,6 +59,6 @@ public class PlotsTests
         var chart = HeatMap.Of(matrix, "weights");
         var json = ChartHtml.FigureJson(chart);
         Assert.Contains("weights [300×40], averaged to 128×40", json);
-        Assert.Throws<ArgumentException>(() => HeatMap.Of(torch.ones(2, 3, 4)));
+        Assert.Throws<InvalidSettingsException>(() => HeatMap.Of(torch.ones(2, 3, 4)));
     }
 }

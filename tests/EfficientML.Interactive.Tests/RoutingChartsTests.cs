@@ -1,7 +1,8 @@
+using EfficientML.Core;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using EfficientML.Plots;
+using EfficientML.Interactive;
 using EfficientML.Routing;
 using TorchSharp;
 
@@ -91,9 +92,9 @@ public class RoutingChartsTests
     [Fact]
     public void Token_experts_of_another_text_or_unknown_experts_get_one_message()
     {
-        var e = Assert.Throws<ArgumentException>(() => RoutingCharts.TokenExperts("abc", new long[1, 5], Sizes));
+        var e = Assert.Throws<InvalidSettingsException>(() => RoutingCharts.TokenExperts("abc", new long[1, 5], Sizes));
         Assert.Contains("5 tokens but the text has 3 characters (3 UTF-8 bytes)", e.Message);
-        e = Assert.Throws<ArgumentException>(() => RoutingCharts.TokenExperts("abc", new long[,] { { 0, 4, 0 } }, Sizes));
+        e = Assert.Throws<InvalidSettingsException>(() => RoutingCharts.TokenExperts("abc", new long[,] { { 0, 4, 0 } }, Sizes));
         Assert.Contains("Expert index 4 (layer 0, token 1) does not exist", e.Message);
     }
 
@@ -113,7 +114,7 @@ public class RoutingChartsTests
         Assert.Contains("active 62.5%", texts);                                                // (¼ + ½ + ¾ + 1) / 4
         Assert.Contains("layer 2", texts);
         Assert.Contains("100% (32)", texts);                                                   // legend
-        Assert.Throws<ArgumentException>(() => RoutingCharts.ExpertUsage([[1.0, 0]], Sizes));
+        Assert.Throws<InvalidSettingsException>(() => RoutingCharts.ExpertUsage([[1.0, 0]], Sizes));
     }
 
     [Fact]
@@ -147,7 +148,7 @@ public class RoutingChartsTests
         XNamespace svg = "http://www.w3.org/2000/svg";
         Assert.Equal(2, root.Descendants(svg + "text").Count(t => Attribute(t, "class") == "efml-series"));
         Assert.Contains("dense model: 2.164 bits/byte", root.Value);                          // θ = 1: 1.5 nats
-        Assert.Throws<ArgumentException>(() => RoutingCharts.Pareto([], [], null));
+        Assert.Throws<InvalidSettingsException>(() => RoutingCharts.Pareto([], [], null));
     }
 
     [Fact]
@@ -164,6 +165,6 @@ public class RoutingChartsTests
         Assert.Contains("24 neurons", texts);
         double Height(XElement r) => double.Parse(Attribute(r, "height"), CultureInfo.InvariantCulture);
         Assert.True(Math.Abs(2 * Height(bars[1]) - Height(bars[0])) < 0.3);
-        Assert.Throws<ArgumentException>(() => RoutingCharts.LabelShares([1.0], Sizes));
+        Assert.Throws<InvalidSettingsException>(() => RoutingCharts.LabelShares([1.0], Sizes));
     }
 }

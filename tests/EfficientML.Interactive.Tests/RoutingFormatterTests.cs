@@ -4,7 +4,6 @@ using EfficientML.Models;
 using EfficientML.Routing;
 using Microsoft.DotNet.Interactive.Formatting;
 using TorchSharp;
-using Html = EfficientML.Interactive.Formatters.Html;
 
 namespace EfficientML.Interactive.Tests;
 

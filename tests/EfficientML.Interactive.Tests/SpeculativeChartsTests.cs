@@ -1,6 +1,7 @@
+using EfficientML.Core;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using EfficientML.Plots;
+using EfficientML.Interactive;
 using EfficientML.Speculative;
 using EfficientML.Text;
 
@@ -76,7 +77,7 @@ public class SpeculativeChartsTests
         Assert.Equal(3, Count(html, "class=\"efml-tok "));
         Assert.Equal(1, Count(html, "class=\"efml-round-end\""));                              // the stream ends in the middle of round 1
         Assert.DoesNotContain("efml-prompt", html);
-        Assert.Throws<ArgumentException>(() => SpeculativeCharts.TokenStream(
+        Assert.Throws<InvalidSettingsException>(() => SpeculativeCharts.TokenStream(
             Enumerable.Repeat(new SpeculativeToken(65, TokenSource.Bonus, 0, 0), SpeculativeCharts.MaxTokens + 1).ToList(), null));
     }
 
@@ -93,7 +94,7 @@ public class SpeculativeChartsTests
         Assert.Contains("early &lt;exit&gt;: acceptance 53.8%, 2.75 tokens per full pass", html);  // 7 of 13 drafts; 11 tokens in 4 rounds
         Assert.DoesNotContain("<exit>", html);
         Assert.Contains("draft position within a round", html);
-        Assert.Throws<ArgumentException>(() => SpeculativeCharts.AcceptanceByPosition());
+        Assert.Throws<InvalidSettingsException>(() => SpeculativeCharts.AcceptanceByPosition());
     }
 
     [Fact]
@@ -110,7 +111,7 @@ public class SpeculativeChartsTests
         var first = SpeculativeCharts.Timeline(Result(), maxRounds: 2);
         Assert.Equal(2, Count(first, "class=\"efml-round\""));
         Assert.Contains("(the first 2 of 4 rounds)", first);
-        Assert.Throws<ArgumentOutOfRangeException>(() => SpeculativeCharts.Timeline(Result(), maxRounds: 0));
+        Assert.Throws<InvalidSettingsException>(() => SpeculativeCharts.Timeline(Result(), maxRounds: 0));
     }
 
     internal static List<LayerProfile> Profiles(bool fast) =>
@@ -136,7 +137,7 @@ public class SpeculativeChartsTests
         var slow = SpeculativeCharts.LayerProfile(Profiles(fast: false));
         Assert.DoesNotContain("fast stream", slow);
         Assert.Equal(2, Count(slow, "class=\"efml-line\""));
-        Assert.Throws<ArgumentException>(() => SpeculativeCharts.LayerProfile([]));
+        Assert.Throws<InvalidSettingsException>(() => SpeculativeCharts.LayerProfile([]));
     }
 
     internal static List<DynamicComputePoint> Points() =>

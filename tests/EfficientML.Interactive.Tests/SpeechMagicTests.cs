@@ -1,5 +1,6 @@
 using EfficientML.Reparam;
-using EfficientML.Speech;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 using static TorchSharp.torch;
 
 namespace EfficientML.Interactive.Tests;
@@ -67,7 +68,7 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
 
     [Theory]
     [InlineData("", "needs --model")]
-    [InlineData("--model nothingHere", "No RepCnn variable named 'nothingHere'")]
+    [InlineData("--model nothingHere", "No RepCnn named 'nothingHere'")]
     [InlineData("--model reparamModel --block 9", "--block 9 does not exist")]
     [InlineData("--model reparamModel --features reparamModel", "pass KeywordFeatures or a features tensor")]
     public async Task Reparam_bad_input_gets_one_message(string options, string message)
@@ -81,16 +82,16 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
     public async Task Speech_values_render_as_audio_confusion_matrices_and_tables()
     {
         var html = TestKernel.Html(await Kernel.SucceedAsync("""
-            var speech = EfficientML.Speech.SpeechSynthesizer.Open().Synthesize("seven");
+            var speech = EfficientML.Audio.SpeechSynthesizer.Open().Synthesize("seven");
             speech
             """));
         Assert.Contains("<audio", html.Single());
         Assert.Contains("phonemes (IPA)", html.Single());
         var evaluation = TestKernel.Html(await Kernel.SucceedAsync(
-            "new EfficientML.Speech.KeywordEvaluation([\"a\", \"b\"], [0, 0, 1, 1], [0, 1, 1, 1], 0.5)"));
+            "new EfficientML.KeywordSpotting.KeywordEvaluation([\"a\", \"b\"], [0, 0, 1, 1], [0, 1, 1, 1], 0.5)"));
         Assert.Contains("(3 of 4)", evaluation.Single());
         var costs = TestKernel.Html(await Kernel.SucceedAsync(
-            "new[] { EfficientML.Speech.KeywordSpotterCost.Of(new EfficientML.Reparam.RepCnnConfig { Classes = 4 }) }"));
+            "new[] { EfficientML.KeywordSpotting.KeywordSpotterCost.Of(new EfficientML.Reparam.RepCnnConfig { Classes = 4 }) }"));
         Assert.Contains("multiply-accumulates", costs.Single());
     }
 }

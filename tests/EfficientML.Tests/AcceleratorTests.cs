@@ -77,12 +77,12 @@ public class AcceleratorTests
     public void Bad_accelerator_settings_each_get_one_clear_message()
     {
         var model = PretrainedModels.LoadTinyMoby();
-        Assert.Contains("1..7", Assert.Throws<ArgumentOutOfRangeException>(() => AcceleratorAdapters.For(model, maxExit: 8)).Message);
-        Assert.Contains("rank", Assert.Throws<ArgumentOutOfRangeException>(() => AcceleratorAdapters.For(model, rank: 0)).Message);
+        Assert.Contains("1..7", Assert.Throws<InvalidSettingsException>(() => AcceleratorAdapters.For(model, maxExit: 8)).Message);
+        Assert.Contains("rank", Assert.Throws<InvalidSettingsException>(() => AcceleratorAdapters.For(model, rank: 0)).Message);
         using var adapters = AcceleratorAdapters.For(model, maxExit: 2);
-        Assert.Contains("outside 1..2", Assert.Throws<ArgumentOutOfRangeException>(() =>
+        Assert.Contains("outside 1..2", Assert.Throws<InvalidSettingsException>(() =>
             AcceleratorTraining.Train(model, adapters, Corpus.Value, Quick, new AcceleratorOptions { Exits = new[] { 3 } })).Message);
-        Assert.Contains("probability", Assert.Throws<ArgumentOutOfRangeException>(() =>
+        Assert.Contains("probability", Assert.Throws<InvalidSettingsException>(() =>
             DynamicCompute.Evaluate(model, null, null, 1.5, Corpus.Value)).Message);
     }
 }

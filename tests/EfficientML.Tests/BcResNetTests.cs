@@ -1,5 +1,6 @@
 using EfficientML.Core;
-using EfficientML.Speech;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -51,7 +52,7 @@ public class BcResNetTests
         using var logits = model.forward(randn(2, 64, 20));
         Assert.Equal(new long[] { 2, 3 }, logits.shape);
         Assert.Equal(model.ParameterCount, KeywordSpotterCost.Of(model.Config).Parameters);
-        Assert.Contains("(batch, 64, frames", Assert.Throws<ArgumentException>(() => model.forward(zeros(1, 40, 20))).Message);
+        Assert.Contains("(batch, 64, frames", Assert.Throws<InvalidSettingsException>(() => model.forward(zeros(1, 40, 20))).Message);
     }
 
     [Fact]

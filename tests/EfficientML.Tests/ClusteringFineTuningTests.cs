@@ -104,7 +104,7 @@ public class ClusteringFineTuningTests
         using var model = TestModels.Random(TestModels.Small(layers: 1));
         using var other = TestModels.Random(TestModels.Small(layers: 1));
         using var layers = new ClusteredLayers(other, new DkmOptions());
-        var error = Assert.Throws<ArgumentException>(() => ClusteringFineTuning.PostTraining(model, Corpus.Value, layers, evalBatches: 1));
+        var error = Assert.Throws<InvalidSettingsException>(() => ClusteringFineTuning.PostTraining(model, Corpus.Value, layers, evalBatches: 1));
         Assert.Contains("made on another model", error.Message);
     }
 

@@ -224,7 +224,7 @@ public class DkmTests
     [InlineData(9, "Bits must be 1 to 8")]
     public void Bits_outside_one_to_eight_are_refused_with_the_allowed_range(int bits, string message)
     {
-        var e = Assert.Throws<ArgumentException>(() => new DkmClusterer(new DkmOptions { Bits = bits }));
+        var e = Assert.Throws<InvalidSettingsException>(() => new DkmClusterer(new DkmOptions { Bits = bits }));
         Assert.Contains(message, e.Message);
         Assert.Contains($"got {bits}", e.Message);
     }
@@ -235,18 +235,18 @@ public class DkmTests
     [InlineData(double.NaN)]
     public void A_temperature_that_is_not_positive_is_refused(double tau)
     {
-        var e = Assert.Throws<ArgumentException>(() => new DkmOptions { Temperature = tau }.Validate());
+        var e = Assert.Throws<InvalidSettingsException>(() => new DkmOptions { Temperature = tau }.Validate());
         Assert.Contains("Temperature τ must be a positive number", e.Message);
     }
 
     [Fact]
     public void Other_bad_settings_name_what_is_allowed()
     {
-        Assert.Contains("Iterations must be 1 to 100", Assert.Throws<ArgumentException>(() => new DkmOptions { Iterations = 0 }.Validate()).Message);
-        Assert.Contains("GroupSize must be a positive", Assert.Throws<ArgumentException>(() => new DkmOptions { GroupSize = 0 }.Validate()).Message);
-        Assert.Contains("AttentionFloor must be", Assert.Throws<ArgumentException>(() => new DkmOptions { Bits = 8, AttentionFloor = 0.01 }.Validate()).Message);
+        Assert.Contains("Iterations must be 1 to 100", Assert.Throws<InvalidSettingsException>(() => new DkmOptions { Iterations = 0 }.Validate()).Message);
+        Assert.Contains("GroupSize must be a positive", Assert.Throws<InvalidSettingsException>(() => new DkmOptions { GroupSize = 0 }.Validate()).Message);
+        Assert.Contains("AttentionFloor must be", Assert.Throws<InvalidSettingsException>(() => new DkmOptions { Bits = 8, AttentionFloor = 0.01 }.Validate()).Message);
         using var clusterer = new DkmClusterer(new DkmOptions { GroupSize = 5 });
-        var e = Assert.Throws<ArgumentException>(() => clusterer.Soft(zeros(12, 4)));
+        var e = Assert.Throws<InvalidSettingsException>(() => clusterer.Soft(zeros(12, 4)));
         Assert.Contains("GroupSize 5 does not divide the 12 output channels", e.Message);
     }
 }
@@ -305,10 +305,10 @@ public class DkmModelTests
     public void A_layer_name_that_does_not_exist_is_refused_with_the_names_that_do()
     {
         using var model = TestModels.Random(TestModels.Small(layers: 1));
-        var e = Assert.Throws<ArgumentException>(() => new ClusteredLayers(model, layers: new[] { "blocks.9.mlp.fc" }));
+        var e = Assert.Throws<InvalidSettingsException>(() => new ClusteredLayers(model, layers: new[] { "blocks.9.mlp.fc" }));
         Assert.Contains("No layer named 'blocks.9.mlp.fc'", e.Message);
         Assert.Contains("blocks.0.mlp.fc", e.Message);
-        var norm = Assert.Throws<ArgumentException>(() => new ClusteredLayers(model, layers: new[] { "ln_f" }));
+        var norm = Assert.Throws<InvalidSettingsException>(() => new ClusteredLayers(model, layers: new[] { "ln_f" }));
         Assert.Contains("'ln_f' is a LayerNorm, not a linear layer", norm.Message);
     }
 }

@@ -175,7 +175,7 @@ public class EDkmTests
     [InlineData(-3)]
     public void Fewer_than_one_shard_is_refused_with_the_allowed_range(int shards)
     {
-        var e = Assert.Throws<ArgumentException>(() => new SavedTensorStore(new EDkmOptions { Shards = shards }));
+        var e = Assert.Throws<InvalidSettingsException>(() => new SavedTensorStore(new EDkmOptions { Shards = shards }));
         Assert.Contains("Shards must be 1 to 4096", e.Message);
     }
 
@@ -192,7 +192,7 @@ public class EDkmTests
         loss.backward();                                                                    // the saved tensors are gone
         Assert.True(weight.grad!.isnan().any().item<bool>(), "the gradients of a failed backward must not look valid");
         Assert.Contains("already freed", store.Failure!.Message);
-        var e = Assert.Throws<InvalidOperationException>(() => clusterer.Soft(weight));     // the next step says so
+        var e = Assert.Throws<EfficientMLException>(() => clusterer.Soft(weight));     // the next step says so
         Assert.Contains("retain_graph is not supported", e.Message);
         Assert.Null(store.Failure);
     }

@@ -2,6 +2,7 @@ using EfficientML.Core;
 using EfficientML.Models;
 using EfficientML.Routing;
 using EfficientML.Speculative;
+using EfficientML.Speculative.ExpertPrefetch;
 using EfficientML.Text;
 using static TorchSharp.torch;
 
@@ -183,22 +184,22 @@ public class ExpertPrefetchTests
     [Fact]
     public void Bad_simulation_input_gets_one_message_naming_the_fix()
     {
-        var fromZero = Assert.Throws<ArgumentException>(() => ExpertCacheSimulation.Oracle(TwoSizes, Trace, 0, 8, Unit));
+        var fromZero = Assert.Throws<InvalidSettingsException>(() => ExpertCacheSimulation.Oracle(TwoSizes, Trace, 0, 8, Unit));
         Assert.Contains("choose fromLayer in 1..1", fromZero.Message);
-        var fromLast = Assert.Throws<ArgumentException>(() => ExpertCacheSimulation.Oracle(TwoSizes, Trace, 2, 8, Unit));
+        var fromLast = Assert.Throws<InvalidSettingsException>(() => ExpertCacheSimulation.Oracle(TwoSizes, Trace, 2, 8, Unit));
         Assert.Contains("choose fromLayer in 1..1", fromLast.Message);
-        var small = Assert.Throws<ArgumentException>(() => ExpertCacheSimulation.OnDemand(TwoSizes, Trace, 3, Unit));
+        var small = Assert.Throws<InvalidSettingsException>(() => ExpertCacheSimulation.OnDemand(TwoSizes, Trace, 3, Unit));
         Assert.Contains("give at least 4 (one full expert)", small.Message);
-        var negative = Assert.Throws<ArgumentException>(() => ExpertCacheSimulation.OnDemand(TwoSizes, Trace, 4, Unit with { LoadTimePerNeuron = -1 }));
+        var negative = Assert.Throws<InvalidSettingsException>(() => ExpertCacheSimulation.OnDemand(TwoSizes, Trace, 4, Unit with { LoadTimePerNeuron = -1 }));
         Assert.Contains("LoadTimePerNeuron must be 0 or more", negative.Message);
-        var attention = Assert.Throws<ArgumentException>(() => ExpertCacheSimulation.OnDemand(TwoSizes, Trace, 4, Unit with { AttentionTime = -1 }));
+        var attention = Assert.Throws<InvalidSettingsException>(() => ExpertCacheSimulation.OnDemand(TwoSizes, Trace, 4, Unit with { AttentionTime = -1 }));
         Assert.Contains("AttentionTime must be 0 or more", attention.Message);
-        var expert = Assert.Throws<ArgumentException>(() => ExpertCacheSimulation.OnDemand(TwoSizes, new[,] { { 0 }, { 2 } }, 4, Unit));
+        var expert = Assert.Throws<InvalidSettingsException>(() => ExpertCacheSimulation.OnDemand(TwoSizes, new[,] { { 0 }, { 2 } }, 4, Unit));
         Assert.Contains("use 0..1", expert.Message);
-        var shape = Assert.Throws<ArgumentException>(() => ExpertCacheSimulation.AheadOfTime(TwoSizes, Trace, new int[2, 2], 1, 4, Unit));
+        var shape = Assert.Throws<InvalidSettingsException>(() => ExpertCacheSimulation.AheadOfTime(TwoSizes, Trace, new int[2, 2], 1, 4, Unit));
         Assert.Contains("give one per layer and token", shape.Message);
-        Assert.Throws<ArgumentException>(() => new ExpertPrefetchSettings { FromLayer = 3 }.Validate(3));
-        Assert.Throws<ArgumentException>(() => new ExpertPrefetchSettings { CacheExperts = [0] }.Validate(3));
+        Assert.Throws<InvalidSettingsException>(() => new ExpertPrefetchSettings { FromLayer = 3 }.Validate(3));
+        Assert.Throws<InvalidSettingsException>(() => new ExpertPrefetchSettings { CacheExperts = [0] }.Validate(3));
     }
 
     [Fact]
@@ -210,7 +211,7 @@ public class ExpertPrefetchTests
         Assert.Equal(new[] { 0.5, 0.5 }, a.Exact);
         Assert.Equal(new[] { 0.75, 0.75 }, a.Covering);
         Assert.Equal(0.5, a.MeanExact, 12);
-        Assert.Throws<ArgumentException>(() => ExpertPredictionAccuracy.Of("test", experts, predicted, 3));
+        Assert.Throws<InvalidSettingsException>(() => ExpertPredictionAccuracy.Of("test", experts, predicted, 3));
     }
 
     [Fact]
@@ -241,9 +242,9 @@ public class ExpertPrefetchTests
         Assert.Equal(new long[] { 2, 2, 5, 4 }, predictor.Logits(state).shape);
         Assert.Equal(new long[] { 2, 2, 5 }, predictor.Predict(state).shape);
         Assert.Equal(2, predictor.PredictedLayers);
-        var message = Assert.Throws<ArgumentException>(() => ExpertPredictor.For(routed, 3)).Message;
+        var message = Assert.Throws<InvalidSettingsException>(() => ExpertPredictor.For(routed, 3)).Message;
         Assert.Contains("choose fromLayer in 1..2", message);
-        Assert.Throws<ArgumentException>(() => ExpertPredictor.For(routed, 0));
+        Assert.Throws<InvalidSettingsException>(() => ExpertPredictor.For(routed, 0));
         // Zero-initialised accelerators leave the fast state equal to the slow one.
         using var adapters = AcceleratorAdapters.For(routed.model, 1);
         using var tokens = TestModels.Tokens(2, 20);

@@ -307,10 +307,10 @@ public class Gpt2CheckpointTests
     [Fact]
     public void An_unknown_activation_is_refused_naming_the_allowed_values()
     {
-        var error = Assert.Throws<ArgumentException>(() => (TestModels.Small() with { Activation = "relu" }).Validate());
+        var error = Assert.Throws<InvalidSettingsException>(() => (TestModels.Small() with { Activation = "relu" }).Validate());
         Assert.Contains("\"gelu\"", error.Message);
         Assert.Contains("\"gelu_tanh\"", error.Message);
         Assert.Contains("\"relu\"", error.Message);
-        Assert.Throws<ArgumentException>(() => TinyGptConfig.FromJson("""{"Activation":"swish"}"""));
+        Assert.Throws<InvalidSettingsException>(() => TinyGptConfig.FromJson("""{"Activation":"swish"}"""));
     }
 }

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Cloning;
 using EfficientML.Models;
 using TorchSharp;
@@ -105,7 +106,7 @@ public class HyperCloningTests
     public void A_factor_that_is_not_an_integer_of_two_or_more_is_refused_with_the_reason(double factor)
     {
         using var model = TestModels.Random();
-        var error = Assert.Throws<ArgumentException>(() => HyperCloning.Expand(model, factor));
+        var error = Assert.Throws<InvalidSettingsException>(() => HyperCloning.Expand(model, factor));
         Assert.Contains("integer width factor of 2 or more", error.Message);
     }
 

@@ -1,4 +1,6 @@
-using EfficientML.Speech;
+using EfficientML.Core;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 
 namespace EfficientML.Tests;
 
@@ -99,12 +101,12 @@ public class KeywordDatasetTests : IDisposable
     [Fact]
     public void BadOptionsGetOneMessage()
     {
-        Assert.Contains("keyword list is empty", Assert.Throws<ArgumentException>(() => (Small with { Keywords = [] }).Validate()).Message);
-        Assert.Contains("twice", Assert.Throws<ArgumentException>(() => (Small with { Keywords = ["one", "One"] }).Validate()).Message);
-        Assert.Contains("swap", Assert.Throws<ArgumentException>(() => (Small with { MinSnrDb = 30, MaxSnrDb = 5 }).Validate()).Message);
-        Assert.Contains("number of decibels", Assert.Throws<FormatException>(() => KeywordDatasetOptions.ParseSnrRange("loud")).Message);
+        Assert.Contains("keyword list is empty", Assert.Throws<InvalidSettingsException>(() => (Small with { Keywords = [] }).Validate()).Message);
+        Assert.Contains("twice", Assert.Throws<InvalidSettingsException>(() => (Small with { Keywords = ["one", "One"] }).Validate()).Message);
+        Assert.Contains("swap", Assert.Throws<InvalidSettingsException>(() => (Small with { MinSnrDb = 30, MaxSnrDb = 5 }).Validate()).Message);
+        Assert.Contains("number of decibels", Assert.Throws<InvalidSettingsException>(() => KeywordDatasetOptions.ParseSnrRange("loud")).Message);
         Assert.Equal((5.0, 30.0), KeywordDatasetOptions.ParseSnrRange("5..30"));
-        Assert.Contains("voices", Assert.Throws<ArgumentOutOfRangeException>(() => (Small with { TrainSpeakers = 10_000 }).Validate()).Message);
+        Assert.Contains("voices", Assert.Throws<InvalidSettingsException>(() => (Small with { TrainSpeakers = 10_000 }).Validate()).Message);
     }
 
     [Fact]

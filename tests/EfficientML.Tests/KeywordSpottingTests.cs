@@ -1,7 +1,8 @@
 using EfficientML.Core;
 using EfficientML.Export;
 using EfficientML.Reparam;
-using EfficientML.Speech;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 using static TorchSharp.torch;
 
 namespace EfficientML.Tests;
@@ -106,6 +107,6 @@ public class KeywordSpottingTests
         var ms = Latency.Medians([() => a++, () => { b++; Thread.Sleep(2); }], repeats: 5, warmup: 1);
         Assert.Equal((6, 6), (a, b));
         Assert.True(ms[1] > ms[0], $"{ms[0]} vs {ms[1]}");
-        Assert.Throws<ArgumentException>(() => Latency.Medians([]));
+        Assert.Throws<InvalidSettingsException>(() => Latency.Medians([]));
     }
 }

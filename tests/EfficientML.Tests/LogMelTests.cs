@@ -1,4 +1,6 @@
-using EfficientML.Speech;
+using EfficientML.Core;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 using NWaves.FeatureExtractors;
 using NWaves.FeatureExtractors.Options;
 using NWaves.Filters.Fda;
@@ -210,19 +212,19 @@ public class LogMelTests
             "LogFloor" => new LogMelOptions { LogFloor = 0 },
             _ => new LogMelOptions { Mels = 128 },
         };
-        var error = Assert.ThrowsAny<ArgumentException>(() => new LogMel(options));
+        var error = Assert.ThrowsAny<EfficientMLException>(() => new LogMel(options));
         Assert.Contains(message, error.Message);
-        Assert.Contains(message, Assert.ThrowsAny<ArgumentException>(() => options.Validate()).Message);
+        Assert.Contains(message, Assert.ThrowsAny<EfficientMLException>(() => options.Validate()).Message);
     }
 
     [Fact]
     public void Audio_shorter_than_a_window_or_of_the_wrong_shape_gives_a_clear_message()
     {
         using var logMel = new LogMel();
-        Assert.Contains("shorter than one 400-sample window", Assert.Throws<ArgumentException>(() => logMel.Compute(new float[100])).Message);
+        Assert.Contains("shorter than one 400-sample window", Assert.Throws<InvalidSettingsException>(() => logMel.Compute(new float[100])).Message);
         using var cube = torch.zeros(2, 2, 1000);
-        Assert.Contains("(T) or (batch, T)", Assert.Throws<ArgumentException>(() => logMel.Compute(cube)).Message);
+        Assert.Contains("(T) or (batch, T)", Assert.Throws<InvalidSettingsException>(() => logMel.Compute(cube)).Message);
         using var integers = torch.zeros(1000, dtype: torch.int16);
-        Assert.Contains("floating-point samples", Assert.Throws<ArgumentException>(() => logMel.Compute(integers)).Message);
+        Assert.Contains("floating-point samples", Assert.Throws<InvalidSettingsException>(() => logMel.Compute(integers)).Message);
     }
 }

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Clustering;
 using EfficientML.Export;
 using EfficientML.Models;
@@ -129,8 +130,8 @@ public class OnnxExportTests
         var path = TestModels.TempFile("model.onnx");
         TinyGptOnnx.Export(model, path);
         using var runtime = new OnnxLanguageModel(path);
-        Assert.Contains("context length", Assert.Throws<ArgumentException>(() => runtime.Forward(zeros(1, 49, dtype: int64))).Message);
-        Assert.Contains("outside 0..255", Assert.Throws<ArgumentException>(() => runtime.Forward(full(1, 3, 256L, dtype: int64))).Message);
-        Assert.Throws<FileNotFoundException>(() => new OnnxLanguageModel(TestModels.TempFile("missing.onnx")));
+        Assert.Contains("context length", Assert.Throws<InvalidSettingsException>(() => runtime.Forward(zeros(1, 49, dtype: int64))).Message);
+        Assert.Contains("outside 0..255", Assert.Throws<InvalidSettingsException>(() => runtime.Forward(full(1, 3, 256L, dtype: int64))).Message);
+        Assert.Throws<MissingFileException>(() => new OnnxLanguageModel(TestModels.TempFile("missing.onnx")));
     }
 }

@@ -1,7 +1,8 @@
 using EfficientML.Core;
 using EfficientML.Export;
 using EfficientML.Reparam;
-using EfficientML.Speech;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 using Onnx;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -79,7 +80,7 @@ public class OnnxKeywordSpotterTests
     public void Exporting_an_unfolded_model_says_to_fold_first()
     {
         using var model = new RepCnn(Config, seed: 1);
-        var e = Assert.Throws<InvalidOperationException>(() => RepCnnOnnx.Export(model, TestModels.TempFile("unfolded.onnx")));
+        var e = Assert.Throws<EfficientMLException>(() => RepCnnOnnx.Export(model, TestModels.TempFile("unfolded.onnx")));
         Assert.Contains("Reparameterize()", e.Message);
     }
 
@@ -87,16 +88,16 @@ public class OnnxKeywordSpotterTests
     public void Missing_or_corrupt_files_and_bad_input_give_clear_errors()
     {
         var missing = TestModels.TempFile("missing.onnx");
-        Assert.Contains("RepCnnOnnx.Export", Assert.Throws<FileNotFoundException>(() => new OnnxKeywordSpotter(missing)).Message);
+        Assert.Contains("RepCnnOnnx.Export", Assert.Throws<MissingFileException>(() => new OnnxKeywordSpotter(missing)).Message);
         var corrupt = TestModels.TempFile("corrupt.onnx");
         Directory.CreateDirectory(Path.GetDirectoryName(corrupt)!);
         File.WriteAllBytes(corrupt, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        Assert.Contains("cannot load", Assert.Throws<InvalidDataException>(() => new OnnxKeywordSpotter(corrupt)).Message);
+        Assert.Contains("cannot load", Assert.Throws<InvalidFileException>(() => new OnnxKeywordSpotter(corrupt)).Message);
         using var model = FoldedModel();
         var path = TestModels.TempFile("repcnn.onnx");
         RepCnnOnnx.Export(model, path);
         using var spotter = new OnnxKeywordSpotter(path);
-        Assert.Contains("Expected 2 × 40 × 10", Assert.Throws<ArgumentException>(() => spotter.Run(new float[100], 2, 10)).Message);
-        Assert.Contains("(batch, 40, frames)", Assert.Throws<ArgumentException>(() => spotter.Run(zeros(1, 32, 10))).Message);
+        Assert.Contains("Expected 2 × 40 × 10", Assert.Throws<InvalidSettingsException>(() => spotter.Run(new float[100], 2, 10)).Message);
+        Assert.Contains("(batch, 40, frames)", Assert.Throws<InvalidSettingsException>(() => spotter.Run(zeros(1, 32, 10))).Message);
     }
 }

@@ -35,7 +35,7 @@ public class PalettizedModelTests
         }
         // 3 bits: index 0 in bits 0-2 of byte 0, index 1 in bits 3-5, index 2 straddles into byte 1.
         Assert.Equal(new byte[] { 0b11_001_101, 0b1 }, IndexPacking.Pack(new byte[] { 0b101, 0b001, 0b111 }, 3));
-        Assert.Throws<ArgumentException>(() => IndexPacking.Pack(new byte[] { 4 }, 2));
+        Assert.Throws<InvalidSettingsException>(() => IndexPacking.Pack(new byte[] { 4 }, 2));
     }
 
     [Theory]
@@ -242,7 +242,7 @@ public class PalettizedModelTests
             using (no_grad()) Assert.True(TestModels.Same(model.Forward(tokens), decoded.Forward(tokens)));
             Assert.Equal(6 * 2, exact.Palettes.Count);
         }
-        var error = Assert.Throws<ArgumentException>(() => PalettizedModel.FromClusteredWeights(model, bits: 2));
+        var error = Assert.Throws<InvalidSettingsException>(() => PalettizedModel.FromClusteredWeights(model, bits: 2));
         Assert.Contains("blocks.0.attn.q_proj", error.Message);
         Assert.Contains("distinct values", error.Message);
     }

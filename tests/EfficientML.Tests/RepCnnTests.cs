@@ -1,6 +1,7 @@
 using EfficientML.Core;
 using EfficientML.Reparam;
-using EfficientML.Speech;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit.Abstractions;
@@ -100,7 +101,7 @@ public class RepCnnTests
         Assert.Equal(w.Length, folded.Weight.Length);
         Assert.True(w.Zip(folded.Weight).Max(p => Math.Abs(p.First - p.Second)) <= 1e-6);
         Assert.True(b.Zip(folded.Bias).Max(p => Math.Abs(p.First - p.Second)) <= 1e-6);
-        Assert.Contains("before Reparameterize", Assert.Throws<InvalidOperationException>(() => block.FoldedBranches()).Message);
+        Assert.Contains("before Reparameterize", Assert.Throws<EfficientMLException>(() => block.FoldedBranches()).Message);
     }
 
     static RepCnnConfig Small(BranchSet branches = BranchSet.MultiBranch) => new()
@@ -148,12 +149,12 @@ public class RepCnnTests
     {
         using var model = new RepCnn(Small(), seed: 1);
         model.train();
-        var e = Assert.Throws<InvalidOperationException>(() => model.Reparameterize());
+        var e = Assert.Throws<EfficientMLException>(() => model.Reparameterize());
         Assert.Contains("call model.eval() first: folding uses the batch-norm running statistics", e.Message);
         Assert.False(model.IsReparameterized);
         var block = model.blocks[0];
-        Assert.Equal(e.Message, Assert.Throws<InvalidOperationException>(() => block.Reparameterize()).Message);
-        Assert.Equal(e.Message, Assert.Throws<InvalidOperationException>(() => block.FoldedBranches()).Message);
+        Assert.Equal(e.Message, Assert.Throws<EfficientMLException>(() => block.Reparameterize()).Message);
+        Assert.Equal(e.Message, Assert.Throws<EfficientMLException>(() => block.FoldedBranches()).Message);
     }
 
     [Fact]
@@ -162,7 +163,7 @@ public class RepCnnTests
         using var model = new RepCnn(Small(), seed: 1);
         model.eval();
         model.blocks[2].train(); // a half-evaluated model: every block before it would fold
-        var e = Assert.Throws<InvalidOperationException>(() => model.Reparameterize());
+        var e = Assert.Throws<EfficientMLException>(() => model.Reparameterize());
         Assert.Contains("(blocks.2 is)", e.Message);
         Assert.All(model.blocks, b => Assert.False(b.IsReparameterized));
     }
@@ -176,8 +177,8 @@ public class RepCnnTests
         var fold = Assert.Throws<EfficientMLException>(() => model.Reparameterize());
         Assert.Contains("Cannot fold this model: its blocks.1.bn_k.running_var holds NaN", fold.Message);
         Assert.All(model.blocks, b => Assert.False(b.IsReparameterized));
-        using var features = new Speech.KeywordFeatures(Features(3, 4, 40, 30), tensor(new long[] { 0, 1, 2, 3 }));
-        var evaluate = Assert.Throws<EfficientMLException>(() => Speech.KeywordSpotterTraining.Evaluate(model, features));
+        using var features = new Audio.KeywordFeatures(Features(3, 4, 40, 30), tensor(new long[] { 0, 1, 2, 3 }));
+        var evaluate = Assert.Throws<EfficientMLException>(() => KeywordSpotting.KeywordSpotterTraining.Evaluate(model, features));
         Assert.Contains("Cannot evaluate this model", evaluate.Message);
     }
 
@@ -236,11 +237,11 @@ public class RepCnnTests
     [Fact]
     public void Bad_configuration_and_input_give_clear_errors()
     {
-        Assert.Contains("odd", Assert.Throws<ArgumentException>(() => new RepCnnConfig { KernelSize = 4 }.Validate()).Message);
-        Assert.Contains("Strides has 2 entries", Assert.Throws<ArgumentException>(() => new RepCnnConfig { Strides = [1, 2] }.Validate()).Message);
-        Assert.Contains("groups", Assert.Throws<ArgumentException>(() => new RepBlock(6, 8, 3, groups: 4)).Message);
+        Assert.Contains("odd", Assert.Throws<InvalidSettingsException>(() => new RepCnnConfig { KernelSize = 4 }.Validate()).Message);
+        Assert.Contains("Strides has 2 entries", Assert.Throws<InvalidSettingsException>(() => new RepCnnConfig { Strides = [1, 2] }.Validate()).Message);
+        Assert.Contains("groups", Assert.Throws<InvalidSettingsException>(() => new RepBlock(6, 8, 3, groups: 4)).Message);
         using var model = new RepCnn(Small(), seed: 4);
-        Assert.Contains("(batch, 40, frames", Assert.Throws<ArgumentException>(() => model.forward(zeros(2, 32, 50))).Message);
+        Assert.Contains("(batch, 40, frames", Assert.Throws<InvalidSettingsException>(() => model.forward(zeros(2, 32, 50))).Message);
         Assert.Equal(Small(), RepCnnConfig.FromJson(Small().ToJson()));
     }
 }

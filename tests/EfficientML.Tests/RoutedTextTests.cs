@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Routing;
 using static TorchSharp.torch;
 
@@ -40,7 +41,7 @@ public class RoutedTextTests
         using var first = DifficultyLabels.Compute(routed, tokens[.., ..48], tokens[.., 1..49], 0.05);
         using var second = DifficultyLabels.Compute(routed, tokens[.., 48..59], tokens[.., 49..60], 0.05);
         Assert.True(TestModels.Same(cat([first[0], second[0]], 0), labels));
-        Assert.Throws<ArgumentException>(() => RoutedText.Labels(routed, [1], 0.05));
-        Assert.Throws<ArgumentException>(() => RoutedText.Experts(routed, [], ExpertChoice.AtTheta(0.5)));
+        Assert.Throws<InvalidSettingsException>(() => RoutedText.Labels(routed, [1], 0.05));
+        Assert.Throws<InvalidSettingsException>(() => RoutedText.Experts(routed, [], ExpertChoice.AtTheta(0.5)));
     }
 }

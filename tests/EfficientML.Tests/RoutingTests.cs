@@ -227,7 +227,7 @@ public class RoutingTests(ITestOutputHelper output)
     [InlineData(double.NaN)]
     public void Theta_outside_zero_to_one_gets_one_message(double theta)
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ExpertChoice.AtTheta(theta));
+        var e = Assert.Throws<InvalidSettingsException>(() => ExpertChoice.AtTheta(theta));
         Assert.Contains("[0, 1]", e.Message);
     }
 
@@ -239,24 +239,24 @@ public class RoutingTests(ITestOutputHelper output)
     [InlineData(new[] { 0.0, 1.0 }, "(0, 1]")]
     public void Bad_expert_sizes_get_one_message_naming_the_fix(double[] fractions, string expected)
     {
-        var e = Assert.ThrowsAny<ArgumentException>(() => ExpertSizes.FromFractions(64, fractions));
+        var e = Assert.ThrowsAny<EfficientMLException>(() => ExpertSizes.FromFractions(64, fractions));
         Assert.Contains(expected, e.Message);
     }
 
     [Fact]
     public void Bad_options_get_one_message()
     {
-        Assert.Contains("nats", Assert.Throws<ArgumentException>(() => new RoutingOptions { Tolerance = -1 }.Validate()).Message);
-        Assert.Contains("increase", Assert.Throws<ArgumentException>(() => new RoutingOptions { ExpertFractions = [0.5, 0.5, 1] }.Validate()).Message);
-        Assert.Contains("RouterLearningRateScale", Assert.Throws<ArgumentException>(() => new RoutingOptions { RouterLearningRateScale = 0 }.Validate()).Message);
+        Assert.Contains("nats", Assert.Throws<InvalidSettingsException>(() => new RoutingOptions { Tolerance = -1 }.Validate()).Message);
+        Assert.Contains("increase", Assert.Throws<InvalidSettingsException>(() => new RoutingOptions { ExpertFractions = [0.5, 0.5, 1] }.Validate()).Message);
+        Assert.Contains("RouterLearningRateScale", Assert.Throws<InvalidSettingsException>(() => new RoutingOptions { RouterLearningRateScale = 0 }.Validate()).Message);
         var (dense, routed) = Convert();
         using var _d = dense;
         using var _r = routed;
-        Assert.Contains("0..3", Assert.Throws<ArgumentOutOfRangeException>(() => routed.Run(TestModels.Tokens(1, 8), new ExpertChoice.Static(4))).Message);
+        Assert.Contains("0..3", Assert.Throws<InvalidSettingsException>(() => routed.Run(TestModels.Tokens(1, 8), new ExpertChoice.Static(4))).Message);
         var mlp = routed.model.blocks[0].mlp;
         using var input = zeros(2, 32);
         foreach (var bad in new long[] { 4, -1 })
             foreach (var execute in new Func<Tensor, Tensor>[] { e => NestedExperts.Grouped(mlp, input, e, routed.Sizes), e => NestedExperts.Masked(mlp, input, e, routed.Sizes) })
-                Assert.Contains("0..3", Assert.Throws<ArgumentException>(() => execute(tensor(new[] { 0L, bad }))).Message);
+                Assert.Contains("0..3", Assert.Throws<InvalidSettingsException>(() => execute(tensor(new[] { 0L, bad }))).Message);
     }
 }

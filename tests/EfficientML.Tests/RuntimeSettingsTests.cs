@@ -10,9 +10,9 @@ public class RuntimeSettingsTests
     {
         Assert.Equal(DeviceType.CPU, Devices.Choose("cpu").type);
         Assert.Equal(torch.cuda.is_available() ? DeviceType.CUDA : DeviceType.CPU, Devices.Choose(null).type);
-        Assert.Contains("Use 'cpu', 'cuda'", Assert.Throws<ArgumentException>(() => Devices.Choose("tpu")).Message);
+        Assert.Contains("Use 'cpu', 'cuda'", Assert.Throws<InvalidSettingsException>(() => Devices.Choose("tpu")).Message);
         if (!torch.cuda.is_available())
-            Assert.Contains("EfficientMLCuda=true", Assert.Throws<ArgumentException>(() => Devices.Choose("cuda")).Message);
+            Assert.Contains("EfficientMLCuda=true", Assert.Throws<InvalidSettingsException>(() => Devices.Choose("cuda")).Message);
     }
 
     [Fact]
@@ -21,7 +21,7 @@ public class RuntimeSettingsTests
         int before = TorchThreads.Current;
         TorchThreads.Set(1);
         Assert.Equal(1, TorchThreads.Current);
-        Assert.Throws<ArgumentOutOfRangeException>(() => TorchThreads.Set(0));
+        Assert.Throws<InvalidSettingsException>(() => TorchThreads.Set(0));
         TorchThreads.Set(before);
     }
 

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using EfficientML.Speculative;
 using TorchSharp;
@@ -180,21 +181,21 @@ public class SpeculativeDecodingTests
     {
         using var target = Target(71);
         var decoder = new SpeculativeDecoder(target, new SelfDrafter(2));
-        var gamma = Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Generate(new[] { 1 }, new SpeculationOptions { Gamma = 0 }));
+        var gamma = Assert.Throws<InvalidSettingsException>(() => decoder.Generate(new[] { 1 }, new SpeculationOptions { Gamma = 0 }));
         Assert.Contains("at least 1", gamma.Message);
         foreach (var k in new[] { 0, 4, -1 })
         {
-            var e = Assert.Throws<ArgumentOutOfRangeException>(() => new SpeculativeDecoder(target, new SelfDrafter(k)));
+            var e = Assert.Throws<InvalidSettingsException>(() => new SpeculativeDecoder(target, new SelfDrafter(k)));
             Assert.Contains("1..3", e.Message);
         }
-        var longPrompt = Assert.Throws<ArgumentException>(() => decoder.Generate(Enumerable.Repeat(1, 49).ToArray()));
+        var longPrompt = Assert.Throws<InvalidSettingsException>(() => decoder.Generate(Enumerable.Repeat(1, 49).ToArray()));
         Assert.Contains("at most 48", longPrompt.Message);
-        Assert.Throws<ArgumentException>(() => decoder.Generate(Array.Empty<int>()));
+        Assert.Throws<InvalidSettingsException>(() => decoder.Generate(Array.Empty<int>()));
         using var narrow = new AcceleratorAdapters(16, 2, rank: 4);
-        var width = Assert.Throws<ArgumentException>(() => new SpeculativeDecoder(target, new SelfDrafter(2, narrow)));
+        var width = Assert.Throws<InvalidSettingsException>(() => new SpeculativeDecoder(target, new SelfDrafter(2, narrow)));
         Assert.Contains("width", width.Message);
         using var otherVocab = TestModels.Random(TestModels.Small() with { VocabSize = 100 });
-        Assert.Throws<ArgumentException>(() => new SpeculativeDecoder(target, new ModelDrafter(otherVocab)));
+        Assert.Throws<InvalidSettingsException>(() => new SpeculativeDecoder(target, new ModelDrafter(otherVocab)));
     }
 }
 
@@ -208,6 +209,6 @@ public class SpeculationMathTests
         Assert.Equal(1 + 0.5 + 0.25, SpeculationMath.ExpectedTokensPerRound(0.5, 2), 12);
         // Free drafts and a verification as cheap as one step: the speed-up is the yield itself.
         Assert.Equal(1.75, SpeculationMath.PredictedSpeedUp(0.5, 2, 0, 1), 12);
-        Assert.Throws<ArgumentOutOfRangeException>(() => SpeculationMath.ExpectedTokensPerRound(1.5, 2));
+        Assert.Throws<InvalidSettingsException>(() => SpeculationMath.ExpectedTokensPerRound(1.5, 2));
     }
 }

@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
 using EfficientML.Core;
-using EfficientML.Speech;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 
 namespace EfficientML.Tests;
 
@@ -93,7 +94,7 @@ public class SpeechDataTests
         var back = WaveFile.FromBytes(bytes);
         Assert.Equal(16000, back.SampleRate);
         Assert.Equal(new[] { 0f, 0.5f, -0.5f, 32767 / 32768f, -1f }, back.Samples);   // beyond ±1 is clipped
-        Assert.Contains("finite", Assert.Throws<ArgumentException>(() => WaveFile.ToBytes(new AudioClip([float.NaN], 16000))).Message);
+        Assert.Contains("finite", Assert.Throws<InvalidSettingsException>(() => WaveFile.ToBytes(new AudioClip([float.NaN], 16000))).Message);
     }
 
     [Fact]
@@ -127,24 +128,24 @@ public class SpeechDataTests
     public void Bad_and_missing_files_give_one_clear_message()
     {
         var missing = TempFile("missing.wav");
-        Assert.Contains(missing, Assert.Throws<FileNotFoundException>(() => WaveFile.Read(missing)).Message);
+        Assert.Contains(missing, Assert.Throws<MissingFileException>(() => WaveFile.Read(missing)).Message);
 
         var text = TempFile("notes.wav");
         try
         {
             File.WriteAllText(text, "these are not samples");
-            var message = Assert.Throws<InvalidDataException>(() => WaveFile.Read(text)).Message;
+            var message = Assert.Throws<InvalidFileException>(() => WaveFile.Read(text)).Message;
             Assert.Contains(text, message);
             Assert.Contains("RIFF/WAVE header", message);
         }
         finally { File.Delete(text); }
 
-        var mu = Assert.Throws<InvalidDataException>(() => WaveFile.FromBytes(Wav(7, 1, 8000, 8, [1, 2]), "phone.wav")).Message;
+        var mu = Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(Wav(7, 1, 8000, 8, [1, 2]), "phone.wav")).Message;
         Assert.Contains("'phone.wav'", mu);
         Assert.Contains("format 7", mu);
-        Assert.Contains("12-bit PCM", Assert.Throws<InvalidDataException>(() => WaveFile.FromBytes(Wav(1, 1, 8000, 12, [1, 2, 3]))).Message);
+        Assert.Contains("12-bit PCM", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(Wav(1, 1, 8000, 12, [1, 2, 3]))).Message);
         var noData = WaveFile.ToBytes(new AudioClip([0.1f], 8000))[..36];
-        Assert.Contains("no 'data' chunk", Assert.Throws<InvalidDataException>(() => WaveFile.FromBytes(noData)).Message);
+        Assert.Contains("no 'data' chunk", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(noData)).Message);
     }
 
     [Fact]
@@ -157,7 +158,7 @@ public class SpeechDataTests
         Assert.Equal(16000, up.Samples.Length);
         Assert.Equal(AudioMixing.Rms(clip.Samples.AsSpan(1000, 6000)), AudioMixing.Rms(up.Samples.AsSpan(2000, 12000)), 3);
         Assert.Same(clip, clip.Resampled(8000));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new AudioClip([], 0));
+        Assert.Throws<InvalidSettingsException>(() => new AudioClip([], 0));
     }
 
     [Fact]
@@ -188,7 +189,7 @@ public class SpeechDataTests
     public void A_missing_noise_folder_says_how_to_remake_it()
     {
         var folder = TempFile("no-noise");
-        var message = Assert.Throws<DirectoryNotFoundException>(() => NoiseLibrary.Load(folder)).Message;
+        var message = Assert.Throws<MissingFileException>(() => NoiseLibrary.Load(folder)).Message;
         Assert.Contains(folder, message);
         Assert.Contains("make.sh", message);
     }
@@ -204,7 +205,7 @@ public class SpeechDataTests
         Assert.All(set.Clips, c => Assert.InRange(c.Clip.Seconds, 0.4, 1.2));
         var seven = set.Clip("Seven");
         Assert.True(AudioMixing.Rms(seven.Samples) > 0.01, "the clip for 'seven' is nearly silent");
-        Assert.Contains("It has:", Assert.Throws<KeyNotFoundException>(() => set.Clip("marvin")).Message);
+        Assert.Contains("It has:", Assert.Throws<InvalidSettingsException>(() => set.Clip("marvin")).Message);
     }
 
     [Theory]
@@ -240,10 +241,10 @@ public class SpeechDataTests
     public void Mixing_rejects_what_cannot_work()
     {
         var speech = Tone(440, 16000, 1000);
-        Assert.Contains("SNR", Assert.Throws<ArgumentOutOfRangeException>(() => AudioMixing.MixAtSnr(speech, speech, double.NaN)).Message);
-        Assert.Contains("silent", Assert.Throws<ArgumentException>(() => AudioMixing.MixAtSnr(new float[100], speech, 10)).Message);
-        Assert.Contains("silent", Assert.Throws<ArgumentException>(() => AudioMixing.MixAtSnr(speech, new float[100], 10)).Message);
-        Assert.Contains("Nyquist", Assert.Throws<ArgumentOutOfRangeException>(() => AudioMixing.LowPass(speech, 16000, 9000)).Message);
+        Assert.Contains("SNR", Assert.Throws<InvalidSettingsException>(() => AudioMixing.MixAtSnr(speech, speech, double.NaN)).Message);
+        Assert.Contains("silent", Assert.Throws<InvalidSettingsException>(() => AudioMixing.MixAtSnr(new float[100], speech, 10)).Message);
+        Assert.Contains("silent", Assert.Throws<InvalidSettingsException>(() => AudioMixing.MixAtSnr(speech, new float[100], 10)).Message);
+        Assert.Contains("Nyquist", Assert.Throws<InvalidSettingsException>(() => AudioMixing.LowPass(speech, 16000, 9000)).Message);
     }
 
     [Fact]

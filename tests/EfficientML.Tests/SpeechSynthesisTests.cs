@@ -1,4 +1,6 @@
-using EfficientML.Speech;
+using EfficientML.Core;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 
 namespace EfficientML.Tests;
 
@@ -61,8 +63,8 @@ public class SpeechSynthesisTests
     public void BadVoiceSettingsGetOneMessage()
     {
         var synthesizer = SpeechSynthesizer.Open();
-        Assert.Contains("80..450", Assert.Throws<ArgumentOutOfRangeException>(() => synthesizer.Synthesize("x", Voice with { Rate = 20 })).Message);
-        Assert.Contains("no voice", Assert.Throws<ArgumentException>(() => synthesizer.Synthesize("x", new SynthesisVoice { Voice = "xx-nowhere" })).Message);
+        Assert.Contains("80..450", Assert.Throws<InvalidSettingsException>(() => synthesizer.Synthesize("x", Voice with { Rate = 20 })).Message);
+        Assert.Contains("no voice", Assert.Throws<InvalidSettingsException>(() => synthesizer.Synthesize("x", new SynthesisVoice { Voice = "xx-nowhere" })).Message);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Cloning;
 using EfficientML.Models;
 using EfficientML.Text;
@@ -123,7 +124,7 @@ public class SubcloningTests
     public void Impossible_sizes_are_refused_with_the_fix(int? dim, int? layers, string message)
     {
         using var model = TestModels.Random();
-        var error = Assert.Throws<ArgumentException>(() => Subcloning.Shrink(model, new SubcloneOptions { Dim = dim, Layers = layers }, TestModels.Tokens(1, 10)));
+        var error = Assert.Throws<InvalidSettingsException>(() => Subcloning.Shrink(model, new SubcloneOptions { Dim = dim, Layers = layers }, TestModels.Tokens(1, 10)));
         Assert.Contains(message, error.Message);
     }
 
@@ -131,7 +132,7 @@ public class SubcloningTests
     public void A_block_index_the_model_does_not_have_is_named()
     {
         using var model = TestModels.Random();
-        var error = Assert.Throws<ArgumentException>(() => Subcloning.Shrink(model, new SubcloneOptions { KeepLayers = new[] { 0, 3 } }, TestModels.Tokens(1, 10)));
+        var error = Assert.Throws<InvalidSettingsException>(() => Subcloning.Shrink(model, new SubcloneOptions { KeepLayers = new[] { 0, 3 } }, TestModels.Tokens(1, 10)));
         Assert.Contains("block 3", error.Message);
     }
 

@@ -30,7 +30,7 @@ public class TextTests
         Assert.Equal(new[] { 15496, 995 }, gpt2.Encode("Hello world"));
         Assert.Equal("Hello world", gpt2.Decode([15496, 995]));
         Assert.Equal(50257, gpt2.VocabSize);
-        Assert.Contains("Use 'byte' or 'gpt2'", Assert.Throws<ArgumentException>(() => Tokenizers.ByName("sentencepiece")).Message);
+        Assert.Contains("Use 'byte' or 'gpt2'", Assert.Throws<InvalidSettingsException>(() => Tokenizers.ByName("sentencepiece")).Message);
     }
 
     [Fact]
@@ -80,9 +80,9 @@ public class TextTests
     [Fact]
     public void Too_short_or_badly_split_text_is_refused_clearly()
     {
-        Assert.Contains("too short", Assert.Throws<ArgumentException>(() => TextCorpus.FromText("x", "tiny", ByteTokenizer.Instance)).Message);
+        Assert.Contains("too short", Assert.Throws<InvalidSettingsException>(() => TextCorpus.FromText("x", "tiny", ByteTokenizer.Instance)).Message);
         Assert.Contains("strictly between 0 and 1",
-            Assert.Throws<ArgumentOutOfRangeException>(() => TextCorpus.FromText("x", new string('a', 500), ByteTokenizer.Instance, 1.5)).Message);
+            Assert.Throws<InvalidSettingsException>(() => TextCorpus.FromText("x", new string('a', 500), ByteTokenizer.Instance, 1.5)).Message);
     }
 }
 
@@ -98,6 +98,6 @@ public class ValidationExcerptTests
         var inside = corpus.ValidationExcerpt(3, 30);
         Assert.True(inside.StartsWith("beta", StringComparison.Ordinal) || inside.StartsWith("gamma", StringComparison.Ordinal) || inside.StartsWith("alpha", StringComparison.Ordinal), $"'{inside}' should start at a word");
         Assert.DoesNotContain("  ", inside);
-        Assert.Throws<ArgumentOutOfRangeException>(() => corpus.ValidationExcerpt(0, 0));
+        Assert.Throws<InvalidSettingsException>(() => corpus.ValidationExcerpt(0, 0));
     }
 }

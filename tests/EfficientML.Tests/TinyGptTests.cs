@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -105,7 +106,7 @@ public class TinyGptTests
         model.Forward(TestModels.Tokens(5, 2), cache, exitAfter: 1);   // a one-layer draft of two tokens
         Assert.Equal(12, cache.Length);
         Assert.Equal(10, cache.LayerLength(2));
-        var error = Assert.Throws<InvalidOperationException>(() => model.Forward(TestModels.Tokens(6, 1), cache));
+        var error = Assert.Throws<EfficientMLException>(() => model.Forward(TestModels.Tokens(6, 1), cache));
         Assert.Contains("Roll the cache back", error.Message);
         cache.Rollback(10);
         Assert.Equal(10, cache.LayerLength(0));
@@ -166,7 +167,7 @@ public class TinyGptTests
     public void An_impossible_configuration_is_one_clear_error(int dim, int heads, int kvHeads, string expected)
     {
         var config = TestModels.Small() with { Dim = dim, Heads = heads, KvHeads = kvHeads };
-        var error = Assert.Throws<ArgumentException>(() => new TinyGpt(config));
+        var error = Assert.Throws<InvalidSettingsException>(() => new TinyGpt(config));
         Assert.Contains(expected, error.Message);
     }
 
@@ -174,7 +175,7 @@ public class TinyGptTests
     public void Input_longer_than_the_context_is_a_clear_error()
     {
         using var model = TestModels.Random();
-        var error = Assert.Throws<ArgumentException>(() => model.Forward(TestModels.Tokens(1, 49)));
+        var error = Assert.Throws<InvalidSettingsException>(() => model.Forward(TestModels.Tokens(1, 49)));
         Assert.Contains("context length 48", error.Message);
     }
 
@@ -182,7 +183,7 @@ public class TinyGptTests
     public void Prompt_tokens_outside_the_vocabulary_are_rejected()
     {
         using var model = TestModels.Random();
-        var error = Assert.Throws<ArgumentException>(() => model.Generate([1, 300]));
+        var error = Assert.Throws<InvalidSettingsException>(() => model.Generate([1, 300]));
         Assert.Contains("0..255", error.Message);
     }
 }

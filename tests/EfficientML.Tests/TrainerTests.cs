@@ -37,7 +37,7 @@ public class TrainerTests
         // Adam's first step moves every parameter by about lr in the direction of its gradient's sign.
         Assert.Equal(1e-3, (model.weight!.detach() - weight).abs().mean().item<float>(), 4);
         Assert.Equal(1e-2, (model.bias!.detach() - bias).abs().mean().item<float>(), 3);
-        var e = Assert.Throws<ArgumentException>(() =>
+        var e = Assert.Throws<InvalidSettingsException>(() =>
             Trainer.Run(model, _ => model.forward(x).sum(), new TrainingRun("zero", options, 3), learningRateScale: _ => 0));
         Assert.Contains("positive", e.Message);
     }
@@ -186,8 +186,8 @@ public class TrainerTests
     public void Invalid_options_are_one_clear_error()
     {
         using var model = TestModels.Random();
-        Assert.Contains("Steps must be positive", Assert.Throws<ArgumentException>(() => LanguageModelTraining.Train(model, Corpus.Value, Quick with { Steps = 0 })).Message);
+        Assert.Contains("Steps must be positive", Assert.Throws<InvalidSettingsException>(() => LanguageModelTraining.Train(model, Corpus.Value, Quick with { Steps = 0 })).Message);
         Assert.Contains("exceeds the model's context length 48",
-            Assert.Throws<ArgumentException>(() => LanguageModelTraining.Train(model, Corpus.Value, Quick with { BlockSize = 64 })).Message);
+            Assert.Throws<InvalidSettingsException>(() => LanguageModelTraining.Train(model, Corpus.Value, Quick with { BlockSize = 64 })).Message);
     }
 }

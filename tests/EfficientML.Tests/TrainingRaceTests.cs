@@ -57,6 +57,6 @@ public class TrainingRaceTests
     {
         using var a = TestModels.Random(TestModels.Small(layers: 2));
         using var b = TestModels.Random(TestModels.Small(layers: 3));
-        Assert.Throws<ArgumentException>(() => TrainingRace.NewRace(a, b, Corpus.Value, Quick, "a", "b"));
+        Assert.Throws<InvalidSettingsException>(() => TrainingRace.NewRace(a, b, Corpus.Value, Quick, "a", "b"));
     }
 }

@@ -83,7 +83,7 @@ public static class HyperCloning
         options ??= new HyperCloneOptions();
         CheckFactor(widthFactor);
         if (options.NoiseSnrDb is double snr && !double.IsFinite(snr))
-            throw new ArgumentException($"NoiseSnrDb must be a finite number of decibels (got {snr}); use null for no noise, about 10 for the paper's setting.");
+            throw new InvalidSettingsException($"NoiseSnrDb must be a finite number of decibels (got {snr}); use null for no noise, about 10 for the paper's setting.");
         int n = widthFactor;
         var source = model.Config;
         var target = GrownConfig(source, n);
@@ -143,18 +143,14 @@ public static class HyperCloning
     public static HyperCloneResult Expand(TinyGpt model, double widthFactor, HyperCloneOptions? options = null)
     {
         if (!double.IsFinite(widthFactor) || widthFactor != Math.Floor(widthFactor))
-            throw new ArgumentException(
-                $"HyperCloning needs an integer width factor of 2 or more (got {widthFactor}): the weights are tiled whole copies. Use 2, 3 or 4.",
-                nameof(widthFactor));
+            throw new InvalidSettingsException($"HyperCloning needs an integer width factor of 2 or more (got {widthFactor}): the weights are tiled whole copies. Use 2, 3 or 4.");
         return Expand(model, (int)widthFactor, options);
     }
 
     static void CheckFactor(int widthFactor)
     {
         if (widthFactor < 2)
-            throw new ArgumentException(
-                $"HyperCloning needs an integer width factor of 2 or more (got {widthFactor}): 1 would copy the model unchanged. Use 2, 3 or 4.",
-                nameof(widthFactor));
+            throw new InvalidSettingsException($"HyperCloning needs an integer width factor of 2 or more (got {widthFactor}): 1 would copy the model unchanged. Use 2, 3 or 4.");
     }
 
     /// <summary>

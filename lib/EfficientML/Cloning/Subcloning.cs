@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -97,7 +98,7 @@ public static class Subcloning
         var target = TargetConfig(source, options);
         var keptLayers = KeptLayers(source.Layers, options);
         if (calibration.dim() != 2 || calibration.shape[1] < 2)
-            throw new ArgumentException($"Calibration tokens must be (batch, time) with time ≥ 2; got shape [{string.Join(", ", calibration.shape)}].");
+            throw new InvalidSettingsException($"Calibration tokens must be (batch, time) with time ≥ 2; got shape [{string.Join(", ", calibration.shape)}].");
 
         using var _ = no_grad();
         var stats = Measure(model, calibration.to(model.Device));
@@ -172,19 +173,17 @@ public static class Subcloning
         int dim = options.Dim ?? source.Dim;
         int headDim = source.HeadDim;
         if (dim <= 0 || dim > source.Dim)
-            throw new ArgumentException($"Subcloning keeps a width between 1 and the model's {source.Dim} (got {dim}).");
+            throw new InvalidSettingsException($"Subcloning keeps a width between 1 and the model's {source.Dim} (got {dim}).");
         if (dim % headDim != 0)
-            throw new ArgumentException(
-                $"Width {dim} is not a multiple of the head width {headDim}: subcloning keeps whole heads. " +
+            throw new InvalidSettingsException($"Width {dim} is not a multiple of the head width {headDim}: subcloning keeps whole heads. " +
                 $"Choose one of {string.Join(", ", Enumerable.Range(1, source.Heads).Select(h => h * headDim))}.");
         int heads = dim / headDim, groupSize = source.Heads / source.KvHeads;
         if (heads % groupSize != 0)
-            throw new ArgumentException(
-                $"Width {dim} keeps {heads} heads, but key/value heads are shared by groups of {groupSize}: keep a multiple of {groupSize * headDim}.");
+            throw new InvalidSettingsException($"Width {dim} keeps {heads} heads, but key/value heads are shared by groups of {groupSize}: keep a multiple of {groupSize * headDim}.");
         int layers = KeptLayers(source.Layers, options).Length;
         int mlp = options.MlpDim ?? (int)Math.Max(1, (long)source.MlpDim * dim / source.Dim);
         if (mlp <= 0 || mlp > source.MlpDim)
-            throw new ArgumentException($"Subcloning keeps an MLP width between 1 and the model's {source.MlpDim} (got {mlp}).");
+            throw new InvalidSettingsException($"Subcloning keeps an MLP width between 1 and the model's {source.MlpDim} (got {mlp}).");
         return (source with { Dim = dim, Heads = heads, KvHeads = heads / groupSize, MlpDim = mlp, Layers = layers }).Validate();
     }
 
@@ -193,16 +192,16 @@ public static class Subcloning
     {
         if (options.KeepLayers is { } keep)
         {
-            if (keep.Count == 0) throw new ArgumentException("KeepLayers is empty: keep at least one block.");
+            if (keep.Count == 0) throw new InvalidSettingsException("KeepLayers is empty: keep at least one block.");
             var bad = keep.Where(i => i < 0 || i >= sourceLayers).ToList();
             if (bad.Count > 0)
-                throw new ArgumentException($"KeepLayers names block {bad[0]}, but the model has blocks 0..{sourceLayers - 1}.");
-            if (keep.Distinct().Count() != keep.Count) throw new ArgumentException("KeepLayers names a block twice.");
+                throw new InvalidSettingsException($"KeepLayers names block {bad[0]}, but the model has blocks 0..{sourceLayers - 1}.");
+            if (keep.Distinct().Count() != keep.Count) throw new InvalidSettingsException("KeepLayers names a block twice.");
             return keep.OrderBy(i => i).ToArray();
         }
         int layers = options.Layers ?? sourceLayers;
         if (layers < 1 || layers > sourceLayers)
-            throw new ArgumentException($"Cannot keep {layers} layers of a model that has {sourceLayers}: choose 1..{sourceLayers}.");
+            throw new InvalidSettingsException($"Cannot keep {layers} layers of a model that has {sourceLayers}: choose 1..{sourceLayers}.");
         int head = (layers + 1) / 2, tail = layers - head;
         return Enumerable.Range(0, head).Concat(Enumerable.Range(sourceLayers - tail, tail)).ToArray();
     }

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -35,18 +36,17 @@ public sealed class ClusteredLayers : IDisposable
         foreach (var name in names)
         {
             if (!modules.TryGetValue(name, out var module))
-                throw new ArgumentException(
-                    $"No layer named '{name}' in this model. Layers that can be clustered ({available.Count}): " +
+                throw new InvalidSettingsException($"No layer named '{name}' in this model. Layers that can be clustered ({available.Count}): " +
                     $"{string.Join(", ", available.Take(12))}{(available.Count > 12 ? ", …" : "")}.");
             var weight = module switch
             {
                 Linear linear => linear.weight,
                 Embedding embedding => embedding.weight!,
-                _ => throw new ArgumentException($"'{name}' is a {module.GetType().Name}, not a linear layer or an embedding; DKM clusters those weights only."),
+                _ => throw new InvalidSettingsException($"'{name}' is a {module.GetType().Name}, not a linear layer or an embedding; DKM clusters those weights only."),
             };
             _layers.Add((name, weight, new DkmClusterer(Options, Store)));
         }
-        if (_layers.Count == 0) throw new ArgumentException("No layers to cluster: the model has no linear layers (or the list was empty).");
+        if (_layers.Count == 0) throw new InvalidSettingsException("No layers to cluster: the model has no linear layers (or the list was empty).");
     }
 
     /// <summary>The clustering settings every layer uses.</summary>
@@ -64,12 +64,12 @@ public sealed class ClusteredLayers : IDisposable
     /// </summary>
     public Parameter Weight(string name) =>
         _layers.FirstOrDefault(l => l.Name == name).Weight
-        ?? throw new ArgumentException($"'{name}' is not clustered here; clustered layers: {string.Join(", ", Names)}.");
+        ?? throw new InvalidSettingsException($"'{name}' is not clustered here; clustered layers: {string.Join(", ", Names)}.");
 
     /// <summary>The clusterer of one layer (its centroids, its palette).</summary>
     public DkmClusterer this[string name] =>
         _layers.FirstOrDefault(l => l.Name == name).Clusterer
-        ?? throw new ArgumentException($"'{name}' is not clustered here; clustered layers: {string.Join(", ", Names)}.");
+        ?? throw new InvalidSettingsException($"'{name}' is not clustered here; clustered layers: {string.Join(", ", Names)}.");
 
     /// <summary>
     /// One training step: every clustered weight becomes W̃ = A C, <paramref name="loss"/> runs the forward pass and

@@ -109,7 +109,7 @@ public static class ClusteringFineTuning
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(layers);
         if (!layers.BelongTo(model))
-            throw new ArgumentException("These clustered layers were made on another model: make them on the model being compressed, " +
+            throw new InvalidSettingsException("These clustered layers were made on another model: make them on the model being compressed, " +
                                         "e.g. new ClusteredLayers(model, options).");
     }
 

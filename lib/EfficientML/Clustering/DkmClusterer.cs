@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -64,12 +65,11 @@ public sealed class DkmClusterer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(weight);
         long count = weight.numel();
-        if (count == 0) throw new ArgumentException("DKM cannot cluster an empty tensor.");
+        if (count == 0) throw new InvalidSettingsException("DKM cannot cluster an empty tensor.");
         if (Options.GroupSize is not int size) return (1, count);
         long rows = weight.dim() == 0 ? 1 : weight.shape[0];
         if (rows % size != 0)
-            throw new ArgumentException(
-                $"GroupSize {size} does not divide the {rows} output channels (rows) of this weight of shape [{string.Join(", ", weight.shape)}]; " +
+            throw new InvalidSettingsException($"GroupSize {size} does not divide the {rows} output channels (rows) of this weight of shape [{string.Join(", ", weight.shape)}]; " +
                 $"use a divisor of {rows}, or null for one table per tensor.");
         long tables = rows / size;
         return (tables, count / tables);
@@ -116,7 +116,7 @@ public sealed class DkmClusterer : IDisposable
         else
         {
             if (!initialCentroids.shape.SequenceEqual(new[] { g, (long)k }))
-                throw new ArgumentException($"Initial centroids must be (tables, k) = ({g}, {k}) for this weight and options; got [{string.Join(", ", initialCentroids.shape)}].");
+                throw new InvalidSettingsException($"Initial centroids must be (tables, k) = ({g}, {k}) for this weight and options; got [{string.Join(", ", initialCentroids.shape)}].");
             c0 = initialCentroids;
         }
         using var scope = NewDisposeScope();

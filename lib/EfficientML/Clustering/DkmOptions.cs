@@ -1,3 +1,4 @@
+using EfficientML.Core;
 namespace EfficientML.Clustering;
 
 /// <summary>How the centroids of a table are chosen before the first differentiable step.</summary>
@@ -71,7 +72,7 @@ public sealed record DkmOptions
     /// <summary>Throws one clear message for the first setting that cannot work; returns this.</summary>
     public DkmOptions Validate()
     {
-        static void Need(bool ok, string message) { if (!ok) throw new ArgumentException($"Invalid DKM options: {message}"); }
+        static void Need(bool ok, string message) { if (!ok) throw new InvalidSettingsException($"Invalid DKM options: {message}"); }
         Need(Bits is >= 1 and <= 8, $"Bits must be 1 to 8 (2 to 256 centroids per table); got {Bits}.");
         Need(double.IsFinite(Temperature) && Temperature > 0,
             $"Temperature τ must be a positive number in squared weight units (e.g. 1e-4); got {Temperature}.");
@@ -124,7 +125,7 @@ public sealed record EDkmOptions
     public EDkmOptions Validate()
     {
         if (Shards is < 1 or > 4096)
-            throw new ArgumentException($"Invalid eDKM options: Shards must be 1 to 4096 workers (1 = no sharding); got {Shards}.");
+            throw new InvalidSettingsException($"Invalid eDKM options: Shards must be 1 to 4096 workers (1 = no sharding); got {Shards}.");
         return this;
     }
 

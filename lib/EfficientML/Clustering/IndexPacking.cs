@@ -1,3 +1,4 @@
+using EfficientML.Core;
 namespace EfficientML.Clustering;
 
 /// <summary>
@@ -25,7 +26,7 @@ public static class IndexPacking
         for (int i = 0; i < indices.Length; i++)
         {
             if (indices[i] >= limit)
-                throw new ArgumentException($"Index {indices[i]} at position {i} does not fit in {bits} bits (it must be below {limit}).");
+                throw new InvalidSettingsException($"Index {indices[i]} at position {i} does not fit in {bits} bits (it must be below {limit}).");
             buffer |= (ulong)indices[i] << held;
             held += bits;
             while (held >= 8)
@@ -47,7 +48,7 @@ public static class IndexPacking
     {
         long needed = PackedLength(count, bits);
         if (packed.Length < needed)
-            throw new ArgumentException($"{count} indices at {bits} bits need {needed} bytes; got {packed.Length}.");
+            throw new InvalidSettingsException($"{count} indices at {bits} bits need {needed} bytes; got {packed.Length}.");
         var indices = new byte[count];
         uint mask = (1u << bits) - 1;
         ulong buffer = 0;
@@ -68,6 +69,6 @@ public static class IndexPacking
 
     static void CheckBits(int bits)
     {
-        if (bits is < 1 or > 8) throw new ArgumentOutOfRangeException(nameof(bits), $"Bits per index must be 1–8; got {bits}.");
+        if (bits is < 1 or > 8) throw new InvalidSettingsException($"Bits per index must be 1–8; got {bits}.");
     }
 }

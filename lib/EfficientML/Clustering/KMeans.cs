@@ -19,8 +19,8 @@ public static class KMeans
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (weights.dim() != 2 || weights.numel() == 0)
-            throw new ArgumentException($"KMeans.Fit takes non-empty weights as (tables, weights per table); got shape [{string.Join(", ", weights.shape)}].");
-        if (k < 2) throw new ArgumentException($"KMeans.Fit needs at least 2 centroids; got {k}.");
+            throw new InvalidSettingsException($"KMeans.Fit takes non-empty weights as (tables, weights per table); got shape [{string.Join(", ", weights.shape)}].");
+        if (k < 2) throw new InvalidSettingsException($"KMeans.Fit needs at least 2 centroids; got {k}.");
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var w = weights.detach().to(ScalarType.Float32).contiguous();                       // (G, n)

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -52,13 +53,13 @@ public sealed partial class PalettizedModel : IDisposable
             foreach (var (key, palette) in palettes)
             {
                 var name = shapes.ContainsKey(key) ? key : shapes.ContainsKey(key + ".weight") ? key + ".weight"
-                    : throw new ArgumentException($"'{key}' names no parameter of this model (e.g. {string.Join(", ", shapes.Keys.Take(4))}, …).");
-                if (chosen.ContainsKey(name)) throw new ArgumentException($"Parameter '{name}' has two palettes.");
+                    : throw new InvalidSettingsException($"'{key}' names no parameter of this model (e.g. {string.Join(", ", shapes.Keys.Take(4))}, …).");
+                if (chosen.ContainsKey(name)) throw new InvalidSettingsException($"Parameter '{name}' has two palettes.");
                 var table = palette.Table.detach().cpu().to(ScalarType.Float32).contiguous().clone();
                 var indices = palette.Indices.detach().cpu().to(ScalarType.Byte).contiguous().clone();
                 var copy = new Palette(table, indices, palette.Bits, palette.GroupSize);
                 chosen[name] = copy;
-                if (Problem(copy, shapes[name]) is { } problem) throw new ArgumentException($"The palette of '{name}' {problem}.");
+                if (Problem(copy, shapes[name]) is { } problem) throw new InvalidSettingsException($"The palette of '{name}' {problem}.");
             }
             foreach (var (name, shape) in shapes)
                 if (!chosen.ContainsKey(name))
@@ -101,7 +102,7 @@ public sealed partial class PalettizedModel : IDisposable
     public static PalettizedModel FromClusteredWeights(TinyGpt model, int bits, IEnumerable<string>? layers = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (bits is < 1 or > 8) throw new ArgumentException($"Bits must lie in 1..8 (got {bits}).", nameof(bits));
+        if (bits is < 1 or > 8) throw new InvalidSettingsException($"Bits must lie in 1..8 (got {bits}).");
         int k = 1 << bits;
         var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
         var names = layers?.ToList() ?? modules.Where(m => m.Value is TorchSharp.Modules.Linear).Select(m => m.Key).ToList();
@@ -111,12 +112,11 @@ public sealed partial class PalettizedModel : IDisposable
             foreach (var name in names)
             {
                 var weight = modules.TryGetValue(name, out var module) && module is TorchSharp.Modules.Linear linear ? linear.weight!
-                    : throw new ArgumentException($"'{name}' is not a linear layer of this model.");
+                    : throw new InvalidSettingsException($"'{name}' is not a linear layer of this model.");
                 using var scope = NewDisposeScope();
                 var (values, inverse, _) = unique(weight.detach().cpu().flatten(), sorted: true, return_inverse: true);
                 if (values.numel() > k)
-                    throw new ArgumentException(
-                        $"'{name}' holds {values.numel()} distinct values, more than the {k} a {bits}-bit palette can index: " +
+                    throw new InvalidSettingsException($"'{name}' holds {values.numel()} distinct values, more than the {k} a {bits}-bit palette can index: " +
                         "cluster it first (ClusteredLayers, #!cluster) or use PalettizedModel.Cluster.");
                 var table = cat([values, values[-1].repeat(k - values.numel())]).unsqueeze(0);   // pad unused entries with the last value
                 var palette = new Palette(table.MoveToOuterDisposeScope(),
@@ -135,7 +135,7 @@ public sealed partial class PalettizedModel : IDisposable
     public Tensor Weight(string name) =>
         _palettes.TryGetValue(name, out var palette) ? palette.Decode()
         : _plain.TryGetValue(name, out var plain) ? plain.clone()
-        : throw new ArgumentException($"No parameter named '{name}'; the model has {string.Join(", ", Names.Take(4))}, ….");
+        : throw new InvalidSettingsException($"No parameter named '{name}'; the model has {string.Join(", ", Names.Take(4))}, ….");
 
     /// <summary>An ordinary <see cref="TinyGpt"/> (CPU, eval mode) whose weights are the decoded palettes and the plain tensors.</summary>
     public TinyGpt ToTinyGpt()

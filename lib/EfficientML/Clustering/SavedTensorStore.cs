@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -59,7 +60,7 @@ public sealed class SavedTensorStore : IDisposable
         Exception? failure;
         lock (_lock) { failure = Failure; Failure = null; }
         if (failure is not null)
-            throw new InvalidOperationException($"A backward pass through DKM failed, so its gradients are NaN: {failure.Message}", failure);
+            throw new EfficientMLException($"A backward pass through DKM failed, so its gradients are NaN: {failure.Message}", failure);
     }
 
     internal void Fail(Exception e)
@@ -135,7 +136,7 @@ public sealed class SavedTensorStore : IDisposable
         lock (_lock)
         {
             if (!_entries.TryGetValue(key, out entry!))
-                throw new InvalidOperationException(
+                throw new EfficientMLException(
                     "The tensors saved for this DKM step were already freed: backward ran through it once (retain_graph is not supported) or the store was cleared. Run the forward pass again.");
         }
         return entry.Rebuild();

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -49,7 +50,7 @@ public sealed class UniqueWeights : IDisposable
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (weights.dim() != 2)
-            throw new ArgumentException($"UniqueWeights.Of takes the weights as (tables, weights per table); got shape [{string.Join(", ", weights.shape)}]. Reshape to (1, -1) for one table.");
+            throw new InvalidSettingsException($"UniqueWeights.Of takes the weights as (tables, weights per table); got shape [{string.Join(", ", weights.shape)}]. Reshape to (1, -1) for one table.");
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         long g = weights.shape[0], n = weights.shape[1];

@@ -23,7 +23,7 @@ internal static class BatchStatistics
     public static double Median(IEnumerable<double> values)
     {
         var s = values.OrderBy(v => v).ToArray();
-        if (s.Length == 0) throw new ArgumentException("The median of no values is undefined.", nameof(values));
+        if (s.Length == 0) throw new InvalidSettingsException("The median of no values is undefined.");
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 }

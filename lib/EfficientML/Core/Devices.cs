@@ -31,14 +31,13 @@ public static class Devices
         if (text == "cuda" || text.StartsWith("cuda:", StringComparison.Ordinal))
         {
             if (!torch.cuda.is_available())
-                throw new ArgumentException(
-                    $"Device '{request}' was asked for, but CUDA is not available in this process. " +
+                throw new InvalidSettingsException($"Device '{request}' was asked for, but CUDA is not available in this process. " +
                     $"Use the CUDA build (dotnet build -p:EfficientMLCuda=true, see environment.md) on a machine with an NVIDIA GPU, or set {EnvironmentVariable}=cpu.");
             if (text == "cuda") return torch.CUDA;
             if (!int.TryParse(text.AsSpan(5), out var index) || index < 0 || index >= torch.cuda.device_count())
-                throw new ArgumentException($"Device '{request}' does not exist: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0.");
+                throw new InvalidSettingsException($"Device '{request}' does not exist: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0.");
             return torch.device(DeviceType.CUDA, index);
         }
-        throw new ArgumentException($"Unknown device '{request}'. Use 'cpu', 'cuda', 'cuda:N' or 'auto'.");
+        throw new InvalidSettingsException($"Unknown device '{request}'. Use 'cpu', 'cuda', 'cuda:N' or 'auto'.");
     }
 }

@@ -11,8 +11,8 @@ public static class Latency
     /// <summary>The median milliseconds per call of each of <paramref name="runs"/>, in their order.</summary>
     public static double[] Medians(IReadOnlyList<Action> runs, int repeats = 50, int warmup = 5)
     {
-        if (runs.Count == 0) throw new ArgumentException("Give at least one thing to time.", nameof(runs));
-        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "Time at least one repeat.");
+        if (runs.Count == 0) throw new InvalidSettingsException("Give at least one thing to time.");
+        if (repeats < 1) throw new InvalidSettingsException($"Time at least one repeat (got {repeats}).");
         for (int w = 0; w < warmup; w++)
             foreach (var run in runs) run();
         var times = runs.Select(_ => new double[repeats]).ToArray();

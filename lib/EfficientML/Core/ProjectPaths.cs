@@ -20,7 +20,7 @@ public static class ProjectPaths
             if (!string.IsNullOrWhiteSpace(configured))
             {
                 if (File.Exists(Path.Combine(configured, Marker))) return Path.GetFullPath(configured);
-                throw new DirectoryNotFoundException($"{EnvironmentVariable}='{configured}' has no {Marker}: point it at the repository's datasets folder.");
+                throw new MissingFileException($"{EnvironmentVariable}='{configured}' has no {Marker}: point it at the repository's datasets folder.");
             }
             foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory, Path.GetDirectoryName(typeof(ProjectPaths).Assembly.Location) })
             {
@@ -30,7 +30,7 @@ public static class ProjectPaths
                     if (File.Exists(Path.Combine(candidate, Marker))) return candidate;
                 }
             }
-            throw new DirectoryNotFoundException(
+            throw new MissingFileException(
                 $"Could not find the datasets folder above '{Environment.CurrentDirectory}'. Open the notebook from the repository, " +
                 $"or set {EnvironmentVariable} to the repository's datasets folder.");
         }

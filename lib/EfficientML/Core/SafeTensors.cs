@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace EfficientML.Core;
 
 /// <summary>A problem with a checkpoint file, told so the reader knows what to do.</summary>
-public sealed class CheckpointException(string message, Exception? inner = null) : IOException(message, inner);
+public sealed class CheckpointException(string message, Exception? inner = null) : InvalidFileException(message, inner);
 
 /// <summary>
 /// The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header mapping each
@@ -39,10 +39,10 @@ public static class SafeTensors
         long offset = 0;
         foreach (var (name, tensor) in tensors)
         {
-            if (name == MetadataKey) throw new ArgumentException($"'{MetadataKey}' is reserved and cannot name a tensor.");
-            if (header.ContainsKey(name)) throw new ArgumentException($"Tensor name '{name}' appears twice.");
+            if (name == MetadataKey) throw new InvalidSettingsException($"'{MetadataKey}' is reserved and cannot name a tensor.");
+            if (header.ContainsKey(name)) throw new InvalidSettingsException($"Tensor name '{name}' appears twice.");
             var dtype = DTypes.FirstOrDefault(p => p.Value == tensor.dtype).Key
-                ?? throw new ArgumentException($"Tensor '{name}' has dtype {tensor.dtype}, which safetensors cannot store here.");
+                ?? throw new InvalidSettingsException($"Tensor '{name}' has dtype {tensor.dtype}, which safetensors cannot store here.");
             using var cpu = tensor.detach().cpu().contiguous();
             var bytes = cpu.bytes.ToArray();
             header[name] = new JsonObject

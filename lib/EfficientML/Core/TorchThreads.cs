@@ -20,7 +20,7 @@ public static class TorchThreads
             if (!string.IsNullOrWhiteSpace(text))
             {
                 if (int.TryParse(text, out var n) && n > 0) return n;
-                throw new ArgumentException($"{EnvironmentVariable}='{text}' is not a positive whole number of threads.");
+                throw new InvalidSettingsException($"{EnvironmentVariable}='{text}' is not a positive whole number of threads.");
             }
             return Math.Max(1, Environment.ProcessorCount / 2);
         }
@@ -35,7 +35,7 @@ public static class TorchThreads
     /// <summary>Sets the thread count (≥ 1).</summary>
     public static void Set(int threads)
     {
-        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "Use at least one thread.");
+        if (threads < 1) throw new InvalidSettingsException($"Use at least one thread (got {threads}).");
         TorchNative.EnsureLoaded();
         torch.set_num_threads(threads);
     }

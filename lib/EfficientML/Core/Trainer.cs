@@ -70,7 +70,7 @@ public static class Trainer
         Func<double>? evaluate, Action<TrainingRun>? progress, CancellationToken cancellation, Func<string, double>? learningRateScale = null)
     {
         if (run.Outcome != TrainingOutcome.Running || run.Steps.Count > 0)
-            throw new InvalidOperationException($"The training record '{run.Name}' has already been used; make a new one for each run.");
+            throw new EfficientMLException($"The training record '{run.Name}' has already been used; make a new one for each run.");
         run.Options.Validate();
         if (progress != null) run.Updated += progress;
         try
@@ -96,7 +96,7 @@ public static class Trainer
         foreach (var g in parameters.GroupBy(p => (Decayed: p.parameter.dim() >= 2, Scale: learningRateScale(p.name))).OrderBy(g => !g.Key.Decayed).ThenBy(g => g.Key.Scale))
         {
             if (!(g.Key.Scale > 0) || double.IsInfinity(g.Key.Scale))
-                throw new ArgumentException($"Learning-rate factors must be positive and finite; '{g.First().name}' got {g.Key.Scale}.");
+                throw new InvalidSettingsException($"Learning-rate factors must be positive and finite; '{g.First().name}' got {g.Key.Scale}.");
             groups.Add(new(g.Select(p => p.parameter).ToList(),
                 new AdamW.Options { weight_decay = g.Key.Decayed ? o.WeightDecay : 0, beta1 = o.Beta1, beta2 = o.Beta2 }));
             scales.Add(g.Key.Scale);

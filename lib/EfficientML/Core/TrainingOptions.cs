@@ -48,7 +48,7 @@ public sealed record TrainingOptions
     /// <summary>Throws one clear message for a setting that cannot work.</summary>
     public TrainingOptions Validate()
     {
-        void Need(bool ok, string message) { if (!ok) throw new ArgumentException($"Invalid training options: {message}"); }
+        void Need(bool ok, string message) { if (!ok) throw new InvalidSettingsException($"Invalid training options: {message}"); }
         Need(Steps > 0, $"Steps must be positive (got {Steps}).");
         Need(BatchSize > 0, $"BatchSize must be positive (got {BatchSize}).");
         Need(BlockSize > 0, $"BlockSize must be positive (got {BlockSize}).");

@@ -1,5 +1,7 @@
+using EfficientML.Core;
 using EfficientML.Reparam;
-using EfficientML.Speech;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 using Microsoft.ML.OnnxRuntime;
 using static TorchSharp.torch;
 
@@ -23,7 +25,7 @@ public sealed class OnnxKeywordSpotter : IDisposable
             input.Dimensions[1] <= 0 || output.Dimensions[1] <= 0)
         {
             _session.Dispose();
-            throw new InvalidDataException(
+            throw new InvalidFileException(
                 $"'{path}' is an ONNX model but not a keyword spotter: expected input '{RepCnnOnnx.InputName}' (batch, mels, frames) and output '{RepCnnOnnx.OutputName}' (batch, classes).");
         }
         Mels = input.Dimensions[1];
@@ -49,9 +51,9 @@ public sealed class OnnxKeywordSpotter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(features);
         if (batch < 1 || frames < RepCnn.MinimumFrames)
-            throw new ArgumentException($"Batch and frames must be at least 1 (got {batch} × {frames}).");
+            throw new InvalidSettingsException($"Batch and frames must be at least 1 (got {batch} × {frames}).");
         if (features.Length != (long)batch * Mels * frames)
-            throw new ArgumentException($"Expected {batch} × {Mels} × {frames} = {(long)batch * Mels * frames} feature values (batch, mels, frames), got {features.Length}.");
+            throw new InvalidSettingsException($"Expected {batch} × {Mels} × {frames} = {(long)batch * Mels * frames} feature values (batch, mels, frames), got {features.Length}.");
         using var input = OrtValue.CreateTensorValueFromMemory(features, [batch, Mels, frames]);
         using var outputs = _session.Run(_run, [RepCnnOnnx.InputName], [input], [RepCnnOnnx.OutputName]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
@@ -62,7 +64,7 @@ public sealed class OnnxKeywordSpotter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(features);
         if (features.dim() != 3 || features.shape[1] != Mels)
-            throw new ArgumentException($"Features must be (batch, {Mels}, frames); got shape [{string.Join(", ", features.shape)}].");
+            throw new InvalidSettingsException($"Features must be (batch, {Mels}, frames); got shape [{string.Join(", ", features.shape)}].");
         using var cpu = features.detach().cpu().to(ScalarType.Float32).contiguous();
         int batch = (int)cpu.shape[0], frames = (int)cpu.shape[2];
         var logits = Run(cpu.data<float>().ToArray(), batch, frames);

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
@@ -21,7 +22,7 @@ public sealed class OnnxLanguageModel : IDisposable
         if (!_session.ModelMetadata.CustomMetadataMap.TryGetValue(TinyGptOnnx.ConfigKey, out var json))
         {
             _session.Dispose();
-            throw new InvalidDataException($"'{path}' is an ONNX model but not one exported by TinyGptOnnx (no '{TinyGptOnnx.ConfigKey}' metadata).");
+            throw new InvalidFileException($"'{path}' is an ONNX model but not one exported by TinyGptOnnx (no '{TinyGptOnnx.ConfigKey}' metadata).");
         }
         Config = TinyGptConfig.FromJson(json);
         Path = path;
@@ -37,7 +38,7 @@ public sealed class OnnxLanguageModel : IDisposable
     public Tensor Forward(Tensor idx)
     {
         ArgumentNullException.ThrowIfNull(idx);
-        if (idx.dim() != 2) throw new ArgumentException($"Token ids must be (batch, time); got shape [{string.Join(", ", idx.shape)}].");
+        if (idx.dim() != 2) throw new InvalidSettingsException($"Token ids must be (batch, time); got shape [{string.Join(", ", idx.shape)}].");
         using var ids = idx.detach().cpu().to(ScalarType.Int64).contiguous();
         var logits = Logits(ids.data<long>().ToArray(), (int)ids.shape[0], (int)ids.shape[1]);
         return tensor(logits, [ids.shape[0], ids.shape[1], Config.VocabSize]);
@@ -48,12 +49,12 @@ public sealed class OnnxLanguageModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(ids);
         if (batch < 1 || time < 1 || ids.Length != (long)batch * time)
-            throw new ArgumentException($"Expected {batch} × {time} token ids, got {ids.Length}.");
+            throw new InvalidSettingsException($"Expected {batch} × {time} token ids, got {ids.Length}.");
         if (time > Config.ContextLength)
-            throw new ArgumentException($"Sequence of {time} tokens exceeds the context length {Config.ContextLength}; crop the input.");
+            throw new InvalidSettingsException($"Sequence of {time} tokens exceeds the context length {Config.ContextLength}; crop the input.");
         foreach (var id in ids)
             if (id < 0 || id >= Config.VocabSize)
-                throw new ArgumentException($"Token id {id} is outside 0..{Config.VocabSize - 1}: use the tokenizer the model was trained with.");
+                throw new InvalidSettingsException($"Token id {id} is outside 0..{Config.VocabSize - 1}: use the tokenizer the model was trained with.");
         using var input = OrtValue.CreateTensorValueFromMemory(ids, [batch, time]);
         using var outputs = _session.Run(_run, [TinyGptOnnx.InputName], [input], [TinyGptOnnx.OutputName]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
@@ -68,8 +69,8 @@ public sealed class OnnxLanguageModel : IDisposable
         CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        if (prompt.Count == 0) throw new ArgumentException("The prompt needs at least one token.", nameof(prompt));
-        if (maxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), "maxNewTokens cannot be negative.");
+        if (prompt.Count == 0) throw new InvalidSettingsException("The prompt needs at least one token.");
+        if (maxNewTokens < 0) throw new InvalidSettingsException("maxNewTokens cannot be negative.");
         var tokens = prompt.Select(t => (long)t).ToList();
         var produced = new List<int>();
         int vocab = Config.VocabSize;

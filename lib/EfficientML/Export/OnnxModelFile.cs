@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
@@ -50,9 +51,9 @@ internal static class OnnxModelFile
     public static InferenceSession Open(string path, int threads, string exporter)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "ONNX Runtime needs at least one thread.");
+        if (threads < 1) throw new InvalidSettingsException($"ONNX Runtime needs at least one thread (got {threads}).");
         if (!File.Exists(path))
-            throw new FileNotFoundException($"No ONNX model at '{Path.GetFullPath(path)}'. Export one with {exporter} first.", path);
+            throw new MissingFileException($"No ONNX model at '{Path.GetFullPath(path)}'. Export one with {exporter} first.", path);
         using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
         try
         {
@@ -60,7 +61,7 @@ internal static class OnnxModelFile
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidDataException($"ONNX Runtime cannot load '{path}' (corrupt or not an ONNX model?): {e.Message} Re-export it with {exporter}.", e);
+            throw new InvalidFileException($"ONNX Runtime cannot load '{path}' (corrupt or not an ONNX model?): {e.Message} Re-export it with {exporter}.", e);
         }
     }
 }

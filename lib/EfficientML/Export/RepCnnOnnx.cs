@@ -1,4 +1,6 @@
-using EfficientML.Speech;
+using EfficientML.Core;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
 using Google.Protobuf;
 using Onnx;
 using TorchSharp;
@@ -43,7 +45,7 @@ public static class RepCnnOnnx
     {
         ArgumentNullException.ThrowIfNull(model);
         if (!model.IsReparameterized)
-            throw new InvalidOperationException(
+            throw new EfficientMLException(
                 "Only a folded RepCnn exports to ONNX (one Conv per block): call model.eval() and model.Reparameterize() first.");
         return OnnxModelFile.Model(Graph(model),
             "RepCnn keyword spotter, re-parameterised: features (batch, mels, frames) -> logits (batch, classes).", model.Config.ToJson());

@@ -28,9 +28,9 @@ public sealed record GenerationOptions
     /// <summary>Throws one clear message for a setting that cannot work.</summary>
     public GenerationOptions Validate(TinyGptConfig config)
     {
-        if (MaxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), "MaxNewTokens cannot be negative.");
-        if (Temperature < 0 || double.IsNaN(Temperature)) throw new ArgumentOutOfRangeException(nameof(Temperature), "Temperature must be 0 (greedy) or positive.");
-        if (TopK < 0 || TopK > config.VocabSize) throw new ArgumentOutOfRangeException(nameof(TopK), $"TopK must be 0 (off) or 1..{config.VocabSize}.");
+        if (MaxNewTokens < 0) throw new InvalidSettingsException("MaxNewTokens cannot be negative.");
+        if (Temperature < 0 || double.IsNaN(Temperature)) throw new InvalidSettingsException("Temperature must be 0 (greedy) or positive.");
+        if (TopK < 0 || TopK > config.VocabSize) throw new InvalidSettingsException($"TopK must be 0 (off) or 1..{config.VocabSize}.");
         return this;
     }
 }
@@ -46,9 +46,9 @@ public sealed partial class TinyGpt
     public int[] Generate(IReadOnlyList<int> prompt, GenerationOptions? options = null, Action<int>? onToken = null, CancellationToken cancellation = default)
     {
         var o = (options ?? new GenerationOptions()).Validate(Config);
-        if (prompt.Count == 0) throw new ArgumentException("The prompt needs at least one token.", nameof(prompt));
+        if (prompt.Count == 0) throw new InvalidSettingsException("The prompt needs at least one token.");
         if (prompt.Any(t => t < 0 || t >= Config.VocabSize))
-            throw new ArgumentException($"Prompt token ids must lie in 0..{Config.VocabSize - 1}: use the tokenizer the model was trained with.", nameof(prompt));
+            throw new InvalidSettingsException($"Prompt token ids must lie in 0..{Config.VocabSize - 1}: use the tokenizer the model was trained with.");
         var tokens = new List<int>(prompt);
         var produced = new List<int>();
         int cacheStart = 0;

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,9 +16,9 @@ public sealed class KvCache : IDisposable
 
     internal KvCache(TinyGptConfig config, int batchSize, int capacity, Device device, ScalarType dtype)
     {
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "The batch needs at least one sequence.");
+        if (batchSize < 1) throw new InvalidSettingsException("The batch needs at least one sequence.");
         if (capacity < 1 || capacity > config.ContextLength)
-            throw new ArgumentOutOfRangeException(nameof(capacity), $"Capacity must be between 1 and the context length {config.ContextLength} (got {capacity}).");
+            throw new InvalidSettingsException($"Capacity must be between 1 and the context length {config.ContextLength} (got {capacity}).");
         BatchSize = batchSize;
         Capacity = capacity;
         _keys = new Tensor[config.Layers];
@@ -51,7 +52,7 @@ public sealed class KvCache : IDisposable
     public void Rollback(int length)
     {
         if (length < 0 || length > Length)
-            throw new ArgumentOutOfRangeException(nameof(length), $"Can roll back to 0..{Length} positions, not {length}.");
+            throw new InvalidSettingsException($"Can roll back to 0..{Length} positions, not {length}.");
         for (int l = 0; l < _lengths.Length; l++) _lengths[l] = Math.Min(_lengths[l], length);
     }
 
@@ -62,12 +63,12 @@ public sealed class KvCache : IDisposable
     internal (Tensor Keys, Tensor Values) Append(int layer, int start, Tensor k, Tensor v) // k, v: (B, KvH, T, hd)
     {
         if (_lengths[layer] != start)
-            throw new InvalidOperationException(
+            throw new EfficientMLException(
                 $"Layer {layer} of the KV cache holds {_lengths[layer]} positions, but this input starts at position {start}. " +
                 "Roll the cache back to the shorter length (or run the skipped positions through every layer) first.");
         int t = (int)k.shape[2];
         if (start + t > Capacity)
-            throw new InvalidOperationException($"The KV cache holds at most {Capacity} positions; {start} + {t} do not fit. Reset or roll it back.");
+            throw new EfficientMLException($"The KV cache holds at most {Capacity} positions; {start} + {t} do not fit. Reset or roll it back.");
         using (no_grad())
         {
             _keys[layer].narrow(2, start, t).copy_(k);

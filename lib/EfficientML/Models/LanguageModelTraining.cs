@@ -22,9 +22,9 @@ public static class LanguageModelTraining
     {
         options.Validate();
         if (options.BlockSize > model.Config.ContextLength)
-            throw new ArgumentException($"BlockSize {options.BlockSize} exceeds the model's context length {model.Config.ContextLength}.");
+            throw new InvalidSettingsException($"BlockSize {options.BlockSize} exceeds the model's context length {model.Config.ContextLength}.");
         if (corpus.Tokenizer.VocabSize > model.Config.VocabSize)
-            throw new ArgumentException($"The corpus uses the '{corpus.Tokenizer.Name}' tokenizer ({corpus.Tokenizer.VocabSize} ids) but the model knows only {model.Config.VocabSize}.");
+            throw new InvalidSettingsException($"The corpus uses the '{corpus.Tokenizer.Name}' tokenizer ({corpus.Tokenizer.VocabSize} ids) but the model knows only {model.Config.VocabSize}.");
         return new TrainingRun(name, options, (long)options.BatchSize * options.BlockSize);
     }
 

@@ -38,7 +38,7 @@ public static class PretrainedModels
     {
         var path = TinyMobyPath;
         if (!File.Exists(path))
-            throw new FileNotFoundException(
+            throw new MissingFileException(
                 $"The pretrained model is missing at '{path}'. Restore it from the repository (git checkout -- datasets/models) " +
                 "or retrain it: dotnet run -c Release --project lib/EfficientML.Cli -- pretrain", path);
         var model = TinyGpt.Load(path);

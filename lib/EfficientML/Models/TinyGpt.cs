@@ -172,13 +172,13 @@ public sealed partial class TinyGpt : nn.Module<Tensor, Tensor>
     /// <summary>Residual stream after the embeddings and the first <paramref name="exitAfter"/> blocks (all by default).</summary>
     public Tensor Hidden(Tensor idx, KvCache? cache = null, int? exitAfter = null, Action<int, Tensor>? tap = null)
     {
-        if (idx.dim() != 2) throw new ArgumentException($"Token ids must be (batch, time); got shape [{string.Join(", ", idx.shape)}].");
+        if (idx.dim() != 2) throw new InvalidSettingsException($"Token ids must be (batch, time); got shape [{string.Join(", ", idx.shape)}].");
         int depth = exitAfter ?? Config.Layers;
-        if (depth < 0 || depth > Config.Layers) throw new ArgumentOutOfRangeException(nameof(exitAfter), $"Can run 0..{Config.Layers} blocks, not {depth}.");
+        if (depth < 0 || depth > Config.Layers) throw new InvalidSettingsException($"Can run 0..{Config.Layers} blocks, not {depth}.");
         long t = idx.shape[1];
         int start = cache?.Length ?? 0;
         if (start + t > Config.ContextLength)
-            throw new ArgumentException($"Sequence of {start + t} tokens exceeds the context length {Config.ContextLength}; crop the input or reset the cache.");
+            throw new InvalidSettingsException($"Sequence of {start + t} tokens exceeds the context length {Config.ContextLength}; crop the input or reset the cache.");
         var pos = arange(start, start + t, dtype: ScalarType.Int64, device: idx.device);
         var x = wte.forward(idx) + wpe.forward(pos);                                 // (B, T, C)
         tap?.Invoke(0, x);
@@ -193,7 +193,7 @@ public sealed partial class TinyGpt : nn.Module<Tensor, Tensor>
     public Tensor RunLayers(Tensor x, KvCache? cache, int from, int to, int start, Action<int, Tensor>? tap = null)
     {
         if (from < 0 || to > Config.Layers || from > to)
-            throw new ArgumentOutOfRangeException(nameof(from), $"Blocks {from}..{to} are not a range within 0..{Config.Layers}.");
+            throw new InvalidSettingsException($"Blocks {from}..{to} are not a range within 0..{Config.Layers}.");
         for (int l = from; l < to; l++)
         {
             x = blocks[l].Forward(x, cache, l, start);

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using System.Text.Json;
 
 namespace EfficientML.Models;
@@ -50,7 +51,7 @@ public sealed record TinyGptConfig
     /// <summary>Throws one clear message for the first thing that cannot work.</summary>
     public TinyGptConfig Validate()
     {
-        void Need(bool ok, string message) { if (!ok) throw new ArgumentException($"Invalid TinyGpt configuration: {message}"); }
+        void Need(bool ok, string message) { if (!ok) throw new InvalidSettingsException($"Invalid TinyGpt configuration: {message}"); }
         Need(VocabSize > 0, $"VocabSize must be positive (got {VocabSize}).");
         Need(ContextLength > 0, $"ContextLength must be positive (got {ContextLength}).");
         Need(Layers > 0, $"Layers must be positive (got {Layers}).");
@@ -83,5 +84,5 @@ public sealed record TinyGptConfig
 
     /// <summary>Reads the JSON form.</summary>
     public static TinyGptConfig FromJson(string json) =>
-        (JsonSerializer.Deserialize<TinyGptConfig>(json, Json) ?? throw new ArgumentException("Empty TinyGpt configuration JSON.")).Validate();
+        (JsonSerializer.Deserialize<TinyGptConfig>(json, Json) ?? throw new InvalidSettingsException("Empty TinyGpt configuration JSON.")).Validate();
 }

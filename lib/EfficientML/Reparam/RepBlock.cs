@@ -36,7 +36,7 @@ public sealed class RepBlock : nn.Module<Tensor, Tensor>
     public RepBlock(int inChannels, int outChannels, int kernelSize, int stride = 1, int dilation = 1, int groups = 1,
         BranchSet branches = BranchSet.MultiBranch) : base(nameof(RepBlock))
     {
-        void Need(bool ok, string message) { if (!ok) throw new ArgumentException($"Invalid RepBlock: {message}"); }
+        void Need(bool ok, string message) { if (!ok) throw new InvalidSettingsException($"Invalid RepBlock: {message}"); }
         Need(inChannels > 0 && outChannels > 0, $"channels must be positive (got {inChannels} → {outChannels}).");
         Need(kernelSize > 0 && kernelSize % 2 == 1, $"kernel size must be odd so the 1-wide and identity kernels sit at its centre (got {kernelSize}).");
         Need(stride > 0 && dilation > 0, $"stride and dilation must be positive (got {stride}, {dilation}).");
@@ -129,7 +129,7 @@ public sealed class RepBlock : nn.Module<Tensor, Tensor>
     public RepBranchKernels FoldedBranches()
     {
         if (IsReparameterized)
-            throw new InvalidOperationException("The block is already re-parameterised: its branches are gone. Call FoldedBranches before Reparameterize.");
+            throw new EfficientMLException("The block is already re-parameterised: its branches are gone. Call FoldedBranches before Reparameterize.");
         RefuseInTraining(this);
         ModelHealth.EnsureFinite(this, "picture the kernels of"); // NaN kernels would draw as a calm grey
         using var scope = NewDisposeScope();
@@ -150,7 +150,7 @@ public sealed class RepBlock : nn.Module<Tensor, Tensor>
     {
         var training = module.training ? "" : module.named_modules().FirstOrDefault(m => m.module.training).name;
         if (training != null)
-            throw new InvalidOperationException(
+            throw new EfficientMLException(
                 $"Cannot re-parameterise a model in training mode{(training == "" ? "" : $" ({training} is)")}: call model.eval() first: " +
                 "folding uses the batch-norm running statistics.");
     }

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 namespace EfficientML.Reparam;
 
 /// <summary>
@@ -16,7 +17,7 @@ public sealed record BranchKernel(string Name, float[] Weight, float[] Bias, int
     public BranchKernel Plus(BranchKernel other, string name)
     {
         if (other.Weight.Length != Weight.Length || other.Bias.Length != Bias.Length)
-            throw new ArgumentException($"Kernels '{Name}' and '{other.Name}' have different shapes.");
+            throw new InvalidSettingsException($"Kernels '{Name}' and '{other.Name}' have different shapes.");
         return new(name, Weight.Zip(other.Weight, (a, b) => a + b).ToArray(), Bias.Zip(other.Bias, (a, b) => a + b).ToArray(),
             OutChannels, InPerGroup, KernelSize);
     }

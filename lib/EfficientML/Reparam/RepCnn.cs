@@ -47,8 +47,7 @@ public sealed class RepCnn : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor features)
     {
         if (features.dim() != 3 || features.shape[1] != Config.Mels || features.shape[2] < MinimumFrames)
-            throw new ArgumentException(
-                $"RepCnn expects log-mel features (batch, {Config.Mels}, frames ≥ {MinimumFrames}); got shape [{string.Join(", ", features.shape)}].");
+            throw new InvalidSettingsException($"RepCnn expects log-mel features (batch, {Config.Mels}, frames ≥ {MinimumFrames}); got shape [{string.Join(", ", features.shape)}].");
         var x = features;                                                        // (B, Mels, T)
         foreach (var block in blocks) x = block.forward(x);                      // (B, C_i, T_i)
         var pooled = x.mean([2]);                                                // (B, C)

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -49,7 +50,7 @@ public sealed record RepCnnConfig
     /// <summary>Throws one clear message for the first thing that cannot work; returns the configuration.</summary>
     public RepCnnConfig Validate()
     {
-        void Need(bool ok, string message) { if (!ok) throw new ArgumentException($"Invalid RepCnn configuration: {message}"); }
+        void Need(bool ok, string message) { if (!ok) throw new InvalidSettingsException($"Invalid RepCnn configuration: {message}"); }
         Need(Mels > 0, $"Mels must be positive (got {Mels}).");
         Need(Classes > 1, $"Classes must be at least 2 (got {Classes}).");
         Need(Channels is { Length: > 0 } && Channels.All(c => c > 0), "Channels needs at least one block, every width positive.");
@@ -78,5 +79,5 @@ public sealed record RepCnnConfig
 
     /// <summary>Reads the JSON form.</summary>
     public static RepCnnConfig FromJson(string json) =>
-        (JsonSerializer.Deserialize<RepCnnConfig>(json, Json) ?? throw new ArgumentException("Empty RepCnn configuration JSON.")).Validate();
+        (JsonSerializer.Deserialize<RepCnnConfig>(json, Json) ?? throw new InvalidSettingsException("Empty RepCnn configuration JSON.")).Validate();
 }

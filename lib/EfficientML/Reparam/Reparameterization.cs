@@ -39,7 +39,7 @@ public static class Reparameterization
     public static RepCnn Copy(RepCnn model)
     {
         if (model.IsReparameterized)
-            throw new InvalidOperationException("This model is already folded; copy it before folding, or use it as it is.");
+            throw new EfficientMLException("This model is already folded; copy it before folding, or use it as it is.");
         var copy = new RepCnn(model.Config);
         using (no_grad())
         {

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -14,9 +15,9 @@ public static class DifficultyLabels
     public static Tensor Compute(RoutedGpt routed, Tensor idx, Tensor targets, double tolerance)
     {
         if (!(tolerance >= 0) || double.IsInfinity(tolerance))
-            throw new ArgumentException($"The tolerance is a loss difference in nats and must be 0 or more, not {tolerance}.");
+            throw new InvalidSettingsException($"The tolerance is a loss difference in nats and must be 0 or more, not {tolerance}.");
         if (!targets.shape.SequenceEqual(idx.shape))
-            throw new ArgumentException($"Targets [{string.Join(", ", targets.shape)}] must have the inputs' shape [{string.Join(", ", idx.shape)}].");
+            throw new InvalidSettingsException($"Targets [{string.Join(", ", targets.shape)}] must have the inputs' shape [{string.Join(", ", idx.shape)}].");
         var sizes = routed.Sizes;
         using var _ = no_grad();
         using var scope = NewDisposeScope();

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -37,7 +38,7 @@ public static class NestedExperts
     {
         var c = model.Config;
         if (importance.dim() != 2 || importance.shape[0] != c.Layers || importance.shape[1] != c.MlpDim)
-            throw new ArgumentException($"Importance must be (layers, MLP width) = ({c.Layers}, {c.MlpDim}), not [{string.Join(", ", importance.shape)}].");
+            throw new InvalidSettingsException($"Importance must be (layers, MLP width) = ({c.Layers}, {c.MlpDim}), not [{string.Join(", ", importance.shape)}].");
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         for (int l = 0; l < c.Layers; l++)
@@ -114,13 +115,13 @@ public static class NestedExperts
         if (experts.numel() > 0 && (experts.min().item<long>() < 0 || experts.max().item<long>() >= sizes.Count)) throw OutOfRange(sizes);
     }
 
-    static ArgumentException OutOfRange(ExpertSizes sizes) => new($"Expert indices must be 0..{sizes.Count - 1} ({sizes}).");
+    static InvalidSettingsException OutOfRange(ExpertSizes sizes) => new($"Expert indices must be 0..{sizes.Count - 1} ({sizes}).");
 
     static void CheckShape(Tensor input, Tensor experts)
     {
         if (input.shape[^1] == 0 || input.shape[..^1].Aggregate(1L, (a, b) => a * b) != experts.numel() || experts.dim() != input.dim() - 1)
-            throw new ArgumentException($"Experts must give one index per token: input [{string.Join(", ", input.shape)}] needs experts of shape " +
+            throw new InvalidSettingsException($"Experts must give one index per token: input [{string.Join(", ", input.shape)}] needs experts of shape " +
                                         $"[{string.Join(", ", input.shape[..^1])}], got [{string.Join(", ", experts.shape)}].");
-        if (experts.dtype != ScalarType.Int64) throw new ArgumentException($"Expert indices must be int64, not {experts.dtype}.");
+        if (experts.dtype != ScalarType.Int64) throw new InvalidSettingsException($"Expert indices must be int64, not {experts.dtype}.");
     }
 }

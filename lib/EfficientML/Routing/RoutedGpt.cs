@@ -52,7 +52,7 @@ public sealed class RoutedGpt : nn.Module
         options = (options ?? new RoutingOptions()).Validate();
         var sizes = ExpertSizes.FromFractions(dense.Config.MlpDim, options.ExpertFractions);
         if (calibration.dim() != 2 || calibration.numel() == 0)
-            throw new ArgumentException($"Calibration tokens must be a non-empty (batch, time) tensor, not [{string.Join(", ", calibration.shape)}].");
+            throw new InvalidSettingsException($"Calibration tokens must be a non-empty (batch, time) tensor, not [{string.Join(", ", calibration.shape)}].");
         var copy = dense.Copy();
         copy.eval();
         try
@@ -86,9 +86,9 @@ public sealed class RoutedGpt : nn.Module
         int layers = Config.Layers;
         if (choice is ExpertChoice.Routed r) Router.CheckTheta(r.Theta);
         if (choice is ExpertChoice.Static s && (s.Expert < 0 || s.Expert >= Sizes.Count))
-            throw new ArgumentOutOfRangeException(nameof(choice), $"Expert {s.Expert} does not exist: choose 0..{Sizes.Count - 1} ({Sizes}).");
+            throw new InvalidSettingsException($"Expert {s.Expert} does not exist: choose 0..{Sizes.Count - 1} ({Sizes}).");
         if (choice is ExpertChoice.Given g && (g.Experts.dim() != 3 || g.Experts.shape[0] != layers || g.Experts.shape[1] != idx.shape[0] || g.Experts.shape[2] != idx.shape[1]))
-            throw new ArgumentException($"Given experts must be (layers, batch, time) = ({layers}, {idx.shape[0]}, {idx.shape[1]}), not [{string.Join(", ", g.Experts.shape)}].");
+            throw new InvalidSettingsException($"Given experts must be (layers, batch, time) = ({layers}, {idx.shape[0]}, {idx.shape[1]}), not [{string.Join(", ", g.Experts.shape)}].");
         bool routersRun = withRouterLogits || choice is ExpertChoice.Routed;
         var experts = new Tensor[layers];
         var routerLogits = routersRun ? new Tensor[layers] : null;

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using static TorchSharp.torch;
 
 namespace EfficientML.Routing;
@@ -13,7 +14,7 @@ public static class RoutedText
     {
         ArgumentNullException.ThrowIfNull(routed);
         ArgumentNullException.ThrowIfNull(tokens);
-        if (tokens.Count == 0) throw new ArgumentException("Give at least one token.", nameof(tokens));
+        if (tokens.Count == 0) throw new InvalidSettingsException("Give at least one token.");
         int context = routed.Config.ContextLength;
         var parts = new List<Tensor>();
         using var _ = no_grad();
@@ -37,7 +38,7 @@ public static class RoutedText
     {
         ArgumentNullException.ThrowIfNull(routed);
         ArgumentNullException.ThrowIfNull(tokens);
-        if (tokens.Count < 2) throw new ArgumentException("Labels need at least two tokens (each is judged on predicting the next).", nameof(tokens));
+        if (tokens.Count < 2) throw new InvalidSettingsException("Labels need at least two tokens (each is judged on predicting the next).");
         int context = routed.Config.ContextLength, predicted = tokens.Count - 1;
         var parts = new List<Tensor>();
         using var _ = no_grad();

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,7 +17,7 @@ public sealed class Router : nn.Module<Tensor, Tensor>
 
     public Router(int dim, int experts, int hiddenDim) : base(nameof(Router))
     {
-        if (hiddenDim < 0) throw new ArgumentException($"The router's hidden width must be 0 (linear) or more, not {hiddenDim}.");
+        if (hiddenDim < 0) throw new InvalidSettingsException($"The router's hidden width must be 0 (linear) or more, not {hiddenDim}.");
         hidden = hiddenDim > 0 ? nn.Linear(dim, hiddenDim) : null;
         output = nn.Linear(hiddenDim > 0 ? hiddenDim : dim, experts);
         RegisterComponents();
@@ -47,7 +48,6 @@ public sealed class Router : nn.Module<Tensor, Tensor>
     public static void CheckTheta(double theta)
     {
         if (!(theta >= 0 && theta <= 1))
-            throw new ArgumentOutOfRangeException(nameof(theta),
-                $"The sensitivity θ must be in [0, 1] (0 = smallest experts, 1 = the dense model), not {theta}.");
+            throw new InvalidSettingsException($"The sensitivity θ must be in [0, 1] (0 = smallest experts, 1 = the dense model), not {theta}.");
     }
 }

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 namespace EfficientML.Routing;
 
 /// <summary>How the nested experts' weights are fine-tuned while the routers learn the difficulty labels.</summary>
@@ -55,17 +56,17 @@ public sealed record RoutingOptions
     public RoutingOptions Validate()
     {
         if (ExpertFractions is null || ExpertFractions.Count < 2)
-            throw new ArgumentException("Give at least two expert sizes, smallest first, ending with 1 (e.g. 0.25, 0.5, 0.75, 1).");
+            throw new InvalidSettingsException("Give at least two expert sizes, smallest first, ending with 1 (e.g. 0.25, 0.5, 0.75, 1).");
         for (int j = 1; j < ExpertFractions.Count; j++)
             if (!(ExpertFractions[j] > ExpertFractions[j - 1]))
-                throw new ArgumentException($"Expert sizes must increase ({string.Join(", ", ExpertFractions)}): list them from smallest to largest, each once.");
-        if (RouterHidden < 0) throw new ArgumentException($"RouterHidden must be 0 (linear) or more, not {RouterHidden}.");
+                throw new InvalidSettingsException($"Expert sizes must increase ({string.Join(", ", ExpertFractions)}): list them from smallest to largest, each once.");
+        if (RouterHidden < 0) throw new InvalidSettingsException($"RouterHidden must be 0 (linear) or more, not {RouterHidden}.");
         if (!(Tolerance >= 0) || double.IsInfinity(Tolerance))
-            throw new ArgumentException($"Tolerance is a loss difference in nats and must be 0 or more (e.g. 0.1), not {Tolerance}.");
+            throw new InvalidSettingsException($"Tolerance is a loss difference in nats and must be 0 or more (e.g. 0.1), not {Tolerance}.");
         if (!(RouterLossWeight > 0) || double.IsInfinity(RouterLossWeight))
-            throw new ArgumentException($"RouterLossWeight must be positive (e.g. 1), not {RouterLossWeight}.");
+            throw new InvalidSettingsException($"RouterLossWeight must be positive (e.g. 1), not {RouterLossWeight}.");
         if (!(RouterLearningRateScale > 0) || double.IsInfinity(RouterLearningRateScale))
-            throw new ArgumentException($"RouterLearningRateScale must be positive (e.g. 10), not {RouterLearningRateScale}.");
+            throw new InvalidSettingsException($"RouterLearningRateScale must be positive (e.g. 10), not {RouterLearningRateScale}.");
         Router.CheckTheta(EvalTheta);
         return this;
     }

@@ -29,7 +29,7 @@ public sealed record RoutingSpeed(double Theta, long Tokens, double ActiveFracti
     public static RoutingSpeed Measure(RoutedGpt routed, Tensor idx, double theta, int repeats = 7)
     {
         Router.CheckTheta(theta);
-        if (repeats < 1) throw new ArgumentException($"repeats must be at least 1, not {repeats}.");
+        if (repeats < 1) throw new InvalidSettingsException($"repeats must be at least 1, not {repeats}.");
         var model = routed.model;
         int layers = routed.Config.Layers;
         using var _ = no_grad();

@@ -41,8 +41,8 @@ public sealed class AcceleratorAdapters : nn.Module
     /// <summary>Accelerators for exits at layers 1 … <paramref name="maxExit"/> of a model of width <paramref name="dim"/>.</summary>
     public AcceleratorAdapters(int dim, int maxExit, int rank = 32, long seed = 0) : base(nameof(AcceleratorAdapters))
     {
-        if (maxExit < 1) throw new ArgumentOutOfRangeException(nameof(maxExit), $"Accelerators need an exit layer of at least 1, not {maxExit}.");
-        if (rank < 1 || rank > dim) throw new ArgumentOutOfRangeException(nameof(rank), $"The adapters' rank must lie in 1..{dim}, not {rank}.");
+        if (maxExit < 1) throw new InvalidSettingsException($"Accelerators need an exit layer of at least 1, not {maxExit}.");
+        if (rank < 1 || rank > dim) throw new InvalidSettingsException($"The adapters' rank must lie in 1..{dim}, not {rank}.");
         TorchNative.EnsureLoaded();
         Seeding.Everything(seed);
         Dim = dim;
@@ -56,7 +56,7 @@ public sealed class AcceleratorAdapters : nn.Module
     {
         int exit = maxExit ?? model.Config.Layers - 1;
         if (exit < 1 || exit > model.Config.Layers - 1)
-            throw new ArgumentOutOfRangeException(nameof(maxExit), $"The exit layer must lie in 1..{model.Config.Layers - 1} for a model of {model.Config.Layers} layers, not {exit}.");
+            throw new InvalidSettingsException($"The exit layer must lie in 1..{model.Config.Layers - 1} for a model of {model.Config.Layers} layers, not {exit}.");
         var a = new AcceleratorAdapters(model.Config.Dim, exit, rank, seed);
         a.to(model.Device);
         return a;
@@ -78,9 +78,9 @@ public sealed class AcceleratorAdapters : nn.Module
     public void CheckFor(TinyGptConfig config, int exit)
     {
         if (Dim != config.Dim)
-            throw new ArgumentException($"The accelerators were made for width {Dim}, the model has width {config.Dim}; train accelerators for this model.");
+            throw new InvalidSettingsException($"The accelerators were made for width {Dim}, the model has width {config.Dim}; train accelerators for this model.");
         if (exit > MaxExit)
-            throw new ArgumentOutOfRangeException("k", $"These accelerators serve exits at layers 1..{MaxExit}, not {exit}; make them with a deeper maxExit.");
+            throw new InvalidSettingsException($"These accelerators serve exits at layers 1..{MaxExit}, not {exit}; make them with a deeper maxExit.");
     }
 
     /// <summary>
@@ -89,7 +89,7 @@ public sealed class AcceleratorAdapters : nn.Module
     /// </summary>
     public Tensor Fast(IReadOnlyList<Tensor> slow, int exit)
     {
-        if (exit < 0 || exit > MaxExit) throw new ArgumentOutOfRangeException(nameof(exit), $"Exit layer must lie in 0..{MaxExit}, not {exit}.");
+        if (exit < 0 || exit > MaxExit) throw new InvalidSettingsException($"Exit layer must lie in 0..{MaxExit}, not {exit}.");
         var f = slow[exit];
         for (int i = 0; i < exit; i++) f = f + adapters[i].forward(slow[i + 1]);
         return f;

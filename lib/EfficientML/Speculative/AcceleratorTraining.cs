@@ -23,10 +23,10 @@ public sealed record AcceleratorOptions
     {
         foreach (var e in Exits ?? Array.Empty<int>())
             if (e < 1 || e > adapters.MaxExit)
-                throw new ArgumentOutOfRangeException(nameof(Exits), $"Exit layer {e} is outside 1..{adapters.MaxExit}, the exits these accelerators serve.");
-        if (Exits is { Length: 0 }) throw new ArgumentException("Name at least one exit layer to train for (or leave Exits null for all).", nameof(Exits));
+                throw new InvalidSettingsException($"Exit layer {e} is outside 1..{adapters.MaxExit}, the exits these accelerators serve.");
+        if (Exits is { Length: 0 }) throw new InvalidSettingsException("Name at least one exit layer to train for (or leave Exits null for all).");
         if (KlWeight < 0 || DistanceWeight < 0 || KlWeight + DistanceWeight == 0)
-            throw new ArgumentOutOfRangeException(nameof(KlWeight), "The KL and distance weights must be non-negative and not both 0.");
+            throw new InvalidSettingsException("The KL and distance weights must be non-negative and not both 0.");
         return this;
     }
 }
@@ -49,7 +49,7 @@ public static class AcceleratorTraining
         adapters.CheckFor(model.Config, adapters.MaxExit);
         training = training.Validate();
         if (training.BlockSize > model.Config.ContextLength)
-            throw new ArgumentOutOfRangeException(nameof(training), $"Blocks of {training.BlockSize} tokens exceed the model's context {model.Config.ContextLength}.");
+            throw new InvalidSettingsException($"Blocks of {training.BlockSize} tokens exceed the model's context {model.Config.ContextLength}.");
         var exits = o.Exits ?? Enumerable.Range(1, adapters.MaxExit).ToArray();
         using var generator = Seeding.Generator(training.Seed);
         using var evalMode = new EvalMode(model);

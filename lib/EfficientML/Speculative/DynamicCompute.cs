@@ -44,9 +44,9 @@ public static class DynamicCompute
         TextCorpus corpus, int batches = 4, int batchSize = 8, int blockSize = 128)
     {
         if (double.IsNaN(threshold) || threshold < 0 || threshold > 1)
-            throw new ArgumentOutOfRangeException(nameof(threshold), $"The exit threshold is a probability in 0..1, not {threshold}.");
+            throw new InvalidSettingsException($"The exit threshold is a probability in 0..1, not {threshold}.");
         if (predictor is not null && predictor.MaxExit != model.Config.Layers - 1)
-            throw new ArgumentException($"The exit predictor serves exits 1..{predictor.MaxExit}; the model needs 1..{model.Config.Layers - 1}.");
+            throw new InvalidSettingsException($"The exit predictor serves exits 1..{predictor.MaxExit}; the model needs 1..{model.Config.Layers - 1}.");
         adapters?.CheckFor(model.Config, adapters.MaxExit);
         int layers = model.Config.Layers;
         double agree = 0, nats = 0, used = 0;

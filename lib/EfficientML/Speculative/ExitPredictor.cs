@@ -20,7 +20,7 @@ public sealed class ExitPredictor : nn.Module
     /// <summary>Heads for exits 1 … <paramref name="maxExit"/> of a model of width <paramref name="dim"/>.</summary>
     public ExitPredictor(int dim, int maxExit, int hidden = 32, long seed = 0) : base(nameof(ExitPredictor))
     {
-        if (maxExit < 1) throw new ArgumentOutOfRangeException(nameof(maxExit), $"The exit predictor needs an exit layer of at least 1, not {maxExit}.");
+        if (maxExit < 1) throw new InvalidSettingsException($"The exit predictor needs an exit layer of at least 1, not {maxExit}.");
         TorchNative.EnsureLoaded();
         Seeding.Everything(seed);
         heads = nn.ModuleList(Enumerable.Range(0, maxExit)
@@ -50,7 +50,7 @@ public sealed class ExitPredictor : nn.Module
         TrainingOptions training, Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
     {
         if (predictor.MaxExit > model.Config.Layers - 1)
-            throw new ArgumentException($"The predictor serves exits up to {predictor.MaxExit}, but the model has {model.Config.Layers} layers.");
+            throw new InvalidSettingsException($"The predictor serves exits up to {predictor.MaxExit}, but the model has {model.Config.Layers} layers.");
         adapters?.CheckFor(model.Config, Math.Min(adapters.MaxExit, predictor.MaxExit));
         training = training.Validate();
         using var generator = Seeding.Generator(training.Seed);

@@ -47,7 +47,7 @@ public static class LayerAnalysis
             }
             tokens += x.numel();
         }
-        if (tokens == 0) throw new ArgumentException("The corpus' validation split is shorter than one block; use a longer text.");
+        if (tokens == 0) throw new InvalidSettingsException("The corpus' validation split is shorter than one block; use a longer text.");
         return Enumerable.Range(0, layers + 1).Select(j =>
         {
             bool hasFast = adapters is not null && j <= adapters.MaxExit;

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using static TorchSharp.torch;
 
@@ -28,11 +29,11 @@ public sealed class ModelDrafter : Drafter
     public override void Check(TinyGpt target)
     {
         if (Model.Config.VocabSize != target.Config.VocabSize)
-            throw new ArgumentException($"The draft model's vocabulary ({Model.Config.VocabSize}) differs from the target's ({target.Config.VocabSize}); both must use the same tokenizer.");
+            throw new InvalidSettingsException($"The draft model's vocabulary ({Model.Config.VocabSize}) differs from the target's ({target.Config.VocabSize}); both must use the same tokenizer.");
         if (Model.Config.ContextLength < target.Config.ContextLength)
-            throw new ArgumentException($"The draft model's context ({Model.Config.ContextLength}) is shorter than the target's ({target.Config.ContextLength}); use a draft model that reads at least as far.");
+            throw new InvalidSettingsException($"The draft model's context ({Model.Config.ContextLength}) is shorter than the target's ({target.Config.ContextLength}); use a draft model that reads at least as far.");
         if (Model.Device.type != target.Device.type)
-            throw new ArgumentException($"The draft model is on {Model.Device.type} but the target on {target.Device.type}; move both to the same device.");
+            throw new InvalidSettingsException($"The draft model is on {Model.Device.type} but the target on {target.Device.type}; move both to the same device.");
     }
 
     internal override Tensor Next(TinyGpt target, KvCache cache, IReadOnlyList<int> window)

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 using static TorchSharp.torch;
 
@@ -37,7 +38,7 @@ public sealed class SelfDrafter : Drafter
     {
         int layers = target.Config.Layers;
         if (ExitLayer < 1 || ExitLayer > layers - 1)
-            throw new ArgumentOutOfRangeException("k", $"The exit layer k must lie in 1..{layers - 1} for a model of {layers} layers, not {ExitLayer}.");
+            throw new InvalidSettingsException($"The exit layer k must lie in 1..{layers - 1} for a model of {layers} layers, not {ExitLayer}.");
         Adapters?.CheckFor(target.Config, ExitLayer);
     }
 

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 namespace EfficientML.Speculative;
 
 /// <summary>
@@ -10,8 +11,8 @@ public static class SpeculationMath
     /// <summary>Expected tokens per round (accepted drafts plus the target's token) for acceptance <paramref name="alpha"/> and γ drafts.</summary>
     public static double ExpectedTokensPerRound(double alpha, int gamma)
     {
-        if (double.IsNaN(alpha) || alpha < 0 || alpha > 1) throw new ArgumentOutOfRangeException(nameof(alpha), $"α is a probability in 0..1, not {alpha}.");
-        if (gamma < 0) throw new ArgumentOutOfRangeException(nameof(gamma), $"γ cannot be negative, not {gamma}.");
+        if (double.IsNaN(alpha) || alpha < 0 || alpha > 1) throw new InvalidSettingsException($"α is a probability in 0..1, not {alpha}.");
+        if (gamma < 0) throw new InvalidSettingsException($"γ cannot be negative, not {gamma}.");
         return alpha == 1 ? gamma + 1 : (1 - Math.Pow(alpha, gamma + 1)) / (1 - alpha);
     }
 
@@ -21,7 +22,7 @@ public static class SpeculationMath
     /// </summary>
     public static double PredictedSpeedUp(double alpha, int gamma, double draftCost, double verifyCost)
     {
-        if (draftCost < 0 || verifyCost <= 0) throw new ArgumentOutOfRangeException(nameof(verifyCost), "Costs are positive multiples of one plain decoding step.");
+        if (draftCost < 0 || verifyCost <= 0) throw new InvalidSettingsException("Costs are positive multiples of one plain decoding step.");
         return ExpectedTokensPerRound(alpha, gamma) / (gamma * draftCost + verifyCost);
     }
 }

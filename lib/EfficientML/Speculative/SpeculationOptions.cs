@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using EfficientML.Models;
 
 namespace EfficientML.Speculative;
@@ -38,12 +39,12 @@ public sealed record SpeculationOptions
     /// <summary>Throws one clear message for a setting that cannot work.</summary>
     public SpeculationOptions Validate(TinyGptConfig config)
     {
-        if (Gamma < 1) throw new ArgumentOutOfRangeException(nameof(Gamma), $"γ (draft tokens per round) must be at least 1, not {Gamma}.");
-        if (MaxGamma < 1) throw new ArgumentOutOfRangeException(nameof(MaxGamma), $"The largest γ must be at least 1, not {MaxGamma}.");
+        if (Gamma < 1) throw new InvalidSettingsException($"γ (draft tokens per round) must be at least 1, not {Gamma}.");
+        if (MaxGamma < 1) throw new InvalidSettingsException($"The largest γ must be at least 1, not {MaxGamma}.");
         if (AdaptiveGamma && Gamma > MaxGamma)
-            throw new ArgumentOutOfRangeException(nameof(Gamma), $"The starting γ {Gamma} exceeds the largest γ {MaxGamma}; raise MaxGamma or lower Gamma.");
+            throw new InvalidSettingsException($"The starting γ {Gamma} exceeds the largest γ {MaxGamma}; raise MaxGamma or lower Gamma.");
         if (Gamma >= config.ContextLength)
-            throw new ArgumentOutOfRangeException(nameof(Gamma), $"γ must be below the context length {config.ContextLength}, not {Gamma}.");
+            throw new InvalidSettingsException($"γ must be below the context length {config.ContextLength}, not {Gamma}.");
         AsGeneration().Validate(config);
         return this;
     }

@@ -54,7 +54,7 @@ public sealed class SpeculativeDecoder
         using var ownCache = cache is null ? Target.CreateCache() : null;
         cache ??= ownCache!;
         if (cache.BatchSize != 1 || cache.Capacity < window)
-            throw new ArgumentException($"The cache must hold one sequence of {window} positions; make it with Target.CreateCache().", nameof(cache));
+            throw new InvalidSettingsException($"The cache must hold one sequence of {window} positions; make it with Target.CreateCache().");
         cache.Reset();
         using var evalMode = new EvalMode(Target);
         using var _ = no_grad();
@@ -135,10 +135,10 @@ public sealed class SpeculativeDecoder
 
     static void CheckPrompt(IReadOnlyList<int> prompt, TinyGptConfig config)
     {
-        if (prompt is null || prompt.Count == 0) throw new ArgumentException("The prompt needs at least one token.", nameof(prompt));
+        if (prompt is null || prompt.Count == 0) throw new InvalidSettingsException("The prompt needs at least one token.");
         if (prompt.Count > config.ContextLength)
-            throw new ArgumentException($"The prompt has {prompt.Count} tokens but the model reads at most {config.ContextLength}; shorten it to its last {config.ContextLength} tokens.", nameof(prompt));
+            throw new InvalidSettingsException($"The prompt has {prompt.Count} tokens but the model reads at most {config.ContextLength}; shorten it to its last {config.ContextLength} tokens.");
         if (prompt.Any(t => t < 0 || t >= config.VocabSize))
-            throw new ArgumentException($"Prompt token ids must lie in 0..{config.VocabSize - 1}: use the tokenizer the model was trained with.", nameof(prompt));
+            throw new InvalidSettingsException($"Prompt token ids must lie in 0..{config.VocabSize - 1}: use the tokenizer the model was trained with.");
     }
 }

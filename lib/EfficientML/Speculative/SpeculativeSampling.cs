@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using static TorchSharp.torch;
 
 namespace EfficientML.Speculative;
@@ -13,7 +14,7 @@ public static class SpeculativeSampling
     /// <summary>Probabilities (…, V) in float32 from logits: softmax(logits / temperature), kept to the top k when k &gt; 0.</summary>
     public static Tensor Distribution(Tensor logits, double temperature, int topK = 0)
     {
-        if (temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), "Sampling needs a temperature above 0.");
+        if (temperature <= 0) throw new InvalidSettingsException("Sampling needs a temperature above 0.");
         var scaled = logits.to(ScalarType.Float32) / temperature;
         if (topK > 0 && topK < scaled.shape[^1])
         {
@@ -27,7 +28,7 @@ public static class SpeculativeSampling
     public static (int Accepted, int Next) AcceptGreedy(IReadOnlyList<int> drafts, IReadOnlyList<long> targetChoices)
     {
         if (targetChoices.Count != drafts.Count + 1)
-            throw new ArgumentException($"Verification needs one target choice more than there are drafts ({drafts.Count}), not {targetChoices.Count}.");
+            throw new InvalidSettingsException($"Verification needs one target choice more than there are drafts ({drafts.Count}), not {targetChoices.Count}.");
         int a = 0;
         while (a < drafts.Count && drafts[a] == targetChoices[a]) a++;
         return (a, (int)targetChoices[a]);
@@ -40,8 +41,8 @@ public static class SpeculativeSampling
     public static (int Accepted, int Next) AcceptSampled(IReadOnlyList<int> drafts, Tensor p, Tensor? q, Generator generator)
     {
         int n = drafts.Count;
-        if (p.shape[0] != n + 1) throw new ArgumentException($"Verification needs {n + 1} target distributions, not {p.shape[0]}.");
-        if (n > 0 && (q is null || q.shape[0] != n)) throw new ArgumentException($"Each of the {n} drafts needs its draft distribution.");
+        if (p.shape[0] != n + 1) throw new InvalidSettingsException($"Verification needs {n + 1} target distributions, not {p.shape[0]}.");
+        if (n > 0 && (q is null || q.shape[0] != n)) throw new InvalidSettingsException($"Each of the {n} drafts needs its draft distribution.");
         var pc = p.to(ScalarType.Float32).cpu();
         var qc = q?.to(ScalarType.Float32).cpu();
         for (int i = 0; i < n; i++)

@@ -1,3 +1,4 @@
+using EfficientML.Core;
 using System.Text;
 
 namespace EfficientML.Text;
@@ -23,7 +24,7 @@ public sealed class ByteTokenizer : ITokenizer
     /// <summary>A decoder for a stream of tokens that holds back incomplete multi-byte characters.</summary>
     public static StreamingByteDecoder Streaming() => new();
 
-    static byte ToByte(int t) => t is >= 0 and < 256 ? (byte)t : throw new ArgumentOutOfRangeException(nameof(t), t, "Byte tokens are 0..255.");
+    static byte ToByte(int t) => t is >= 0 and < 256 ? (byte)t : throw new InvalidSettingsException($"Byte tokens are 0..255 (got {t}).");
 }
 
 /// <summary>Turns byte tokens into text one at a time, for printing tokens as they are generated.</summary>

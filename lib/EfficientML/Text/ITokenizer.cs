@@ -1,3 +1,4 @@
+using EfficientML.Core;
 namespace EfficientML.Text;
 
 /// <summary>Turns text into token ids and back.</summary>
@@ -24,6 +25,6 @@ public static class Tokenizers
     {
         "byte" or "bytes" => ByteTokenizer.Instance,
         "gpt2" or "gpt-2" => Gpt2Tokenizer.Instance,
-        _ => throw new ArgumentException($"Unknown tokenizer '{name}'. Use 'byte' or 'gpt2'."),
+        _ => throw new InvalidSettingsException($"Unknown tokenizer '{name}'. Use 'byte' or 'gpt2'."),
     };
 }

@@ -57,7 +57,7 @@ public sealed class TextCorpus : IDisposable
     /// </summary>
     public string ValidationExcerpt(int start, int length)
     {
-        if (start < 0 || length < 1) throw new ArgumentOutOfRangeException(nameof(length), $"An excerpt needs a start of at least 0 and a length of at least 1, not {start} and {length}.");
+        if (start < 0 || length < 1) throw new InvalidSettingsException($"An excerpt needs a start of at least 0 and a length of at least 1, not {start} and {length}.");
         var text = ValidationText;
         if (start > 0)
         {
@@ -90,8 +90,8 @@ public sealed class TextCorpus : IDisposable
     public static TextCorpus FromText(string name, string text, ITokenizer tokenizer, double validationFraction = 0.1)
     {
         if (validationFraction is <= 0 or >= 1)
-            throw new ArgumentOutOfRangeException(nameof(validationFraction), "The validation fraction must lie strictly between 0 and 1.");
-        if (text.Length < 100) throw new ArgumentException("The text is too short to split into training and validation parts (need at least 100 characters).", nameof(text));
+            throw new InvalidSettingsException("The validation fraction must lie strictly between 0 and 1.");
+        if (text.Length < 100) throw new InvalidSettingsException("The text is too short to split into training and validation parts (need at least 100 characters).");
         int cut = (int)(text.Length * (1 - validationFraction));
         int paragraph = text.IndexOf("\n\n", cut, StringComparison.Ordinal);
         if (paragraph > 0 && paragraph < text.Length - 2) cut = paragraph + 2;
@@ -105,7 +105,7 @@ public sealed class TextCorpus : IDisposable
     {
         var data = Tokens(split);
         long room = data.shape[0] - blockSize - 1;
-        if (room < 1) throw new ArgumentException($"The {split} split has {data.shape[0]} tokens: too few for windows of {blockSize}.");
+        if (room < 1) throw new InvalidSettingsException($"The {split} split has {data.shape[0]} tokens: too few for windows of {blockSize}.");
         var starts = randint(0, room, [batchSize], generator: generator, dtype: ScalarType.Int64);
         return Windows(data, starts, blockSize, device);
     }

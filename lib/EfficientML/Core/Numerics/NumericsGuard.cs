@@ -68,7 +68,7 @@ public static class NumericsGuard
         {
             null or "" or "auto" => "auto",
             "on" or "off" => text,
-            _ => throw new ArgumentException($"{EnvironmentVariable}='{text}' is not a setting: use auto (the default), off or on."),
+            _ => throw new InvalidSettingsException($"{EnvironmentVariable}='{text}' is not a setting: use auto (the default), off or on."),
         };
     }
 

@@ -28,7 +28,7 @@ public static unsafe class OneDnn
         {
             if (value is not bool on) throw new ArgumentNullException(nameof(value), "Give true or false.");
             if (!Resolve())
-                throw new PlatformNotSupportedException(
+                throw new EfficientMLException(
                     "This libtorch does not export at::Context::setUserEnabledMkldnn, so oneDNN cannot be switched from .NET here. " +
                     "Start the process with ONEDNN_MAX_CPU_ISA=SSE41 instead (see environment.md, Troubleshooting).");
             _setEnabled(_globalContext(), on ? (byte)1 : (byte)0);

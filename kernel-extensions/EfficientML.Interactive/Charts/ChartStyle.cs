@@ -1,0 +1,43 @@
+using Plotly.NET;
+using Plotly.NET.CSharp;
+
+namespace EfficientML.Interactive;
+
+/// <summary>
+/// The look every chart of the project shares: plotly.js defaults without Plotly.NET's template (which adds
+/// ~8 KB to every chart, and live charts resend the whole chart on each update), a fixed height, tight margins.
+/// </summary>
+public static class ChartStyle
+{
+    /// <summary>Height of a chart in pixels unless a builder is told otherwise.</summary>
+    public const int DefaultHeight = 380;
+
+    /// <summary>Line colours, one per series (plotly's default cycle).</summary>
+    public static IReadOnlyList<string> Palette { get; } =
+        ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+    /// <summary>The colour of series <paramref name="index"/>.</summary>
+    public static Color ColorAt(int index) => Color.fromString(Palette[index % Palette.Count]);
+
+    /// <summary>Sets title, axis titles, height, margins and a legend under the plot (the tool bar appears top right on hover).</summary>
+    public static GenericChart Apply(GenericChart chart, string? title, string? xTitle, string? yTitle, int height = DefaultHeight)
+    {
+        if (xTitle != null) chart = chart.WithXAxisStyle<double, double, string>(TitleText: xTitle);
+        if (yTitle != null) chart = chart.WithYAxisStyle<double, double, string>(TitleText: yTitle);
+        var layout = GenericChart.getLayout(chart);
+        if (title != null) layout.SetProperty("title", new Dictionary<string, object> { ["text"] = title, ["x"] = 0.02, ["font"] = new Dictionary<string, object> { ["size"] = 15 } });
+        layout.SetProperty("height", height);
+        layout.SetProperty("autosize", true);
+        layout.SetProperty("margin", new Dictionary<string, object> { ["l"] = 60, ["r"] = 20, ["t"] = title == null ? 30 : 50, ["b"] = 80 });
+        layout.SetProperty("legend", new Dictionary<string, object> { ["orientation"] = "h", ["y"] = -0.22, ["yanchor"] = "top", ["x"] = 0, ["xanchor"] = "left" });
+        layout.SetProperty("font", new Dictionary<string, object> { ["family"] = "system-ui, -apple-system, 'Segoe UI', sans-serif", ["size"] = 12 });
+        return chart;
+    }
+
+    /// <summary>Height in pixels the chart's layout asks for (<see cref="DefaultHeight"/> when it does not say).</summary>
+    public static int HeightOf(GenericChart chart)
+    {
+        var value = GenericChart.getLayout(chart).TryGetPropertyValue("height");
+        return value != null && value.Value is IConvertible c ? Convert.ToInt32(c, System.Globalization.CultureInfo.InvariantCulture) : DefaultHeight;
+    }
+}

@@ -1,0 +1,112 @@
+using System.Globalization;
+using EfficientML.Cloning;
+using EfficientML.Models;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Directives;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace EfficientML.Interactive;
+
+/// <summary>Options of <c>#!hyperclone</c>, bound by name (<c>--noise-db</c> → <see cref="NoiseDb"/>); numbers arrive as text and are checked here.</summary>
+public sealed class HypercloneCommand : KernelDirectiveCommand
+{
+    /// <summary>Name of the model to grow.</summary>
+    public string? Model { get; set; }
+    /// <summary>Width factor n (an integer ≥ 2).</summary>
+    public string? Factor { get; set; }
+    /// <summary>Signal-to-noise ratio in dB of the symmetry-breaking noise.</summary>
+    public string? NoiseDb { get; set; }
+    /// <summary>Seed of the noise.</summary>
+    public string? Seed { get; set; }
+    /// <summary>Variable name of the grown model.</summary>
+    public string? Name { get; set; }
+    /// <summary>Variable name of the report.</summary>
+    public string? Report { get; set; }
+    /// <summary>Parameter whose heat maps are shown before and after.</summary>
+    public string? Weight { get; set; }
+}
+
+/// <summary>
+/// <c>#!hyperclone</c>: grows a named model n× wider so it computes the same function, keeps the grown model and the
+/// report as C# variables, and shows the report and one weight before and after.
+/// C#: <c>HyperCloning.Expand(model, 2, new HyperCloneOptions { NoiseSnrDb = 10 })</c>.
+/// </summary>
+static class HypercloneMagic
+{
+    public const string Name = "#!hyperclone";
+    public const string DefaultReportName = "cloneReport";
+    public const string DefaultWeight = "blocks.0.mlp.fc.weight";
+
+    public static void AddTo(MagicSet magics)
+    {
+        var session = magics.Session;
+        var d = new HyperCloneOptions();
+        var directive = new KernelActionDirective(Name)
+        {
+            Description = "Grows a model n× wider (HyperCloning) so that it computes exactly the same function: every width is multiplied " +
+                          "by --factor, each weight is tiled n × n, whole heads are copied. Keeps the grown model as a C# variable " +
+                          "(--name, default '<model>_x<factor>') and the report (--report, default 'cloneReport'), and shows the report " +
+                          "and one weight before and after. C#: HyperCloning.Expand(model, 2, new HyperCloneOptions { NoiseSnrDb = 10 }).",
+            Parameters =
+            {
+                ModelMagic.Option(session, "--model", $"Name of the model to grow, made with #!model or a C# variable holding a TinyGpt (default '{ModelMagic.DefaultName}')."),
+                new KernelDirectiveParameter("--factor", "Width factor n, an integer of 2 or more (required; no default): 2 doubles every width."),
+                new KernelDirectiveParameter("--noise-db", "Symmetry breaking: signal-to-noise ratio in dB of zero-sum noise added to the copies, so they can " +
+                                                           "learn different things while the function stays the same; about 10 is the paper's setting (default: no noise, exact copies)."),
+                new KernelDirectiveParameter("--seed", $"Seed of the noise (default {d.Seed})."),
+                new KernelDirectiveParameter("--name", "Variable name for the grown model in C# cells and in other magics' --model (default '<model>_x<factor>', e.g. model_x2)."),
+                new KernelDirectiveParameter("--report", $"Variable name for the CloneReport in C# cells (default '{DefaultReportName}')."),
+                new KernelDirectiveParameter("--weight", $"Parameter shown as heat maps before and after, as named by model.named_parameters() (default '{DefaultWeight}')."),
+            },
+        };
+        magics.Add<HypercloneCommand>(directive, (command, context) => RunAsync(command, context, session));
+    }
+
+    static async Task RunAsync(HypercloneCommand c, KernelInvocationContext context, NotebookSession session)
+    {
+        var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
+        // Checked here rather than marked required, so a missing factor gets a message with an example.
+        double factor = Factor(c.Factor);
+        string? name = c.Name is null ? null : OptionValues.VariableName(c.Name, "--name", modelName + "_x2");
+        var reportName = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
+        var model = ModelMagic.Find(session, modelName, "grow");
+        var weight = (c.Weight ?? DefaultWeight).Trim();
+        CloningCharts.FindParameter(model, weight);
+        var options = new HyperCloneOptions
+        {
+            NoiseSnrDb = OptionValues.OptionalDouble(c.NoiseDb, "--noise-db", example: 10),
+            Seed = OptionValues.Long(c.Seed, "--seed", new HyperCloneOptions().Seed),
+        };
+        HyperCloneResult result;
+        // Not while a training step (of an interrupted #!train, #!race, #!cluster or #!route) may still be writing these weights.
+        await session.TrainingGate.WaitAsync(context.CancellationToken);
+        try
+        {
+            // The library checks the factor first, so a bad one gets its message before any work.
+            result = HyperCloning.Expand(model, factor, options);
+        }
+        finally
+        {
+            session.TrainingGate.Release();
+        }
+        name ??= $"{modelName}_x{result.Report.WidthFactor.ToString(CultureInfo.InvariantCulture)}";
+        session.Models.Set(name, result.Model);
+        await session.ShareAsync(name, result.Model, typeof(TinyGpt));
+        await session.ShareAsync(reportName, result.Report, typeof(CloneReport));
+        context.Display(result.Report, HtmlFormatter.MimeType);
+        context.DisplayAs(CloningCharts.WeightTiling(model, result.Model, weight), HtmlFormatter.MimeType);
+    }
+
+    /// <summary>The factor as a number for the library to check (it explains why 2.5 or 1 cannot work); text that is no number at all is refused here.</summary>
+    static double Factor(string? text)
+    {
+        if (text is null)
+            throw new MagicException("#!hyperclone needs --factor N, the width factor: an integer of 2 or more, e.g. --factor 2.");
+        if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var factor) || !double.IsFinite(factor))
+            throw new MagicException($"--factor takes a whole number of 2 or more (got '{text}'): HyperCloning tiles whole copies of every weight. Use 2, 3 or 4.");
+        if (factor > 1024)
+            throw new MagicException($"--factor {text} would make every weight matrix {text}² times larger. Use 2, 3 or 4.");
+        return factor;
+    }
+}

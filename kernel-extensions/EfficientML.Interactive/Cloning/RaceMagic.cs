@@ -1,0 +1,82 @@
+using EfficientML.Cloning;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Directives;
+
+namespace EfficientML.Interactive;
+
+/// <summary>Options of <c>#!race</c>: the two models, the variable name, and the training options of <c>#!train</c>.</summary>
+public sealed class RaceCommand : TrainingOptionsCommand
+{
+    /// <summary>Name of the model that starts from somewhere (a clone).</summary>
+    public string? Challenger { get; set; }
+    /// <summary>Name of the model it is timed against.</summary>
+    public string? Baseline { get; set; }
+    /// <summary>Variable name of the race result.</summary>
+    public string? Race { get; set; }
+}
+
+/// <summary>
+/// <c>#!race</c>: trains two models of the same shape side by side with the same batches and schedule, in one live chart,
+/// and shows how many steps each needed to reach the baseline's final validation loss.
+/// C#: <c>TrainingRace.Run(challenger, baseline, TextCorpus.MobyDick(), options, "clone", "random init")</c>.
+/// </summary>
+static class RaceMagic
+{
+    public const string Name = "#!race";
+    public const string DefaultRaceName = "race";
+
+    public static void AddTo(MagicSet magics)
+    {
+        var session = magics.Session;
+        var directive = new KernelActionDirective(Name)
+        {
+            Description = "Trains two models of the same shape side by side on the Moby-Dick training split (same batches, same schedule, " +
+                          "validation loss at step 0 too) with one live chart, then shows how many steps each needed to reach the baseline's " +
+                          "final validation loss. Interrupt the cell to stop both between two steps. The result is kept as a C# variable " +
+                          "(--race, default 'race'). C#: TrainingRace.Run(challenger, baseline, TextCorpus.MobyDick(), options, \"clone\", \"random init\").",
+        };
+        directive.Parameters.Add(ModelMagic.Option(session, "--challenger",
+            "Name of the model that starts from somewhere, e.g. a clone made with #!hyperclone or #!subclone (required; no default)."));
+        directive.Parameters.Add(ModelMagic.Option(session, "--baseline",
+            "Name of the model it is timed against, e.g. a fresh #!model of the same shape (required; no default)."));
+        foreach (var parameter in TrainingOptionParameters.Create()) directive.Parameters.Add(parameter);
+        directive.Parameters.Add(new KernelDirectiveParameter("--race", $"Variable name for the RaceResult in C# cells (default '{DefaultRaceName}')."));
+        magics.Add<RaceCommand>(directive, (command, context) => RunAsync(command, context, session));
+    }
+
+    static async Task RunAsync(RaceCommand c, KernelInvocationContext context, NotebookSession session)
+    {
+        if (c.Challenger is null || c.Baseline is null)
+            throw new MagicException("#!race needs both --challenger NAME and --baseline NAME, e.g. #!race --challenger model_x2 --baseline fresh.");
+        var raceName = OptionValues.VariableName(c.Race, "--race", DefaultRaceName);
+        var (challengerName, baselineName) = (c.Challenger.Trim(), c.Baseline.Trim());
+        var challenger = ModelMagic.Find(session, challengerName, "race");
+        var baseline = ModelMagic.Find(session, baselineName, "race");
+        if (ReferenceEquals(challenger, baseline))
+            throw new MagicException($"--challenger and --baseline are the same model ('{challengerName}'): a race needs two. " +
+                                     $"Make a second one of the same shape, e.g. #!model --name fresh with the same sizes.");
+        var options = TrainingOptionParameters.Read(c, challenger.Config.ContextLength);
+        var corpus = MobyDickCorpus.Get();
+        await session.TrainingGate.WaitAsync(context.CancellationToken);
+        try
+        {
+            // Models of different shapes get the library's message here, before anything is shown.
+            var race = TrainingRace.NewRace(challenger, baseline, corpus, options, challengerName, baselineName);
+            session.LastRace = race;
+            // A C# variable before the first step, while this cell still owns the kernel (as #!train does).
+            await session.ShareAsync(raceName, race, typeof(RaceResult));
+            var display = LiveView.Follow(race, context);
+            // Off the kernel's thread, so an interrupt is seen while the steps run; each trainer checks the token between steps.
+            await Task.Run(() => TrainingRace.Run(challenger, baseline, corpus, race, cancellation: context.CancellationToken));
+            race.Challenger.ThrowIfDiverged();
+            race.Baseline.ThrowIfDiverged();
+            // The live chart makes way for the result: the mark, the steps each needed, the speed-up.
+            if (!context.CancellationToken.IsCancellationRequested) display.Show(race, force: true);
+        }
+        finally
+        {
+            session.TrainingGate.Release();
+        }
+    }
+}

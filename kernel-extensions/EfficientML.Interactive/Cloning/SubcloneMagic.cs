@@ -1,0 +1,163 @@
+using System.Globalization;
+using EfficientML.Cloning;
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Text;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Directives;
+using Microsoft.DotNet.Interactive.Formatting;
+using static TorchSharp.torch;
+
+namespace EfficientML.Interactive;
+
+/// <summary>Options of <c>#!subclone</c>, bound by name (<c>--no-rescale</c> → <see cref="NoRescale"/>); numbers arrive as text and are checked here.</summary>
+public sealed class SubcloneCommand : KernelDirectiveCommand
+{
+    /// <summary>Name of the model to shrink.</summary>
+    public string? Model { get; set; }
+    /// <summary>Residual width d′ of the subclone.</summary>
+    public string? Width { get; set; }
+    /// <summary>Number of blocks to keep (from both ends).</summary>
+    public string? Layers { get; set; }
+    /// <summary>Exactly which blocks to keep, comma-separated.</summary>
+    public string? Keep { get; set; }
+    /// <summary>MLP width of the subclone.</summary>
+    public string? Mlp { get; set; }
+    /// <summary>Turn input rescaling off.</summary>
+    public bool NoRescale { get; set; }
+    /// <summary>Variable name of the subclone.</summary>
+    public string? Name { get; set; }
+    /// <summary>Variable name of the report.</summary>
+    public string? Report { get; set; }
+    /// <summary>Calibration batch as BATCHxLENGTH.</summary>
+    public string? CalibrationTokens { get; set; }
+    /// <summary>Seed of the token sampler and of the random-init comparison.</summary>
+    public string? Seed { get; set; }
+}
+
+/// <summary>
+/// <c>#!subclone</c>: initialises a smaller model from a named one (weight subcloning), keeps it and the report as C#
+/// variables and shows the report. C#: <c>Subcloning.Shrink(model, new SubcloneOptions { Dim = 64, Layers = 4 }, calibration, evaluation)</c>.
+/// </summary>
+static class SubcloneMagic
+{
+    public const string Name = "#!subclone";
+    public const string DefaultReportName = "subcloneReport";
+    public const int DefaultCalibrationBatch = 16;
+    public const int DefaultCalibrationLength = 128;
+    public const long DefaultSeed = 1;
+
+    public static void AddTo(MagicSet magics)
+    {
+        var session = magics.Session;
+        var directive = new KernelActionDirective(Name)
+        {
+            Description = "Initialises a smaller model from a trained one (weight subcloning): ranks the residual dimensions by their activations " +
+                          "on Moby-Dick text and keeps the same most important ones in every layer, keeps each block's most important heads and " +
+                          "MLP neurons, and drops blocks from the middle. Keeps the subclone as a C# variable (--name, default '<model>_sub') and the " +
+                          "report (--report, default 'subcloneReport'), and shows the report. " +
+                          "C#: Subcloning.Shrink(model, new SubcloneOptions { Dim = 64, Layers = 4 }, calibration, evaluation).",
+            Parameters =
+            {
+                ModelMagic.Option(session, "--model", $"Name of the model to shrink, made with #!model or a C# variable holding a TinyGpt (default '{ModelMagic.DefaultName}')."),
+                new KernelDirectiveParameter("--width", "Residual width d′ of the subclone, a multiple of the head width (default: the model's width, unchanged)."),
+                new KernelDirectiveParameter("--layers", "Number of blocks to keep: the first ⌈L′/2⌉ and the last ⌊L′/2⌋, dropping the middle (default: all)."),
+                new KernelDirectiveParameter("--keep", "Exactly which blocks to keep, 0-based and comma-separated, e.g. 0,1,7 (instead of --layers; default: all)."),
+                new KernelDirectiveParameter("--mlp", "MLP width of the subclone (default: the model's MLP width scaled like the residual width, m · d′/d)."),
+                new KernelDirectiveParameter("--no-rescale", "Do not rescale weights whose input shrank (default: rescale by √(d_in / d_in′) so activations keep their norms).") { Flag = true },
+                new KernelDirectiveParameter("--name", "Variable name for the subclone in C# cells and in other magics' --model (default '<model>_sub', e.g. model_sub)."),
+                new KernelDirectiveParameter("--report", $"Variable name for the SubcloneReport in C# cells (default '{DefaultReportName}')."),
+                new KernelDirectiveParameter("--calibration-tokens", $"Token windows that rank the dimensions, as BATCHxLENGTH from the Moby-Dick training split " +
+                                                                     $"(default {DefaultCalibrationBatch}x{DefaultCalibrationLength}, or the context if shorter); the losses use as many from the validation split."),
+                new KernelDirectiveParameter("--seed", $"Seed of the sampled windows and of the random-init model the report compares with (default {DefaultSeed})."),
+            },
+        };
+        magics.Add<SubcloneCommand>(directive, (command, context) => RunAsync(command, context, session));
+    }
+
+    static async Task RunAsync(SubcloneCommand c, KernelInvocationContext context, NotebookSession session)
+    {
+        var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
+        var name = OptionValues.VariableName(c.Name, "--name", modelName + "_sub");
+        var reportName = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
+        var model = ModelMagic.Find(session, modelName, "shrink");
+        var source = model.Config;
+        if (c.Layers != null && c.Keep != null)
+            throw new MagicException("Use either --layers L (keep the first and last blocks) or --keep 0,1,7 (exactly these blocks), not both.");
+        var options = new SubcloneOptions
+        {
+            Dim = OptionValues.OptionalInt(c.Width, "--width", example: Math.Max(source.HeadDim, source.Dim / 2)),
+            Layers = OptionValues.OptionalInt(c.Layers, "--layers", example: Math.Max(1, source.Layers / 2)),
+            KeepLayers = Keep(c.Keep, source.Layers),
+            MlpDim = OptionValues.OptionalInt(c.Mlp, "--mlp", example: Math.Max(1, source.MlpDim / 2)),
+            RescaleInputs = !c.NoRescale,
+        };
+        // The library's own check (whole heads, key/value groups, layer counts), before any tokens are sampled.
+        Subcloning.TargetConfig(source, options);
+        var (batch, length) = CalibrationShape(c.CalibrationTokens, source.ContextLength);
+        long seed = OptionValues.Long(c.Seed, "--seed", DefaultSeed);
+
+        var corpus = MobyDickCorpus.Get();
+        SubcloneResult result;
+        await session.TrainingGate.WaitAsync(context.CancellationToken);
+        try
+        {
+            var (calibration, evaluation) = Tokens(corpus, batch, length, seed);
+            using (calibration)
+            using (evaluation)
+                result = Subcloning.Shrink(model, options, calibration, evaluation, seed);
+        }
+        finally
+        {
+            session.TrainingGate.Release();
+        }
+        session.Models.Set(name, result.Model);
+        await session.ShareAsync(name, result.Model, typeof(TinyGpt));
+        await session.ShareAsync(reportName, result.Report, typeof(SubcloneReport));
+        context.Display(result.Report, HtmlFormatter.MimeType);
+    }
+
+    /// <summary>Seeded windows: calibration from the training split, evaluation from the validation split.</summary>
+    static (Tensor Calibration, Tensor Evaluation) Tokens(TextCorpus corpus, int batch, int length, long seed)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = Seeding.Generator(seed);
+        var calibration = corpus.SampleBatch(Split.Train, batch, length, generator).Inputs;
+        var evaluation = corpus.SampleBatch(Split.Validation, batch, length, generator).Inputs;
+        return (calibration.MoveToOuterDisposeScope(), evaluation.MoveToOuterDisposeScope());
+    }
+
+    static IReadOnlyList<int>? Keep(string? text, int layers)
+    {
+        if (text is null) return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var blocks = new List<int>();
+        foreach (var part in parts)
+        {
+            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var block))
+                throw new MagicException($"--keep takes block numbers separated by commas (got '{text}'), e.g. --keep 0,1,{layers - 1}.");
+            blocks.Add(block);
+        }
+        if (blocks.Count == 0)
+            throw new MagicException($"--keep names no block: give at least one, e.g. --keep 0,1,{layers - 1}.");
+        return blocks;
+    }
+
+    static (int Batch, int Length) CalibrationShape(string? text, int contextLength)
+    {
+        int defaultLength = Math.Min(DefaultCalibrationLength, contextLength);
+        if (text is null) return (DefaultCalibrationBatch, defaultLength);
+        var example = $"--calibration-tokens {DefaultCalibrationBatch}x{defaultLength}";
+        var parts = text.Trim().Split(['x', 'X', '×', '*'], StringSplitOptions.TrimEntries);
+        if (parts.Length != 2 ||
+            !int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var batch) ||
+            !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var length))
+            throw new MagicException($"--calibration-tokens takes BATCHxLENGTH, two whole numbers (got '{text}'), e.g. {example}.");
+        if (batch < 1 || length < 2)
+            throw new MagicException($"--calibration-tokens needs at least 1 window of at least 2 tokens (got '{text}'), e.g. {example}.");
+        if (length > contextLength)
+            throw new MagicException($"--calibration-tokens: windows of {length} tokens are longer than the model's context of {contextLength}. Use {batch}x{contextLength} or shorter.");
+        return (batch, length);
+    }
+}

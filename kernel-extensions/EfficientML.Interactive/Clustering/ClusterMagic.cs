@@ -1,0 +1,205 @@
+using System.Globalization;
+using EfficientML.Clustering;
+using EfficientML.Core;
+using EfficientML.Models;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Directives;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace EfficientML.Interactive;
+
+/// <summary>
+/// Options of <c>#!cluster</c>, bound by name (<c>--no-finetune</c> → <see cref="NoFinetune"/>), plus the training
+/// options of <c>#!train</c>; numbers arrive as text and are checked here.
+/// </summary>
+public sealed class ClusterCommand : TrainingOptionsCommand
+{
+    /// <summary>Name of the model to compress.</summary>
+    public string? Model { get; set; }
+    /// <summary>Bits per weight (k = 2^bits centroids).</summary>
+    public string? Bits { get; set; }
+    /// <summary>Temperature τ of the soft assignment.</summary>
+    public string? Tau { get; set; }
+    /// <summary>Layers to cluster, comma-separated.</summary>
+    public string? Layers { get; set; }
+    /// <summary>Variable name of the clustered model.</summary>
+    public string? Name { get; set; }
+    /// <summary>Variable name of the compression result.</summary>
+    public string? Result { get; set; }
+    /// <summary>Post-training k-means only.</summary>
+    public bool NoFinetune { get; set; }
+    /// <summary>eDKM storage of what backward needs.</summary>
+    public bool Edkm { get; set; }
+    /// <summary>Layer whose histogram and centroids are shown.</summary>
+    public string? Watch { get; set; }
+}
+
+/// <summary>
+/// <c>#!cluster</c>: compresses a copy of a named model to a few bits per weight by DKM clustering-aware fine-tuning
+/// (or by k-means alone), with one live view of the loss and of one layer's weights and centroids; keeps the palettised
+/// copy and the result as C# variables. C#: <c>ClusteringFineTuning.FineTune(model.Copy(), corpus, new DkmOptions { Bits = 3 }, options)</c>.
+/// </summary>
+static class ClusterMagic
+{
+    public const string Name = "#!cluster";
+    public const string DefaultResultName = "clustering";
+    public const string DefaultWatch = "blocks.0.mlp.fc";
+
+    /// <summary>Fine-tuning starts from trained weights: fewer steps, a gentler rate and a short warmup than <c>#!train</c>.</summary>
+    public static TrainingOptions FineTuningDefaults { get; } = new() { Steps = 100, LearningRate = 3e-4, WarmupSteps = 10 };
+
+    /// <summary>eDKM's storage as <c>--edkm</c> uses it: unique rows + indices, each tensor saved once.</summary>
+    public static EDkmOptions EDkmStorage { get; } = new() { Uniquify = true, Deduplicate = true };
+
+    public static void AddTo(MagicSet magics)
+    {
+        var session = magics.Session;
+        var d = new DkmOptions();
+        var directive = new KernelActionDirective(Name)
+        {
+            Description = "Compresses a copy of a model to --bits bits per weight by weight clustering: every linear layer's weights share " +
+                          "k = 2^bits values (a palette). DKM fine-tunes the copy while the clusters form (differentiable k-means: soft " +
+                          "assignment softmax(−(w − c)²/τ)); --no-finetune clusters once by k-means instead. One live view shows the loss " +
+                          "and one layer's weight histogram with its centroids moving. The copy is left hard-clustered (each weight its " +
+                          "nearest centroid) and kept as a C# variable (--name, default '<model>_<bits>bit'), the CompressionResult too " +
+                          "(--result, default 'clustering'); the original model is not changed. Interrupt the cell to stop between two steps. " +
+                          "C#: ClusteringFineTuning.FineTune(model.Copy(), corpus, new DkmOptions { Bits = 3 }, options).",
+        };
+        directive.Parameters.Add(ModelMagic.Option(session, "--model",
+            $"Name of the model to compress, made with #!model or a C# variable holding a TinyGpt; it is copied, never changed (default '{ModelMagic.DefaultName}')."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--bits",
+            "Bits per weight, 1 to 8: each clustered layer gets k = 2^bits centroids, e.g. 3 → 8 values (required; no default)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--tau",
+            $"Temperature τ of the soft assignment softmax(−(w − c)²/τ), in squared weight units; smaller is harder (default {d.Temperature.ToString("G", CultureInfo.InvariantCulture)})."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--layers",
+            "Layers to cluster, by module name and comma-separated, e.g. blocks.0.mlp.fc,blocks.0.mlp.proj (default: every linear layer)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--name",
+            "Variable name for the clustered copy in C# cells and in other magics' --model (default '<model>_<bits>bit', e.g. model_3bit)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--result",
+            $"Variable name for the CompressionResult (loss, size, the fine-tuning run) in C# cells (default '{DefaultResultName}')."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--no-finetune",
+            "Cluster once by k-means on the trained weights, without fine-tuning: post-training palettisation (default: DKM fine-tuning).") { Flag = true });
+        directive.Parameters.Add(new KernelDirectiveParameter("--edkm",
+            "Keep what backward needs the eDKM way: unique rows of the attention + small indices, each tensor saved once; same gradients, " +
+            "far less memory (default: plain DKM storage).") { Flag = true });
+        directive.Parameters.Add(new KernelDirectiveParameter("--watch",
+            $"Layer whose weight histogram and centroids are shown (default '{DefaultWatch}', or the first clustered layer when it is not clustered)."));
+        foreach (var parameter in TrainingOptionParameters.Create(FineTuningDefaults)) directive.Parameters.Add(parameter);
+        magics.Add<ClusterCommand>(directive, (command, context) => RunAsync(command, context, session));
+    }
+
+    static async Task RunAsync(ClusterCommand c, KernelInvocationContext context, NotebookSession session)
+    {
+        var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
+        int bits = Bits(c.Bits);
+        var options = new DkmOptions
+        {
+            Bits = bits,
+            Temperature = OptionValues.PositiveDouble(c.Tau, "--tau", new DkmOptions().Temperature),
+        }.Validate();
+        var name = OptionValues.VariableName(c.Name, "--name", $"{modelName}_{bits}bit");
+        var resultName = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
+        if (name == modelName)
+            throw new MagicException($"--name {name} is the model being clustered; the clustered copy needs a name of its own, e.g. --name {modelName}_{bits}bit.");
+        var layerNames = Layers(c.Layers);
+        if (c.NoFinetune)
+        {
+            var unused = TrainingOptionParameters.Given(c).Concat(c.Edkm ? new[] { "--edkm" } : Array.Empty<string>()).ToList();
+            if (unused.Count > 0)
+                throw new MagicException($"{string.Join(", ", unused)} only apply to fine-tuning, and --no-finetune clusters without it: " +
+                                         $"drop {(unused.Count == 1 ? "it" : "them")}, or drop --no-finetune.");
+        }
+        var model = ModelMagic.Find(session, modelName, "cluster");
+        var training = c.NoFinetune ? null : TrainingOptionParameters.Read(c, model.Config.ContextLength, FineTuningDefaults) with { EvalAtStart = true };
+        var corpus = MobyDickCorpus.Get();
+
+        TinyGpt? copy = null;
+        SavedTensorStore? store = null;
+        ClusteredLayers? layers = null;
+        ClusterView? view = null;
+        bool kept = false;
+        // Not while a training step (of an interrupted #!train, #!race, #!cluster or #!route) may still be writing these weights.
+        await session.TrainingGate.WaitAsync(context.CancellationToken);
+        try
+        {
+            copy = model.Copy();
+            store = new SavedTensorStore(c.Edkm ? EDkmStorage : EDkmOptions.None);
+            // The library's message lists the layers that exist when a name is wrong.
+            layers = new ClusteredLayers(copy, options, store, layerNames);
+            var watch = Watch(c.Watch, layers);
+            CompressionResult result;
+            if (training is null)
+            {
+                result = ClusteringFineTuning.PostTraining(copy, corpus, layers, FineTuningDefaults.EvalBatches);
+                view = new ClusterView(watch, options.Clusters, run: null) { Result = result };
+                view.Capture(layers);
+                context.Display(view, HtmlFormatter.MimeType);
+            }
+            else
+            {
+                var run = ClusteringFineTuning.NewRun(copy, corpus, options, training);
+                session.LastRun = run;
+                view = new ClusterView(watch, options.Clusters, run);
+                var display = new ThrottledDisplay(context, LiveView.UpdateInterval);
+                var liveView = view;
+                var liveLayers = layers;
+                display.ShowIfDue(() => { liveView.Capture(liveLayers); return liveView; });
+                // Off the kernel's thread, so an interrupt is seen while the steps run; the trainer checks the token between steps.
+                // The callback runs on the training thread between steps, where the weights and centroids may be copied.
+                result = await Task.Run(() => ClusteringFineTuning.FineTune(copy, corpus, layers, training, run,
+                    onStep: (r, l) => display.ShowIfDue(() => { liveView.Capture(l); return liveView; }, force: r.Outcome != TrainingOutcome.Running),
+                    cancellation: context.CancellationToken));
+                // Interrupted: the cell has ended, so nothing more is shown or shared, and the half-trained copy is dropped.
+                if (context.CancellationToken.IsCancellationRequested || run.Outcome == TrainingOutcome.Cancelled) return;
+                run.ThrowIfDiverged(); // the copy is dropped; the model it came from is untouched
+                view.Result = result;
+                display.Show(view, force: true);
+            }
+            // The registered model IS the palettised one: every clustered weight its nearest centroid, for good.
+            layers.ApplyHardWeights();
+            copy.eval();
+            session.Models.Set(name, copy);
+            kept = true;
+            await session.ShareAsync(name, copy, typeof(TinyGpt));
+            await session.ShareAsync(resultName, result, typeof(CompressionResult));
+            if (training is not null) context.Display(store.Report, HtmlFormatter.MimeType);
+        }
+        finally
+        {
+            view?.Dispose();
+            layers?.Dispose();
+            store?.Dispose();
+            if (!kept) copy?.Dispose();
+            session.TrainingGate.Release();
+        }
+    }
+
+    /// <summary>The bits as a whole number for the library to check (it explains the 1–8 range); a missing or non-numeric value is refused here.</summary>
+    static int Bits(string? text)
+    {
+        if (text is null)
+            throw new MagicException("#!cluster needs --bits B, the bits per weight: 1 to 8 (k = 2^B centroids per layer), e.g. --bits 3.");
+        if (!int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var bits))
+            throw new MagicException($"--bits takes a whole number from 1 to 8 (got '{text}'), e.g. --bits 3 for 8 centroids per layer.");
+        return bits;
+    }
+
+    static IReadOnlyList<string>? Layers(string? text)
+    {
+        if (text is null) return null;
+        var names = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).ToList();
+        if (names.Count == 0)
+            throw new MagicException($"--layers names no layer: give module names separated by commas, e.g. --layers {DefaultWatch},blocks.0.mlp.proj.");
+        return names;
+    }
+
+    static string Watch(string? text, ClusteredLayers layers)
+    {
+        if (text is null) return layers.Names.Contains(DefaultWatch) ? DefaultWatch : layers.Names[0];
+        var watch = text.Trim();
+        if (layers.Names.Contains(watch)) return watch;
+        var names = layers.Names;
+        throw new MagicException($"--watch {watch}: not one of the clustered layers ({string.Join(", ", names.Take(12))}{(names.Count > 12 ? ", …" : "")}). " +
+                                 "Watch one of them, or add it to --layers.");
+    }
+}

@@ -1,0 +1,79 @@
+using System.Text.Encodings.Web;
+using EfficientML.Cloning;
+using EfficientML.Core;
+using Microsoft.AspNetCore.Html;
+using Microsoft.DotNet.Interactive;
+
+namespace EfficientML.Interactive;
+
+/// <summary>
+/// Live outputs for plain C# cells: what <c>#!train</c> and <c>#!race</c> do for their charts, available to any code
+/// that trains. Example: <c>var run = LanguageModelTraining.NewRun(model, corpus, options); LiveView.Follow(run);
+/// LanguageModelTraining.Train(model, corpus, run);</c>, or for a race <c>var race = TrainingRace.NewRace(…);
+/// LiveView.Follow(race); TrainingRace.Run(challenger, baseline, corpus, race);</c>
+/// </summary>
+public static class LiveView
+{
+    /// <summary>Least time between two redraws of a live output.</summary>
+    public static TimeSpan UpdateInterval { get; } = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>
+    /// Shows <paramref name="run"/> in the current cell now, and redraws it in place (throttled) whenever it
+    /// grows; the last redraw, when it finishes, is never skipped. Returns the run, so it can be chained.
+    /// </summary>
+    public static TrainingRun Follow(TrainingRun run) =>
+        Follow(run, CurrentContext());
+
+    /// <summary>
+    /// Shows several runs in one live chart (a status line each, their curves on shared axes), redrawn in place (throttled)
+    /// whenever any of them grows; when one finishes, the redraw is never skipped.
+    /// </summary>
+    public static IReadOnlyList<TrainingRun> Follow(IEnumerable<TrainingRun> runs, string? title = null)
+    {
+        var list = runs.ToList();
+        Follow(list, title, CurrentContext());
+        return list;
+    }
+
+    /// <summary>Shows both runs of <paramref name="race"/> in one live chart, as <see cref="Follow(IEnumerable{TrainingRun}, string?)"/>.</summary>
+    public static RaceResult Follow(RaceResult race)
+    {
+        Follow(race, CurrentContext());
+        return race;
+    }
+
+    /// <summary>The same in a given cell's context (the training magic passes its own).</summary>
+    internal static TrainingRun Follow(TrainingRun run, KernelInvocationContext context)
+    {
+        var display = new ThrottledDisplay(context, UpdateInterval);
+        display.Show(run);
+        run.Updated += r => display.Show(r, force: r.Outcome != TrainingOutcome.Running);
+        return run;
+    }
+
+    /// <summary>The race in a given cell's context; the display is returned so the magic can show the result in its place.</summary>
+    internal static ThrottledDisplay Follow(RaceResult race, KernelInvocationContext context) =>
+        Follow([race.Challenger, race.Baseline], $"Race: {race.Challenger.Name} vs {race.Baseline.Name}", context);
+
+    internal static ThrottledDisplay Follow(IReadOnlyList<TrainingRun> runs, string? title, KernelInvocationContext context)
+    {
+        if (runs.Count == 0) throw new InvalidSettingsException("Give at least one training run to follow.");
+        var display = new ThrottledDisplay(context, UpdateInterval);
+        // Rendered when shown, not when built: each redraw draws the runs as they are at that moment.
+        var view = new LiveRuns(runs, title);
+        display.Show(view);
+        foreach (var run in runs)
+            run.Updated += r => display.Show(view, force: r.Outcome != TrainingOutcome.Running);
+        return display;
+    }
+
+    static KernelInvocationContext CurrentContext() =>
+        KernelInvocationContext.Current
+        ?? throw new InvalidOperationException("LiveView.Follow shows output in a notebook cell; call it from a cell, before training starts.");
+
+    /// <summary>Several runs as one HTML output, drawn anew each time it is formatted.</summary>
+    sealed class LiveRuns(IReadOnlyList<TrainingRun> runs, string? title) : IHtmlContent
+    {
+        public void WriteTo(TextWriter writer, HtmlEncoder encoder) => writer.Write(TrainingRunHtml.Render(runs, title));
+    }
+}

@@ -1,0 +1,131 @@
+using System.Globalization;
+using EfficientML.Reparam;
+using EfficientML.Audio;
+using EfficientML.KeywordSpotting;
+
+namespace EfficientML.Interactive;
+
+/// <summary>
+/// Speech objects as HTML: audio with a player, its waveform and log-mel spectrogram; a keyword dataset as its summary and
+/// one sample per class; evaluations as confusion matrices; results and latencies as tables; folded kernels as pictures.
+/// </summary>
+static class SpeechHtml
+{
+    static readonly Lazy<LogMel> Features = new(() => new LogMel());
+
+    /// <summary>The log-mel spectrogram of 16 kHz audio (null for other rates or clips shorter than one window).</summary>
+    static float[,]? LogMelOf(float[] samples, int sampleRate) =>
+        sampleRate == Features.Value.Options.SampleRate && samples.Length >= Features.Value.Options.WindowSamples
+            ? Features.Value.ComputeArray(samples) : null;
+
+    public static string Render(AudioClip clip) =>
+        SpeechCharts.AudioView(clip.Samples, clip.SampleRate, LogMelOf(clip.Samples, clip.SampleRate));
+
+    public static string Render(SynthesizedSpeech speech)
+    {
+        var phonemes = string.Join(" ", speech.Phonemes.Select(p => $"{p.Phoneme}@{p.Start.ToString("0.00", CultureInfo.InvariantCulture)}s"));
+        return $"<div style=\"{Html.BlockStyle}\">" +
+               SpeechCharts.AudioView(speech.Samples, speech.SampleRate, LogMelOf(speech.Samples, speech.SampleRate)) +
+               (phonemes.Length > 0 ? $"<div style=\"margin-top:4px\"><b>phonemes (IPA) and start times</b>: {Html.Encode(phonemes)}</div>" : "") +
+               "</div>";
+    }
+
+    public static string Render(KeywordDataset dataset)
+    {
+        var firstOfEachClass = dataset.Train.Clips.Select((clip, index) => (clip, index)).DistinctBy(p => p.clip.Label).OrderBy(p => p.clip.Label);
+        var samples = firstOfEachClass
+            .Select(p =>
+            {
+                var (clip, label) = (p.clip, dataset.Labels[p.clip.Label]);
+                var audio = dataset.Train.Audio(p.index);
+                var what = clip.Label < dataset.Options.Keywords.Count || clip.Word.Length == 0 ? label : $"{label} ({clip.Word})";
+                var detail = clip.Word.Length == 0 ? "noise only" : $"{clip.Speaker}, {(clip.Noisy ? $"{clip.SnrDb:0} dB SNR" : "clean")}{(clip.Telephone ? ", 4 kHz" : "")}";
+                return ($"{what} · {detail}", audio, dataset.Options.SampleRate, LogMelOf(audio, dataset.Options.SampleRate));
+            });
+        return $"<div style=\"{Html.BlockStyle}\"><div style=\"margin-bottom:6px\"><b>{Html.Encode(dataset.ToString())}</b>" +
+               $" · built in {dataset.BuildTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s</div>" +
+               SpeechCharts.DatasetSummary(dataset.ClassCounts, dataset.VoicesBySplit, dataset.Snrs) +
+               "<div style=\"margin:8px 0 4px\"><b>One training clip per class</b></div>" +
+               SpeechCharts.AudioGallery(samples, columns: 4) + "</div>";
+    }
+
+    public static string Render(KeywordStream stream)
+    {
+        var events = string.Join(", ", stream.Events.Take(40).Select(e => $"{e.Word} {e.Start.ToString("0.0", CultureInfo.InvariantCulture)}–{e.End.ToString("0.0", CultureInfo.InvariantCulture)} s"));
+        return $"<div style=\"{Html.BlockStyle}\">" +
+               SpeechCharts.AudioView(stream.Samples, stream.SampleRate, LogMelOf(stream.Samples, stream.SampleRate),
+                   $"{stream.Events.Count} words in {stream.Seconds.ToString("0.#", CultureInfo.InvariantCulture)} s") +
+               $"<div style=\"margin-top:4px\"><b>words</b>: {Html.Encode(events)}{(stream.Events.Count > 40 ? " …" : "")}</div></div>";
+    }
+
+    public static string Render(KeywordEvaluation evaluation) =>
+        SpeechCharts.ConfusionMatrix(evaluation.Confusion, evaluation.Labels, $"Loss {evaluation.Loss.ToString("0.###", CultureInfo.InvariantCulture)} nats");
+
+    public static string Render(KeywordSpotterResult result) =>
+        Render([result]) + SpeechCharts.ConfusionMatrix(result.Test.Confusion, result.Test.Labels, $"{result.Name}, synthetic test");
+
+    public static string Render(IEnumerable<KeywordSpotterResult> results)
+    {
+        var header = Html.Header("model", "synthetic test", "real voice, as recorded", "real voice, varied", "validation loss", "steps",
+            "training time", "parameters (deployed)", "MACs per second of audio", "peak activations");
+        var rows = results.Select(r => Html.NumberRow(Html.Encode(r.Name), Html.Percent(r.Test.Accuracy), Html.Percent(r.RealOriginalAccuracy),
+            Html.Percent(r.RealVariationAccuracy), r.Run.LastValidationLoss is double v ? Html.Number(Math.Round(v, 3)) : "—",
+            Html.Count(r.Run.Steps.Count), $"{r.Run.Elapsed.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s",
+            Html.Count(r.Cost.Parameters), Html.Count(r.Cost.Macs), Html.Bytes(r.Cost.PeakActivationBytes)));
+        return $"<table style=\"{Html.TableStyle}\">{header}{string.Concat(rows)}</table>";
+    }
+
+    public static string Render(IEnumerable<DeployLatency> latencies)
+    {
+        var list = latencies.ToList();
+        var folded = list.FirstOrDefault(l => l.Name.StartsWith("RepCNN folded (TorchSharp)", StringComparison.Ordinal))?.Milliseconds;
+        var header = Html.Header("runs on one second of audio (batch 1)", "median ms", "× folded TorchSharp", "parameters", "MACs", "peak activations");
+        var rows = list.Select(l => Html.NumberRow(Html.Encode(l.Name), Html.Number(Math.Round(l.Milliseconds, 3)),
+            folded is double f ? Html.Number(Math.Round(l.Milliseconds / f, 2)) : "—",
+            l.Cost.Parameters > 0 ? Html.Count(l.Cost.Parameters) : "—", l.Cost.Macs > 0 ? Html.Count(l.Cost.Macs) : "—",
+            l.Cost.PeakActivationBytes > 0 ? Html.Bytes(l.Cost.PeakActivationBytes) : "—"));
+        return $"<table style=\"{Html.TableStyle}\">{header}{string.Concat(rows)}</table>" +
+               "<div style=\"font-size:12px;color:#555;margin-top:3px\">Peak activations: the largest sum of tensors alive at once for one window, " +
+               "4 bytes each (weights not counted), from the model's shapes.</div>";
+    }
+
+    public static string Render(ModelCost cost) => Render([cost]);
+
+    public static string Render(IEnumerable<ModelCost> costs)
+    {
+        var header = Html.Header("model", "parameters", "multiply-accumulates per window", "peak activations", "frames per window");
+        var rows = costs.Select(c => Html.NumberRow(Html.Encode(c.Model), Html.Count(c.Parameters), Html.Count(c.Macs), Html.Bytes(c.PeakActivationBytes), Html.Count(c.Frames)));
+        return $"<table style=\"{Html.TableStyle}\">{header}{string.Concat(rows)}</table>" +
+               "<div style=\"font-size:12px;color:#555;margin-top:3px\">From the model's shapes: convolutions and the classifier counted; " +
+               "peak activations = the largest sum of tensors alive at once for one window, 4 bytes each, weights not counted.</div>";
+    }
+
+    public static string Render(ReparameterizationReport report) =>
+        $"<div style=\"{Html.BlockStyle}\"><b>Re-parameterised</b> · {Html.Encode(report.ToString())}</div>" +
+        $"<table style=\"{Html.TableStyle};margin-top:4px\">" + Html.Header("", "multi-branch", "folded") +
+        Html.Row("max |Δ logits|", "", $"{report.MaxAbsDifference.ToString("0.0e+0", CultureInfo.InvariantCulture)} on logits up to " +
+            $"{report.LogitScale.ToString("0.0#", CultureInfo.InvariantCulture)}: {report.RelativeDifference.ToString("0.0e+0", CultureInfo.InvariantCulture)} of their scale " +
+            (report.Same ? "✓ ≤ 1e-5" : "✗ above 1e-5")) +
+        Html.Row("parameters", Html.Count(report.ParametersBefore), Html.Count(report.ParametersAfter)) +
+        Html.Row($"median ms per call, input {Html.Shape(report.InputShape)}", Html.Number(Math.Round(report.MillisecondsBefore, 3)),
+            $"{Html.Number(Math.Round(report.MillisecondsAfter, 3))} ({Html.Number(Math.Round(report.SpeedUp, 2))}× faster)") +
+        "</table>";
+
+    public static string Render(RepBranchKernels kernels) => Kernels(kernels, output: 0);
+
+    /// <summary>The branches of one output channel and their sum, as heat maps (input channels × taps).</summary>
+    public static string Kernels(RepBranchKernels kernels, int output, string? title = null)
+    {
+        var panels = kernels.Branches.Append(kernels.Folded).Select(k => (Title: k.Name, Values: Matrix(k, output))).ToList();
+        return SpeechCharts.KernelPanels(panels, title ?? $"Output channel {output}: the branches' folded kernels and their sum",
+            "input channel", "tap", asSum: true);
+    }
+
+    static float[,] Matrix(BranchKernel kernel, int output)
+    {
+        var m = new float[kernel.InPerGroup, kernel.KernelSize];
+        for (int i = 0; i < kernel.InPerGroup; i++)
+            for (int t = 0; t < kernel.KernelSize; t++) m[i, t] = kernel.At(output, i, t);
+        return m;
+    }
+}

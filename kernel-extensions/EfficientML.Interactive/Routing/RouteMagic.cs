@@ -1,0 +1,314 @@
+using System.Globalization;
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Routing;
+using EfficientML.Text;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Directives;
+using Microsoft.DotNet.Interactive.Formatting;
+using static TorchSharp.torch;
+
+namespace EfficientML.Interactive;
+
+/// <summary>
+/// Options of <c>#!route</c>, bound by name (<c>--router-hidden</c> → <see cref="RouterHidden"/>), plus the training
+/// options of <c>#!train</c>; numbers arrive as text and are checked here.
+/// </summary>
+public sealed class RouteCommand : TrainingOptionsCommand
+{
+    /// <summary>Name of the model to convert.</summary>
+    public string? Model { get; set; }
+    /// <summary>Expert sizes as fractions of the MLP width, comma-separated.</summary>
+    public string? Experts { get; set; }
+    /// <summary>Difficulty-label tolerance in nats.</summary>
+    public string? Tolerance { get; set; }
+    /// <summary>Hidden width of each router (0 = linear).</summary>
+    public string? RouterHidden { get; set; }
+    /// <summary>Sensitivity shown on the text (and at which fine-tuning is evaluated).</summary>
+    public string? Theta { get; set; }
+    /// <summary>Sensitivities of the sweep, comma-separated.</summary>
+    public string? Thetas { get; set; }
+    /// <summary>Text coloured by the experts its characters use.</summary>
+    public string? Text { get; set; }
+    /// <summary>Also fine-tune and measure the elastic (static-width) baseline.</summary>
+    public bool Baseline { get; set; }
+    /// <summary>Variable name of the routed model.</summary>
+    public string? Name { get; set; }
+    /// <summary>Variable name of the study.</summary>
+    public string? Result { get; set; }
+}
+
+/// <summary>
+/// <c>#!route</c>: turns a copy of a named model into a DynaMoE model (each MLP's neurons sorted into nested experts, a small
+/// router per layer), fine-tunes routers and experts with a live loss chart, measures validation loss against MLP compute
+/// for a sweep of sensitivities θ and for every static width of the same weights (and, with <c>--baseline</c>, of an elastic
+/// baseline fine-tuned alike), shows the study, and colours a text by the experts its characters use. C#:
+/// <c>RoutingFineTuning.FineTune(RoutedGpt.FromDense(model, calibration, options), corpus, options, training)</c>, then
+/// <c>RoutingEvaluation.Sweep(routed, corpus)</c>.
+/// </summary>
+static class RouteMagic
+{
+    public const string Name = "#!route";
+    public const string DefaultResultName = "routing";
+
+    /// <summary>Characters of the default text (the start of the validation split, cut at a space).</summary>
+    public const int DefaultTextLength = 400;
+
+    /// <summary>Longest --text: every character becomes one element of the output.</summary>
+    public const int MaxTextLength = 2000;
+
+    /// <summary>Calibration windows that rank the MLP neurons (of the model's context length, from the training split).</summary>
+    public const int CalibrationSequences = 16;
+
+    /// <summary>Fine-tuning starts from trained weights: fewer steps, a gentler rate and a short warmup than <c>#!train</c>.</summary>
+    public static TrainingOptions FineTuningDefaults { get; } = RoutingExperiments.FineTuning(quick: false) with { EvalEvery = 25 };
+
+    public static void AddTo(MagicSet magics)
+    {
+        var session = magics.Session;
+        var d = new RoutingOptions();
+        var directive = new KernelActionDirective(Name)
+        {
+            Description = "Token-difficulty routing (DynaMoE): converts a copy of a model so that each MLP holds nested experts (its neurons " +
+                          "sorted by importance; expert j is the first --experts share of them) with a small router per layer that picks " +
+                          "each token's expert. Fine-tunes routers and experts (the routers learn each token's difficulty label: the smallest " +
+                          "expert within --tolerance of the full model's loss) with a live loss chart; then measures validation loss against " +
+                          "MLP compute for each sensitivity θ in --thetas and for every static width of the same weights (with --baseline also " +
+                          "for an elastic, Flextron-style baseline fine-tuned alike), shows the study, and colours --text by the expert each " +
+                          "character uses at --theta. Keeps the routed model (--name, default '<model>_routed') and the RoutingStudy (--result, " +
+                          "default 'routing') as C# variables; the original model is not changed. Interrupt the cell to stop between two steps. " +
+                          "C#: RoutingFineTuning.FineTune(RoutedGpt.FromDense(model, calibration, options), corpus, options, training), " +
+                          "then RoutingEvaluation.Sweep(routed, corpus).",
+        };
+        directive.Parameters.Add(ModelMagic.Option(session, "--model",
+            $"Name of the model to convert, made with #!model or a C# variable holding a TinyGpt; it is copied, never changed (default '{ModelMagic.DefaultName}')."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--experts",
+            $"Nested expert sizes as fractions of the MLP width, comma-separated, smallest first, ending with 1; each must be a whole number " +
+            $"of neurons (default {Fractions(ExpertSizes.DefaultFractions)})."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--tolerance",
+            $"Difficulty-label tolerance in nats: a token's label is the smallest expert whose next-token loss is at most this much above " +
+            $"the full model's; larger sends more tokens to small experts (default {Invariant(d.Tolerance)})."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--router-hidden",
+            $"Hidden width of each layer's router; 0 makes it a single linear map (default {d.RouterHidden})."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--theta",
+            $"Sensitivity θ from 0 to 1 at which the text is coloured and the fine-tuning is evaluated: 0 sends every token to the smallest " +
+            $"expert, 1 to the full MLP (the dense model) (default {Invariant(d.EvalTheta)})."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--thetas",
+            $"Sensitivities of the sweep, comma-separated, each from 0 to 1 (default {Fractions(RoutingEvaluation.DefaultThetas)})."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--text",
+            $"Text coloured by the expert each character uses, in quotes, at most {MaxTextLength} characters " +
+            $"(default: the first ~{DefaultTextLength} characters of the Moby-Dick validation split)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--baseline",
+            "Also fine-tune another copy as the elastic (Flextron-style) static-width baseline with the same training options, " +
+            "and draw its widths in the chart (default: off).") { Flag = true });
+        directive.Parameters.Add(new KernelDirectiveParameter("--name",
+            "Variable name for the RoutedGpt in C# cells (default '<model>_routed', e.g. model_routed)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--result",
+            $"Variable name for the RoutingStudy (runs, every variant's loss and compute) in C# cells (default '{DefaultResultName}')."));
+        foreach (var parameter in TrainingOptionParameters.Create(FineTuningDefaults)) directive.Parameters.Add(parameter);
+        magics.Add<RouteCommand>(directive, (command, context) => RunAsync(command, context, session));
+    }
+
+    /// <summary>What one run of the magic measured and made.</summary>
+    sealed record Outcome(RoutingStudy Study, string TextHtml);
+
+    static async Task RunAsync(RouteCommand c, KernelInvocationContext context, NotebookSession session)
+    {
+        var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
+        var defaults = new RoutingOptions();
+        var fractions = List(c.Experts, "--experts", "fractions of the MLP width", "0.25,0.5,0.75,1") ?? ExpertSizes.DefaultFractions;
+        double tolerance = Tolerance(c.Tolerance, defaults.Tolerance);
+        int routerHidden = OptionValues.Int(c.RouterHidden, "--router-hidden", defaults.RouterHidden, min: 0);
+        double theta = c.Theta is null ? defaults.EvalTheta : Theta(c.Theta, "--theta");
+        var thetas = (List(c.Thetas, "--thetas", "sensitivities from 0 to 1", "0,0.25,0.5,0.75,1") ?? RoutingEvaluation.DefaultThetas)
+            .Select(t => CheckTheta(t, "--thetas")).Distinct().Order().ToList();
+        var name = OptionValues.VariableName(c.Name, "--name", $"{modelName}_routed");
+        var resultName = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
+        if (name == modelName)
+            throw new MagicException($"--name {name} is the model being converted; the routed copy needs a name of its own, e.g. --name {modelName}_routed.");
+        if (name == resultName)
+            throw new MagicException($"--name and --result are both '{name}': the routed model and the study need different variable names, e.g. --result {DefaultResultName}.");
+        var text = Text(c.Text);
+        var model = ModelMagic.Find(session, modelName, "route");
+        var options = Options(fractions, c.Experts, tolerance, routerHidden, theta, model.Config.MlpDim);
+        var training = TrainingOptionParameters.Read(c, model.Config.ContextLength, FineTuningDefaults) with { EvalAtStart = true };
+        var corpus = MobyDickCorpus.Get();
+        text ??= DefaultText(corpus);
+
+        RoutedGpt? routed = null;
+        bool kept = false;
+        // Not while a training step (of an interrupted #!train, #!race, #!cluster or #!route) may still be writing the model's weights.
+        await session.TrainingGate.WaitAsync(context.CancellationToken);
+        try
+        {
+            using var calibration = Calibration(corpus, model, training.Seed);
+            routed = await Task.Run(() => RoutedGpt.FromDense(model, calibration, options, training.Seed));
+            var run = RoutingFineTuning.NewRun(routed, corpus, training, $"DynaMoE routers + experts (validation at θ = {Invariant(theta)})");
+            var elasticRun = c.Baseline
+                ? RoutingFineTuning.NewElasticRun(routed, corpus, training, "elastic baseline (validation: mean over widths)")
+                : null;
+            session.LastRun = run;
+            var runs = elasticRun is null ? new[] { run } : new[] { run, elasticRun };
+            var view = new RouteView(runs, $"Fine-tuning {modelName} into nested experts ({routed.Sizes})");
+            var display = new ThrottledDisplay(context, LiveView.UpdateInterval);
+            display.Show(view);
+            foreach (var r in runs) r.Updated += x => display.Show(view, force: x.Outcome != TrainingOutcome.Running);
+            void Stage(string stage, bool force = false)
+            {
+                view.Stage = stage;
+                display.Show(view, force);
+            }
+            var measured = routed;
+            // Off the kernel's thread, so an interrupt is seen while the steps run; the trainer checks the token between steps.
+            var outcome = await Task.Run(() => Measure(measured, model, calibration, corpus, options, training, thetas, text, run, elasticRun, Stage, context.CancellationToken));
+            // Interrupted: the cell has ended, so nothing more is shown or shared, and the half-trained copy is dropped.
+            if (outcome is null || context.CancellationToken.IsCancellationRequested) return;
+            kept = true;
+            await session.ShareAsync(name, routed, typeof(RoutedGpt));
+            await session.ShareAsync(resultName, outcome.Study, typeof(RoutingStudy));
+            // The live chart makes way for the study; the text follows as an output of its own.
+            display.Show(outcome.Study, force: true);
+            context.DisplayAs(outcome.TextHtml, HtmlFormatter.MimeType);
+        }
+        finally
+        {
+            if (!kept) routed?.Dispose();
+            session.TrainingGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Everything after the conversion, on a worker thread: the routers' fit, fine-tuning, the baseline, the θ sweep, the
+    /// static widths and the text. Null when interrupted.
+    /// </summary>
+    static Outcome? Measure(
+        RoutedGpt routed, TinyGpt dense, Tensor calibration, TextCorpus corpus, RoutingOptions options, TrainingOptions training,
+        IReadOnlyList<double> thetas, string text, TrainingRun run, TrainingRun? elasticRun, Action<string, bool> stage, CancellationToken cancellation)
+    {
+        var study = RoutingExperiments.Measure(routed, corpus, options, training, thetas, training.EvalBatches, routerFitBatches: 4,
+            elasticRun is null ? null : () => RoutedGpt.FromDense(dense, calibration, options, training.Seed),
+            run, elasticRun, trained: Diverged, stage: stage, cancellation: cancellation);
+        if (study is null) return null;
+        stage("Colouring the text…", true);
+        return new Outcome(study, TextHtml(routed, corpus.Tokenizer, text, options));
+    }
+
+    /// <summary>The text coloured by its experts at θ, this text's expert usage, and its difficulty labels' shares.</summary>
+    static string TextHtml(RoutedGpt routed, ITokenizer tokenizer, string text, RoutingOptions options)
+    {
+        var tokens = tokenizer.Encode(text);
+        var sizes = routed.Sizes;
+        using var experts = RoutedText.Experts(routed, tokens, ExpertChoice.AtTheta(options.EvalTheta));     // (L, T)
+        var usage = Usage(experts, sizes.Count);
+        double active = usage.Average(row => row.Select((share, j) => share * sizes.Fraction(j)).Sum());
+        var theta = Invariant(options.EvalTheta);
+        var html = new System.Text.StringBuilder($"<div class=\"efml-route-text\" style=\"{Html.BlockStyle}\">");
+        html.Append($"<div style=\"margin-bottom:6px\">At θ = {theta} the routers gave this text's tokens <b>{Html.Number(Math.Round(100 * active, 1))}%</b> " +
+                    $"of the MLP on average (over {routed.Config.Layers} layer{(routed.Config.Layers == 1 ? "" : "s")}).");
+        double[]? shares = null;
+        if (tokens.Length > 1)
+        {
+            using var labels = RoutedText.Labels(routed, tokens, options.Tolerance);
+            shares = DifficultyLabels.Shares(labels, sizes.Count);
+            double labelled = shares.Select((share, j) => share * sizes.Fraction(j)).Sum();
+            html.Append($" Its difficulty labels (the smallest expert within {Invariant(options.Tolerance)} nats of the full model) would give " +
+                        $"{Html.Number(Math.Round(100 * labelled, 1))}%.");
+        }
+        html.Append("</div>");
+        html.Append(RoutingCharts.TokenExperts(text, experts, sizes, $"Experts the routers chose at θ = {theta}"));
+        html.Append(RoutingCharts.ExpertUsage(usage, sizes, $"Share of this text's tokens on each expert at θ = {theta}"));
+        if (shares is not null)
+            html.Append(RoutingCharts.LabelShares(shares, sizes, $"This text's difficulty labels (tolerance {Invariant(options.Tolerance)} nats)"));
+        return html.Append("</div>").ToString();
+    }
+
+    /// <summary>Per layer, the share of tokens on each expert, from experts (L, T).</summary>
+    static double[][] Usage(Tensor experts, int count) =>
+        Enumerable.Range(0, (int)experts.shape[0]).Select(l => DifficultyLabels.Shares(experts[l], count)).ToArray();
+
+    /// <summary>Sequences of the model's context length from the training split, which rank the MLP neurons.</summary>
+    static Tensor Calibration(TextCorpus corpus, TinyGpt model, long seed)
+    {
+        using var generator = Seeding.Generator(seed);
+        var (x, y) = corpus.SampleBatch(Split.Train, CalibrationSequences, model.Config.ContextLength, generator);
+        y.Dispose();
+        return x;
+    }
+
+    static void Diverged(TrainingRun run)
+    {
+        if (run.Outcome == TrainingOutcome.Diverged)
+            throw new MagicException($"{run.Name}: {run.Message} E.g. --lr {Invariant(FineTuningDefaults.LearningRate / 3)}.");
+    }
+
+    static RoutingOptions Options(IReadOnlyList<double> fractions, string? text, double tolerance, int routerHidden, double theta, int mlpWidth)
+    {
+        try
+        {
+            var options = new RoutingOptions { ExpertFractions = fractions, Tolerance = tolerance, RouterHidden = routerHidden, EvalTheta = theta }.Validate();
+            ExpertSizes.FromFractions(mlpWidth, fractions);
+            return options;
+        }
+        catch (InvalidSettingsException e)
+        {
+            // Tolerance, router width and θ were checked above: what is left is about the expert sizes.
+            throw new MagicException($"--experts {text ?? Fractions(fractions)}: {e.Message}");
+        }
+    }
+
+    static double Tolerance(string? text, double fallback)
+    {
+        var value = OptionValues.OptionalDouble(text, "--tolerance", fallback);
+        if (value is null) return fallback;
+        if (value < 0)
+            throw new MagicException($"--tolerance must be 0 or more (got {text!.Trim()}): it is how many nats above the full model's loss a token's " +
+                                     $"expert may be, e.g. --tolerance {Invariant(fallback)}.");
+        return value.Value;
+    }
+
+    static double Theta(string text, string option)
+    {
+        if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+            throw new MagicException($"{option} takes a number from 0 to 1 (got '{text}'), e.g. {option} 0.5.");
+        return CheckTheta(value, option);
+    }
+
+    static double CheckTheta(double value, string option) =>
+        value is >= 0 and <= 1 ? value :
+        throw new MagicException($"{option}: θ = {Invariant(value)} is outside [0, 1]. θ = 0 sends every token to the smallest expert, " +
+                                 $"θ = 1 to the full MLP (the dense model); e.g. {option} 0.5.");
+
+    /// <summary>Comma-separated numbers, or null when the option is absent.</summary>
+    static IReadOnlyList<double>? List(string? text, string option, string what, string example)
+    {
+        if (text is null) return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) throw new MagicException($"{option} lists no number: give {what} separated by commas, e.g. {option} {example}.");
+        var values = new List<double>();
+        foreach (var part in parts)
+        {
+            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+                throw new MagicException($"{option} takes {what} separated by commas (got '{part}' in '{text}'), e.g. {option} {example}.");
+            values.Add(value);
+        }
+        return values;
+    }
+
+    static string? Text(string? text)
+    {
+        if (text is null) return null;
+        if (string.IsNullOrWhiteSpace(text))
+            throw new MagicException("--text is empty: give a passage in quotes, e.g. --text \"Call me Ishmael.\", or leave it out for the default.");
+        int length = text.EnumerateRunes().Count();
+        if (length > MaxTextLength)
+            throw new MagicException($"--text has {length:N0} characters; at most {MaxTextLength:N0} are coloured: give a shorter passage.");
+        return text;
+    }
+
+    /// <summary>The start of the validation split: about <see cref="DefaultTextLength"/> characters, ending at a space or newline.</summary>
+    public static string DefaultText(TextCorpus corpus) => corpus.ValidationExcerpt(0, DefaultTextLength);
+
+    static string Fractions(IEnumerable<double> values) => string.Join(",", values.Select(Invariant));
+
+    static string Invariant(double value) => value.ToString("G", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,435 @@
+using System.Diagnostics;
+using System.Globalization;
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Speculative;
+using EfficientML.Text;
+using Microsoft.AspNetCore.Html;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Directives;
+
+namespace EfficientML.Interactive;
+
+/// <summary>Options of <c>#!speculate</c>, bound by name (<c>--max-gamma</c> → <see cref="MaxGamma"/>); numbers arrive as text and are checked here.</summary>
+public sealed class SpeculateCommand : KernelDirectiveCommand
+{
+    /// <summary>Name of the model to decode (the target).</summary>
+    public string? Model { get; set; }
+    /// <summary>Text to continue.</summary>
+    public string? Prompt { get; set; }
+    /// <summary>New tokens to produce.</summary>
+    public string? Tokens { get; set; }
+    /// <summary>Exit layer of self-drafting.</summary>
+    public string? K { get; set; }
+    /// <summary>Draft tokens per round.</summary>
+    public string? Gamma { get; set; }
+    /// <summary>Adapt γ to the acceptance.</summary>
+    public bool Adaptive { get; set; }
+    /// <summary>Largest γ of the adaptive rule.</summary>
+    public string? MaxGamma { get; set; }
+    /// <summary>Sampling temperature (0: greedy).</summary>
+    public string? Temperature { get; set; }
+    /// <summary>Sample among the k most likely tokens.</summary>
+    public string? TopK { get; set; }
+    /// <summary>Seed of the sampler.</summary>
+    public string? Seed { get; set; }
+    /// <summary>m2r2, early-exit, or the name of a draft model.</summary>
+    public string? Draft { get; set; }
+    /// <summary>Steps of accelerator training.</summary>
+    public string? Steps { get; set; }
+    /// <summary>Variable name of the result.</summary>
+    public string? Name { get; set; }
+}
+
+/// <summary>
+/// <c>#!speculate</c>: speculative decoding of a named model, with drafts from its own first k layers (M2R2's accelerated
+/// residual, trained here on first use, or plain early exit) or from a second, smaller model; runs plain decoding on the same
+/// prompt as the baseline, shows the text coloured by where each token came from while it decodes, then the run's figures,
+/// its speed over plain decoding and whether greedy output equals plain greedy output token for token.
+/// C#: <c>new SpeculativeDecoder(model, new SelfDrafter(k, adapters)).Generate(prompt, new SpeculationOptions { Gamma = 4 })</c>.
+/// </summary>
+static class SpeculateMagic
+{
+    public const string Name = "#!speculate";
+    public const string DefaultResultName = "speculation";
+
+    /// <summary>The C# variable that holds the M2R2 accelerators the run drafted with.</summary>
+    public const string AdaptersVariable = "adapters";
+
+    public const int DefaultTokens = 200;
+    public const int DefaultGamma = 4;
+    public const int DefaultMaxGamma = 8;
+
+    /// <summary>Bytes of the default prompt (at most half the model's context): the start of the validation split, cut at a space.</summary>
+    public const int DefaultPromptLength = 96;
+
+    /// <summary>Drafting kinds besides a model's name.</summary>
+    public const string M2R2Draft = "m2r2", EarlyExitDraft = "early-exit";
+
+    /// <summary>Rank of each accelerator adapter (at most the model's width).</summary>
+    public const int AdapterRank = 32;
+
+    /// <summary>How the accelerators are trained when a run needs them (the model stays frozen).</summary>
+    public static TrainingOptions AcceleratorTrainingDefaults { get; } = new()
+    {
+        Steps = 150, BatchSize = 8, BlockSize = 128, LearningRate = 2e-3, WarmupSteps = 10, EvalEvery = 25, EvalBatches = 4, EvalAtStart = true,
+    };
+
+    public static void AddTo(MagicSet magics)
+    {
+        var session = magics.Session;
+        var t = AcceleratorTrainingDefaults;
+        var directive = new KernelActionDirective(Name)
+        {
+            Description = "Speculative decoding: a cheap drafter proposes --gamma tokens, the model checks them all in one pass over its KV cache, " +
+                          "keeps the prefix it agrees with plus one token of its own, and rolls the cache back past the first rejection. " +
+                          "Drafts come from the model's own first --k layers (--draft m2r2: M2R2's accelerated residual stream, whose small " +
+                          "adapters are trained here on first use with a live loss chart; --draft early-exit: the same layers without them) or " +
+                          "from a second, smaller model (--draft NAME). Runs plain decoding on the same prompt as the baseline, shows the text " +
+                          "coloured by where each token came from while decoding (accepted draft, corrected, bonus), then the run's figures, its " +
+                          "speed over plain decoding, and whether greedy output equals plain greedy output token for token. Keeps the " +
+                          $"SpeculativeResult (--name, default '{DefaultResultName}') and the accelerators ('{AdaptersVariable}') as C# variables. " +
+                          "Interrupt the cell to stop training or decoding. " +
+                          "C#: new SpeculativeDecoder(model, new SelfDrafter(k, adapters)).Generate(prompt, new SpeculationOptions { Gamma = 4 }).",
+        };
+        directive.Parameters.Add(ModelMagic.Option(session, "--model",
+            $"Name of the model to decode (the target), made with #!model or a C# variable holding a byte-level TinyGpt; it is not changed (default '{ModelMagic.DefaultName}')."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--prompt",
+            $"Text to continue, in quotes, at most the model's context in bytes (default: the first ~{DefaultPromptLength} bytes of the Moby-Dick " +
+            "validation split, cut at a space, and at most half the context)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--tokens", $"New tokens (bytes) to produce after the prompt (default {DefaultTokens})."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--draft",
+            $"Where drafts come from: '{M2R2Draft}' (the first --k layers plus M2R2 accelerator adapters), '{EarlyExitDraft}' (the first --k layers " +
+            $"and the shared head, no adapters), or the name of another model with the same tokenizer (two-model drafting) (default '{M2R2Draft}').")
+            .AddCompletions(() => new[] { M2R2Draft, EarlyExitDraft }.Concat(session.ModelNames<TinyGpt>()).ToList()));
+        directive.Parameters.Add(new KernelDirectiveParameter("--k",
+            "Exit layer of self-drafting: the draft runs the model's first k blocks, 1 to layers−1 (default: half the layers, e.g. 4 of 8)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--gamma",
+            $"γ: draft tokens proposed per round, at least 1; each round costs γ draft steps and one full-model pass (default {DefaultGamma})."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--adaptive",
+            "Adapt γ as it goes: +2 after a round whose drafts were all accepted, −1 after a rejection, within 1..--max-gamma (default: off).") { Flag = true });
+        directive.Parameters.Add(new KernelDirectiveParameter("--max-gamma",
+            $"Largest γ the --adaptive rule may reach (default {DefaultMaxGamma}, or --gamma if larger)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--temperature",
+            "0 decodes greedily (the output then equals plain greedy decoding token for token); above 0 samples with the rejection rule, " +
+            "whose output follows the model's own distribution exactly (default 0)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--top-k", "With --temperature above 0: sample only among the k most likely tokens (default: all)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--seed", "With --temperature above 0: seed of the sampler and of the acceptance draws (default 1)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--steps",
+            $"With --draft {M2R2Draft}: steps of accelerator training when no accelerators for this model and --k were trained in this notebook yet " +
+            $"(they are kept and reused until the model's weights change) (default {t.Steps}: batches of {t.BatchSize}×{t.BlockSize} tokens, learning rate {Invariant(t.LearningRate)})."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--name",
+            $"Variable name for the SpeculativeResult in C# cells (default '{DefaultResultName}')."));
+        magics.Add<SpeculateCommand>(directive, (command, context) => RunAsync(command, context, session));
+    }
+
+    enum DraftKind { M2R2, EarlyExit, Model }
+
+    /// <summary>Everything the options ask for, checked.</summary>
+    sealed record Plan(
+        string ModelName, TinyGpt Model, DraftKind Kind, string DraftName, TinyGpt? DraftModel, int K, int Steps,
+        string Prompt, int[] PromptTokens, SpeculationOptions Options, string ResultName);
+
+    /// <summary>What the worker thread measured; null when interrupted.</summary>
+    sealed record Outcome(SpeculativeResult Result, int[] Plain, double PlainTokensPerSecond);
+
+    static async Task RunAsync(SpeculateCommand c, KernelInvocationContext context, NotebookSession session)
+    {
+        var corpus = MobyDickCorpus.Get();
+        var plan = Read(c, session, corpus);
+        var cancellation = context.CancellationToken;
+        // Not while a training step (of an interrupted #!train, #!race, #!cluster, #!route or #!speculate) may still be writing weights.
+        await session.TrainingGate.WaitAsync(cancellation);
+        try
+        {
+            var view = new SpeculateView(corpus.Tokenizer, plan.Prompt);
+            var display = new ThrottledDisplay(context, LiveView.UpdateInterval);
+            AcceleratorAdapters? adapters = null;
+            TrainingRun? trainedHere = null;
+            if (plan.Kind == DraftKind.M2R2)
+            {
+                double fingerprint = TrainedAccelerators.Fingerprint(plan.Model);
+                if (session.Accelerators.TryGet(plan.Model, plan.K, fingerprint, out var known))
+                {
+                    adapters = known.Adapters;
+                    view.Note = $"Drafting with the M2R2 accelerators trained earlier in this notebook for '{plan.ModelName}' at k = {plan.K} " +
+                                $"({known.Run.Steps.Count} steps, validation loss {Html.Number(Math.Round(known.Run.LastValidationLoss ?? double.NaN, 4))}).";
+                }
+                else
+                {
+                    view.Stage = $"Training M2R2 accelerators for the first {plan.K} of {plan.Model.Config.Layers} layers of '{plan.ModelName}' (the model stays frozen)…";
+                    display.Show(view);
+                    var fresh = AcceleratorAdapters.For(plan.Model, plan.K, Math.Min(AdapterRank, plan.Model.Config.Dim));
+                    var d = AcceleratorTrainingDefaults;
+                    var training = d with { Steps = plan.Steps, BlockSize = Math.Min(d.BlockSize, plan.Model.Config.ContextLength), WarmupSteps = Math.Min(d.WarmupSteps, plan.Steps / 10) };
+                    void Progress(TrainingRun r)
+                    {
+                        if (view.Run is null)
+                        {
+                            view.Run = r;
+                            session.LastRun = r;
+                        }
+                        display.Show(view, force: r.Outcome != TrainingOutcome.Running);
+                    }
+                    // Off the kernel's thread, so an interrupt is seen while the steps run; the trainer checks the token between steps.
+                    var run = await Task.Run(() => AcceleratorTraining.Train(plan.Model, fresh, corpus, training,
+                        new AcceleratorOptions { Exits = [plan.K] }, Progress, cancellation));
+                    if (cancellation.IsCancellationRequested || run.Outcome == TrainingOutcome.Cancelled)
+                    {
+                        fresh.Dispose();
+                        return;
+                    }
+                    if (run.Outcome == TrainingOutcome.Diverged)
+                    {
+                        fresh.Dispose();
+                        throw new MagicException($"{run.Name}: {run.Message} Try fewer --steps, or train the model further first.");
+                    }
+                    // Kept before anything else can fail: a later error does not cost the training.
+                    session.Accelerators.Set(plan.Model, plan.K, new TrainedAccelerators.Entry(fresh, fingerprint, run));
+                    adapters = fresh;
+                    trainedHere = run;
+                }
+                await session.ShareAsync(AdaptersVariable, adapters, typeof(AcceleratorAdapters));
+            }
+
+            using var drafter = plan.Kind switch
+            {
+                DraftKind.Model => (Drafter)new ModelDrafter(plan.DraftModel!, $"draft model '{plan.DraftName}' ({plan.DraftModel!.Config.Layers}×{plan.DraftModel.Config.Dim})"),
+                DraftKind.EarlyExit => new SelfDrafter(plan.K),
+                _ => new SelfDrafter(plan.K, adapters),
+            };
+            var decoder = new SpeculativeDecoder(plan.Model, drafter);
+            view.Stage = "Plain decoding of the same prompt (the baseline)…";
+            display.Show(view, force: true);
+            var outcome = await Task.Run(() => Decode(plan, decoder, view, display, cancellation));
+            // Interrupted: the cell has ended, so nothing more is shown or shared.
+            if (outcome is null || cancellation.IsCancellationRequested) return;
+            await session.ShareAsync(plan.ResultName, outcome.Result, typeof(SpeculativeResult));
+            display.Show(new HtmlString(Report(plan, outcome, trainedHere, corpus.Tokenizer)), force: true);
+        }
+        finally
+        {
+            session.TrainingGate.Release();
+        }
+    }
+
+    /// <summary>On a worker thread: a short warm-up of both, plain decoding timed, then speculative decoding drawn live.</summary>
+    static Outcome? Decode(Plan plan, SpeculativeDecoder decoder, SpeculateView view, ThrottledDisplay display, CancellationToken cancellation)
+    {
+        var generation = plan.Options.AsGeneration();
+        // First calls allocate and choose kernels: neither timed run should pay for that.
+        plan.Model.Generate(plan.PromptTokens, generation with { MaxNewTokens = 2 }, cancellation: cancellation);
+        decoder.Generate(plan.PromptTokens, plan.Options with { MaxNewTokens = 2 }, cancellation: cancellation);
+        if (cancellation.IsCancellationRequested) return null;
+
+        // Plain decoding's speed from its first token to its last, so that reading the prompt counts in neither run.
+        var clock = Stopwatch.StartNew();
+        double first = double.NaN;
+        var plain = plan.Model.Generate(plan.PromptTokens, generation, _ => { if (double.IsNaN(first)) first = clock.Elapsed.TotalSeconds; }, cancellation);
+        double plainSeconds = clock.Elapsed.TotalSeconds;
+        if (cancellation.IsCancellationRequested) return null;
+        double plainSpeed = plain.Length > 1 ? (plain.Length - 1) / Math.Max(1e-9, plainSeconds - first) : plain.Length / Math.Max(1e-9, plainSeconds);
+        view.PlainTokensPerSecond = plainSpeed;
+        view.Stage = $"Speculative decoding with {decoder.Drafter.Name}, γ = {plan.Options.Gamma}{(plan.Options.AdaptiveGamma ? " (adaptive)" : "")}…";
+        view.StartDecoding(decoder.Drafter.Name);
+        display.Show(view, force: true);
+
+        // Redrawn from another thread, a few times a second, so the decoding thread only records tokens.
+        using var stop = new CancellationTokenSource();
+        var ticker = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try { await Task.Delay(LiveView.UpdateInterval, stop.Token); }
+                catch (OperationCanceledException) { break; }
+                display.Show(view);
+            }
+        });
+        SpeculativeResult result;
+        try
+        {
+            result = decoder.Generate(plan.PromptTokens, plan.Options, view.Add, cancellation, onRound: view.Add);
+        }
+        finally
+        {
+            stop.Cancel();
+            ticker.Wait();
+        }
+        return cancellation.IsCancellationRequested ? null : new Outcome(result, plain, plainSpeed);
+    }
+
+    /// <summary>The final output: the verdict, the speed race, the training (when it ran in this cell) and the run itself.</summary>
+    static string Report(Plan plan, Outcome o, TrainingRun? training, ITokenizer tokenizer)
+    {
+        var r = o.Result;
+        double ratio = r.TokensPerSecond / o.PlainTokensPerSecond;
+        var html = new System.Text.StringBuilder($"<div class=\"efml-speculate\" style=\"{Html.BlockStyle}\">");
+        html.Append($"<div class=\"efml-speculate-speed\" style=\"font-size:14px;margin-bottom:4px\">Speculative decoding: <b>{Html.Count((long)Math.Round(r.TokensPerSecond))}</b> tokens/s, " +
+                    $"plain decoding: <b>{Html.Count((long)Math.Round(o.PlainTokensPerSecond))}</b> tokens/s: <b>{ratio.ToString("0.00", CultureInfo.InvariantCulture)}×</b> " +
+                    $"{(ratio >= 1 ? "faster" : "the speed of plain decoding (slower)")} (reading the prompt counts in neither).</div>");
+        html.Append(Verdict(plan, o, tokenizer));
+        html.Append(SpeculativeCharts.Race(o.PlainTokensPerSecond, r));
+        if (training is not null) html.Append(TrainingRunHtml.Render(training));
+        html.Append(SpeculativeResultHtml.Render(r, tokenizer, plan.Prompt));
+        return html.Append("</div>").ToString();
+    }
+
+    /// <summary>✓ when greedy output equals plain greedy output token for token, ✗ with the first difference; for sampling, what holds instead.</summary>
+    static string Verdict(Plan plan, Outcome o, ITokenizer tokenizer)
+    {
+        var o2 = plan.Options;
+        if (o2.Temperature > 0)
+            return "<div class=\"efml-speculate-verdict\" style=\"margin:4px 0\">≈ Sampling (temperature " + Invariant(o2.Temperature) +
+                   (o2.TopK > 0 ? $", top-k {o2.TopK}" : "") + $", seed {o2.Seed}): the rejection rule keeps the model's own distribution exactly, " +
+                   "so the text follows the same distribution as plain sampling; it is not the same text token for token, because the two runs use their random numbers differently.</div>";
+        var spec = o.Result.Tokens;
+        int n = Math.Min(spec.Length, o.Plain.Length), at = 0;
+        while (at < n && spec[at] == o.Plain[at]) at++;
+        if (at == n && spec.Length == o.Plain.Length)
+            return $"<div class=\"efml-speculate-verdict\" style=\"margin:4px 0;color:#1a7f37;font-weight:600\">✓ The same output as plain greedy decoding, token for token ({Html.Count(spec.Length)} tokens).</div>";
+        string Token(int[] tokens, int i) => i < tokens.Length ? $"token {tokens[i]} ({Html.Encode(Show(tokenizer.Decode([tokens[i]])))})" : "nothing (it stopped)";
+        return $"<div class=\"efml-speculate-verdict\" style=\"margin:4px 0;color:#b00020;font-weight:600\">✗ The output differs from plain greedy decoding from token {at + 1} of {Html.Count(Math.Max(spec.Length, o.Plain.Length))} on: " +
+               $"speculative gave {Token(spec, at)}, plain gave {Token(o.Plain, at)}.</div>";
+    }
+
+    static string Show(string text) => text switch { "\n" => "newline", " " => "space", "\t" => "tab", _ => $"‘{text}’" };
+
+    /// <summary>Reads and checks every option before anything runs: each mistake becomes one message naming the fix.</summary>
+    static Plan Read(SpeculateCommand c, NotebookSession session, TextCorpus corpus)
+    {
+        var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
+        var resultName = OptionValues.VariableName(c.Name, "--name", DefaultResultName);
+        int tokens = OptionValues.Int(c.Tokens, "--tokens", DefaultTokens);
+        int gamma = Gamma(c.Gamma);
+        int? maxGamma = c.MaxGamma is null ? null : OptionValues.Int(c.MaxGamma, "--max-gamma", DefaultMaxGamma);
+        if (maxGamma is not null && !c.Adaptive)
+            throw new MagicException("--max-gamma only applies with --adaptive (a fixed γ is --gamma): add --adaptive, or drop --max-gamma.");
+        if (maxGamma < gamma)
+            throw new MagicException($"--max-gamma {maxGamma} is below --gamma {gamma}, where the adaptive rule starts: raise --max-gamma or lower --gamma.");
+        double temperature = Temperature(c.Temperature);
+        int? topK = OptionValues.OptionalInt(c.TopK, "--top-k", 40);
+        long? seed = c.Seed is null ? null : OptionValues.Long(c.Seed, "--seed", 1);
+        if (temperature == 0 && (topK is not null || seed is not null))
+            throw new MagicException($"{(topK is not null ? "--top-k" : "--seed")} only applies to sampling, and greedy decoding (--temperature 0) has no randomness: " +
+                                     "add --temperature 0.8, or drop it.");
+        var model = ModelMagic.Find(session, modelName, "speculate with");
+        var config = model.Config;
+        if (config.VocabSize != corpus.Tokenizer.VocabSize)
+            throw new MagicException($"'{modelName}' has a vocabulary of {config.VocabSize:N0} tokens, but #!speculate reads and writes text with the byte tokenizer " +
+                                     $"({corpus.Tokenizer.VocabSize} ids): use a byte-level model, or call SpeculativeDecoder from C# with the model's own tokenizer.");
+        if (topK > config.VocabSize)
+            throw new MagicException($"--top-k {topK} is more than the {config.VocabSize} tokens the model knows: use 1..{config.VocabSize}, e.g. --top-k 40.");
+        if (gamma >= config.ContextLength)
+            throw new MagicException($"--gamma {gamma} does not fit: a round's drafts must fit in the model's context of {config.ContextLength} tokens; use --gamma {Math.Min(DefaultGamma, config.ContextLength - 1)}.");
+
+        var (kind, draftName, draftModel) = Draft(c.Draft, session, modelName, model);
+        int layers = config.Layers, k = 0;
+        if (kind == DraftKind.Model)
+        {
+            if (c.K is not null)
+                throw new MagicException($"--k is the exit layer of self-drafting, but with --draft {draftName} the other model drafts: drop --k, or use --draft {M2R2Draft}.");
+        }
+        else
+        {
+            if (layers < 2)
+                throw new MagicException($"--draft {draftName} drafts with the first k of the model's layers, and '{modelName}' has only 1: use a model of at least 2 layers, " +
+                                         "or --draft NAME with a smaller model.");
+            k = K(c.K, layers);
+        }
+        if (c.Steps is not null && kind != DraftKind.M2R2)
+            throw new MagicException($"--steps trains M2R2's accelerators, which --draft {draftName} does not use: drop --steps, or use --draft {M2R2Draft}.");
+        int steps = OptionValues.Int(c.Steps, "--steps", AcceleratorTrainingDefaults.Steps);
+
+        var prompt = c.Prompt ?? DefaultPrompt(corpus, config.ContextLength);
+        if (prompt.Length == 0)
+            throw new MagicException("--prompt is empty: give some text in quotes, e.g. --prompt \"Call me Ishmael. \", or leave it out for the default.");
+        var promptTokens = corpus.Tokenizer.Encode(prompt);
+        if (promptTokens.Length > config.ContextLength)
+            throw new MagicException($"--prompt has {promptTokens.Length:N0} tokens (UTF-8 bytes) but '{modelName}' reads at most {config.ContextLength}: " +
+                                     $"shorten it to {config.ContextLength} bytes or fewer.");
+        var options = new SpeculationOptions
+        {
+            MaxNewTokens = tokens, Gamma = gamma, AdaptiveGamma = c.Adaptive, MaxGamma = maxGamma ?? Math.Max(DefaultMaxGamma, gamma),
+            Temperature = temperature, TopK = topK ?? 0, Seed = seed ?? 1,
+        };
+        try
+        {
+            options.Validate(config);
+            if (draftModel is not null) new ModelDrafter(draftModel).Check(model);
+        }
+        catch (InvalidSettingsException e)
+        {
+            // The checks above cover the options; what is left is about the draft model (vocabulary, context, device).
+            throw new MagicException($"--draft {draftName}: {e.Message}");
+        }
+        return new Plan(modelName, model, kind, draftName, draftModel, k, steps, prompt, promptTokens, options, resultName);
+    }
+
+    static (DraftKind Kind, string Name, TinyGpt? Model) Draft(string? text, NotebookSession session, string modelName, TinyGpt model)
+    {
+        var name = (text ?? M2R2Draft).Trim();
+        switch (name.ToLowerInvariant())
+        {
+            case M2R2Draft or "m2-r2":
+                return (DraftKind.M2R2, M2R2Draft, null);
+            case EarlyExitDraft or "early_exit" or "earlyexit":
+                return (DraftKind.EarlyExit, EarlyExitDraft, null);
+        }
+        if (!session.TryFindModel<TinyGpt>(name, out var draft))
+        {
+            var others = session.ModelNames<TinyGpt>().Where(n => n != modelName).ToList();
+            throw new MagicException($"--draft '{name}' is neither {M2R2Draft}, {EarlyExitDraft} nor a model of this notebook" +
+                                     (others.Count > 0 ? $" (models: {string.Join(", ", others)})" : "") +
+                                     $". Use --draft {M2R2Draft}, or make a draft model first, e.g. #!subclone or #!model --name {name}.");
+        }
+        if (ReferenceEquals(draft, model))
+            throw new MagicException($"--draft {name} is the model being decoded: a draft model must be a second, cheaper one (e.g. made with #!subclone), " +
+                                     $"or use --draft {M2R2Draft} to draft with the model's own first layers.");
+        return (DraftKind.Model, name, draft);
+    }
+
+    static int Gamma(string? text)
+    {
+        if (text is null) return DefaultGamma;
+        if (!int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var gamma))
+            throw new MagicException($"--gamma takes a whole number (got '{text}'), e.g. --gamma {DefaultGamma}.");
+        if (gamma < 1)
+            throw new MagicException($"--gamma must be at least 1 (got {gamma}): it is how many tokens the drafter proposes per round, e.g. --gamma {DefaultGamma}.");
+        return gamma;
+    }
+
+    static int K(string? text, int layers)
+    {
+        int fallback = Math.Max(1, layers / 2);
+        if (text is null) return fallback;
+        if (!int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var k))
+            throw new MagicException($"--k takes a whole number (got '{text}'), e.g. --k {fallback}.");
+        if (k < 1 || k > layers - 1)
+            throw new MagicException($"--k {k} is outside 1..{layers - 1}: the draft runs the first k of the model's {layers} layers and the full model checks it, e.g. --k {fallback}.");
+        return k;
+    }
+
+    static double Temperature(string? text)
+    {
+        var value = OptionValues.OptionalDouble(text, "--temperature", 0.8);
+        if (value is null) return 0;
+        if (value < 0)
+            throw new MagicException($"--temperature must be 0 (greedy) or more (got {text!.Trim()}), e.g. --temperature 0.8.");
+        return value.Value;
+    }
+
+    /// <summary>The start of the validation split: at most <see cref="DefaultPromptLength"/> bytes and half the context, ending before a space.</summary>
+    public static string DefaultPrompt(TextCorpus corpus, int contextLength)
+    {
+        int limit = Math.Max(1, Math.Min(DefaultPromptLength, contextLength / 2));
+        var prompt = corpus.ValidationExcerpt(0, limit);
+        while (prompt.Length > 1 && corpus.Tokenizer.Encode(prompt).Length > limit) prompt = prompt[..^1];
+        return prompt;
+    }
+
+    /// <summary>An exception's message without the "(Parameter 'x')" that .NET appends.</summary>
+
+
+    static string Invariant(double value) => value.ToString("G", CultureInfo.InvariantCulture);
+}

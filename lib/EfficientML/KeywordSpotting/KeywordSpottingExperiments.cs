@@ -1,0 +1,151 @@
+using EfficientML.Audio;
+using EfficientML.Core;
+using EfficientML.Reparam;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EfficientML.KeywordSpotting;
+
+/// <summary>
+/// One trained keyword spotter's results: its training run, synthetic test and real-voice evaluations (accuracy on the
+/// recordings as they are and on their variations, separately), and its analytic deploy cost.
+/// </summary>
+public sealed record KeywordSpotterResult(string Name, TrainingRun Run, KeywordEvaluation Test, KeywordEvaluation RealVoice,
+    double RealOriginalAccuracy, double RealVariationAccuracy, ModelCost Cost)
+{
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"{Name}: test {Test.Accuracy:P1}, real voice {RealOriginalAccuracy:P1} as recorded / {RealVariationAccuracy:P1} varied, " +
+        $"{Cost.Parameters:N0} parameters, {Cost.Macs / 1e6:0.00} M MACs per second of audio";
+}
+
+/// <summary>One way of running a keyword spotter on one second of audio: median milliseconds per window (batch 1) and its analytic cost.</summary>
+public sealed record DeployLatency(string Name, double Milliseconds, ModelCost Cost);
+
+/// <summary>
+/// The settings and recipes shared by notebook 06 and the <c>speech</c> benchmark: the dataset, the three models (RepCNN
+/// trained multi-branch, the same deploy network trained single-branch, BC-ResNet-1), one training budget for all, and
+/// how each is evaluated.
+/// </summary>
+public static class KeywordSpottingExperiments
+{
+    /// <summary>The dataset: the default keyword options, smaller in quick mode.</summary>
+    public static KeywordDatasetOptions Dataset(bool quick) => quick ? new KeywordDatasetOptions().Quick() : new KeywordDatasetOptions();
+
+    /// <summary>Variations of each real recording in the real-voice test.</summary>
+    public static int RealVoiceVariations(bool quick) => quick ? 1 : 8;
+
+    /// <summary>The RepCNN (five blocks, kernel 5) trained with <paramref name="branches"/>.</summary>
+    public static RepCnnConfig RepCnn(int classes, BranchSet branches) => new() { Classes = classes, Branches = branches };
+
+    /// <summary>The BC-ResNet-1 baseline (about 9 k parameters, as in the paper's smallest model).</summary>
+    public static BcResNetConfig BcResNet(int classes) => BcResNetConfig.Scaled(1, classes);
+
+    /// <summary>
+    /// The training budget every model gets: the same steps and batch size. The learning rate is each model's own
+    /// (3e-3 for RepCNN; BC-ResNet trains best at 1e-2, measured on this data).
+    /// </summary>
+    public static TrainingOptions Training(bool quick, bool bcResNet = false) => new()
+    {
+        Steps = quick ? 40 : 1000,
+        BatchSize = 64,
+        LearningRate = bcResNet ? 1e-2 : 3e-3,
+        WarmupSteps = quick ? 5 : 50,
+        WeightDecay = 0.01,
+        EvalEvery = quick ? 20 : 100,
+        Seed = 1,
+    };
+
+    /// <summary>A fresh model for <paramref name="name"/>: "multi-branch", "single-branch" or "bc-resnet".</summary>
+    public static (nn.Module<Tensor, Tensor> Model, ModelCost Cost, TrainingOptions Training) Create(string name, int classes, bool quick, long seed = 1)
+    {
+        switch (name)
+        {
+            case MultiBranch:
+            case SingleBranch:
+                var config = RepCnn(classes, name == MultiBranch ? BranchSet.MultiBranch : BranchSet.SingleBranch);
+                return (new RepCnn(config, seed), KeywordSpotterCost.Of(config, reparameterized: true), Training(quick) with { Seed = seed });
+            case BcResNetName:
+                var bc = BcResNet(classes);
+                return (new BcResNet(bc, seed), KeywordSpotterCost.Of(bc), Training(quick, bcResNet: true) with { Seed = seed });
+            default:
+                throw new InvalidSettingsException($"No model '{name}': use {MultiBranch}, {SingleBranch} or {BcResNetName}.");
+        }
+    }
+
+    /// <summary>Name of the RepCNN trained with all three branches.</summary>
+    public const string MultiBranch = "multi-branch";
+
+    /// <summary>Name of the same deploy network trained with its k-wide branch only.</summary>
+    public const string SingleBranch = "single-branch";
+
+    /// <summary>Name of the BC-ResNet-1 baseline.</summary>
+    public const string BcResNetName = "bc-resnet";
+
+    /// <summary>Trains <paramref name="model"/> on <paramref name="data"/> and evaluates it on the synthetic test and the real voice.</summary>
+    public static KeywordSpotterResult TrainAndEvaluate(string name, nn.Module<Tensor, Tensor> model, ModelCost cost, TrainingOptions training,
+        KeywordSpottingData data, CancellationToken cancellation = default) =>
+        TrainAndEvaluate(model, cost, KeywordSpotterTraining.NewRun(name, training), data, cancellation);
+
+    /// <summary>
+    /// Trains <paramref name="model"/> into <paramref name="run"/> (which a notebook may be following live) and evaluates it;
+    /// a run that diverged throws <see cref="TrainingDivergedException"/> instead of reporting accuracies.
+    /// </summary>
+    public static KeywordSpotterResult TrainAndEvaluate(nn.Module<Tensor, Tensor> model, ModelCost cost, TrainingRun run,
+        KeywordSpottingData data, CancellationToken cancellation = default)
+    {
+        KeywordSpotterTraining.Train(model, data.Train, data.Validation, run, cancellation: cancellation).ThrowIfDiverged();
+        return Evaluate(run.Name, model, run, cost, data);
+    }
+
+    /// <summary>Evaluates a trained <paramref name="model"/> on the synthetic test and the real voice.</summary>
+    public static KeywordSpotterResult Evaluate(string name, nn.Module<Tensor, Tensor> model, TrainingRun run, ModelCost cost, KeywordSpottingData data)
+    {
+        var test = KeywordSpotterTraining.Evaluate(model, data.Test, data.Labels);
+        var real = KeywordSpotterTraining.Evaluate(model, data.RealVoice, data.Labels);
+        var (original, varied) = RealVoiceAccuracy(real, data.RealItems);
+        return new KeywordSpotterResult(name, run, test, real, original, varied, cost);
+    }
+
+    /// <summary>Accuracy on the real recordings as they are, and on their variations.</summary>
+    public static (double Original, double Variations) RealVoiceAccuracy(KeywordEvaluation evaluation, IReadOnlyList<RealVoiceItem> items)
+    {
+        if (evaluation.Truth.Length != items.Count) throw new InvalidSettingsException($"{evaluation.Truth.Length} predictions for {items.Count} items.");
+        double Share(bool original)
+        {
+            var chosen = Enumerable.Range(0, items.Count).Where(i => items[i].Original == original).ToList();
+            return chosen.Count == 0 ? double.NaN : chosen.Count(i => evaluation.Predictions[i] == evaluation.Truth[i]) / (double)chosen.Count;
+        }
+        return (Share(true), Share(false));
+    }
+
+    /// <summary>
+    /// Median time per one-second window (batch 1, features already computed) of: the trained multi-branch RepCNN in
+    /// TorchSharp, its folded copy in TorchSharp, the folded model in ONNX Runtime (exported to <paramref name="onnxPath"/>),
+    /// and <paramref name="baseline"/> (e.g. BC-ResNet) in TorchSharp; plus the log-mel features of one second, for scale.
+    /// They run in turn, <paramref name="repeats"/> times.
+    /// </summary>
+    public static IReadOnlyList<DeployLatency> DeployLatencies(RepCnn multiBranch, RepCnn folded, string onnxPath,
+        (string Name, nn.Module<Tensor, Tensor> Model, ModelCost Cost)? baseline, KeywordSpottingData data, int repeats = 200)
+    {
+        if (!folded.IsReparameterized) throw new InvalidSettingsException("Pass the folded copy (Reparameterization.FoldCopy) as folded.");
+        using var window = data.Test.Features[..1].cpu();
+        var features = window.data<float>().ToArray();
+        int frames = (int)window.shape[2];
+        var audio = data.Dataset.Test.Audio(0);
+        using var onnx = new Export.OnnxKeywordSpotter(onnxPath, threads: 1);
+        using var evalMulti = new EvalMode(multiBranch);
+        using var evalBaseline = baseline is { } b ? new EvalMode(b.Model) : default;
+        using var noGrad = no_grad();
+        var runs = new List<(string Name, Action Run, ModelCost? Cost)>
+        {
+            ("RepCNN multi-branch (TorchSharp)", () => multiBranch.call(window).Dispose(), KeywordSpotterCost.Of(multiBranch.Config)),
+            ("RepCNN folded (TorchSharp)", () => folded.call(window).Dispose(), KeywordSpotterCost.Of(folded.Config, reparameterized: true)),
+            ("RepCNN folded (ONNX Runtime)", () => onnx.Run(features, 1, frames), KeywordSpotterCost.Of(folded.Config, reparameterized: true)),
+        };
+        if (baseline is { } bl) runs.Add(($"{bl.Name} (TorchSharp)", () => bl.Model.call(window).Dispose(), bl.Cost));
+        runs.Add(("log-mel features of 1 s (TorchSharp)", () => data.LogMel.Compute(audio).Dispose(), null));
+        var ms = Latency.Medians(runs.Select(r => r.Run).ToList(), repeats, warmup: 10);
+        return runs.Select((r, i) => new DeployLatency(r.Name, ms[i], r.Cost ?? new ModelCost("log-mel", 0, 0, 0, frames))).ToList();
+    }
+}
