@@ -10,6 +10,8 @@ const string Usage = """
     efficientml pretrain [--out FILE] [--steps N] [--threads N]   train the tiny pretrained model (the shipped recipe)
     efficientml evaluate [MODEL]                                   validation loss of a model (default: the shipped one)
     efficientml generate [MODEL] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K]
+    efficientml finalizer-stress [--iterations N]                  additions while another thread allocates: failures of TorchSharp's
+                                                                   finalizer race (EFFICIENTML_FINALIZER_GUARD=off to see them)
     efficientml numerics [--capabilities]                          float32 checks against float64 on this CPU (exit 1 if any fails);
                                                                    --capabilities: the ATEN_CPU_CAPABILITY values this CPU can run
     """;
@@ -25,6 +27,7 @@ try
         "evaluate" => Evaluate(options),
         "generate" => Generate(options),
         "numerics" => Numerics(options),
+        "finalizer-stress" => FinalizerStress(options),
         _ => throw new InvalidSettingsException($"Unknown command '{args[0]}'.\n{Usage}"),
     };
 }
@@ -114,6 +117,15 @@ static int Numerics(Options o)
     var environment = NumericsEnvironment.Collect();
     Console.Write(environment.ToText());
     return environment.Check.Final.Passed ? 0 : 1;
+}
+
+static int FinalizerStress(Options o)
+{
+    int iterations = o.Int("iterations", 1_000_000);
+    var (errors, wrong, elapsed) = DeferredNativeRelease.Stress(iterations);
+    Console.WriteLine($"guard {(DeferredNativeRelease.Active ? "on" : "off: " + DeferredNativeRelease.Problem)}; " +
+                      $"{iterations:N0} additions in {elapsed.TotalSeconds:F1} s: {errors} failed, {wrong} wrong values");
+    return errors + wrong == 0 ? 0 : 1;
 }
 
 static TinyGpt LoadModel(Options o) => o.Positional is { } path ? TinyGpt.Load(path) : PretrainedModels.LoadTinyMoby();

@@ -30,8 +30,8 @@ public static class CloningCharts
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(grown);
-        var before = FindParameter(source, parameterName);
-        var after = FindParameter(grown, parameterName);
+        var before = source.Parameter(parameterName);
+        var after = grown.Parameter(parameterName);
         int n = Math.Max(1, grown.Config.Dim / Math.Max(1, source.Config.Dim));
         var (xTitle, yTitle) = AxisTitles(parameterName, before.dim());
         // The grown map gets n times the source's cells per axis, so each tile is averaged exactly like the source
@@ -72,23 +72,6 @@ public static class CloningCharts
             yield return new Dictionary<string, object> { ["type"] = "line", ["xref"] = "x", ["x0"] = c - colBin / 2, ["x1"] = c - colBin / 2, ["yref"] = "paper", ["y0"] = 0, ["y1"] = 1, ["line"] = line };
         for (long r = srcRows; r < rows; r += srcRows)
             yield return new Dictionary<string, object> { ["type"] = "line", ["xref"] = "paper", ["x0"] = 0, ["x1"] = 1, ["yref"] = "y", ["y0"] = r - rowBin / 2, ["y1"] = r - rowBin / 2, ["line"] = line };
-    }
-
-    /// <summary>
-    /// The parameter of <paramref name="model"/> called <paramref name="name"/> (as in <c>named_parameters()</c>, e.g.
-    /// <c>blocks.0.mlp.fc.weight</c>); an unknown name throws a message listing a few valid ones.
-    /// </summary>
-    public static Tensor FindParameter(TinyGpt model, string name)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        var parameters = model.named_parameters().ToList();
-        foreach (var (n, p) in parameters)
-            if (n == name) return p;
-        var examples = parameters.Where(p => p.parameter.dim() == 2).Select(p => p.name)
-            .Where(n => !n.StartsWith("blocks.", StringComparison.Ordinal) || n.StartsWith("blocks.0.", StringComparison.Ordinal))
-            .Take(8);
-        throw new InvalidSettingsException($"The model has no parameter named '{name}'. Some that it has: {string.Join(", ", examples)} " +
-            $"(blocks 0..{model.Config.Layers - 1}; model.named_parameters() lists all {parameters.Count}).");
     }
 
     /// <summary>

@@ -72,7 +72,7 @@ static class HypercloneMagic
         var reportName = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
         var model = ModelMagic.Find(session, modelName, "grow");
         var weight = (c.Weight ?? DefaultWeight).Trim();
-        CloningCharts.FindParameter(model, weight);
+        model.Parameter(weight);
         var options = new HyperCloneOptions
         {
             NoiseSnrDb = OptionValues.OptionalDouble(c.NoiseDb, "--noise-db", example: 10),

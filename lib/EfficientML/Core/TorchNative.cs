@@ -25,13 +25,15 @@ public static class TorchNative
     public static string? LoadedFrom => _loadedFrom;
 
     /// <summary>
-    /// Loads the native libraries (<see cref="EnsureLibrariesLoaded"/>), then checks float32 arithmetic against float64
-    /// once per process and switches off what computes wrong values here (<see cref="NumericsGuard"/>).
+    /// Loads the native libraries (<see cref="EnsureLibrariesLoaded"/>), makes TorchSharp's finalizers safe
+    /// (<see cref="DeferredNativeRelease"/>), then checks float32 arithmetic against float64 once per process and switches
+    /// off what computes wrong values here (<see cref="NumericsGuard"/>).
     /// Harmless to call again.
     /// </summary>
     public static void EnsureLoaded()
     {
         EnsureLibrariesLoaded();
+        DeferredNativeRelease.Install();
         NumericsGuard.EnsureApplied();
     }
 
