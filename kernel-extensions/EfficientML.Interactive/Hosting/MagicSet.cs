@@ -1,3 +1,4 @@
+using System.Reflection;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Directives;
@@ -5,11 +6,13 @@ using Microsoft.DotNet.Interactive.Directives;
 namespace EfficientML.Interactive;
 
 /// <summary>
-/// Adds magic commands to one notebook: each runs through <see cref="MagicRunner"/> (a user's mistake becomes one message,
-/// the kernel lives on) and is listed, so the loaded banner and the docs cannot drift from what is registered.
+/// Adds magic commands to one notebook: each checks its line as written (<see cref="OptionSyntax"/>), runs through
+/// <see cref="MagicRunner"/> (a user's mistake becomes one message, the kernel lives on) and is listed, so the loaded
+/// banner and the docs cannot drift from what is registered.
 /// </summary>
 public sealed class MagicSet
 {
+    static readonly PropertyInfo MaxOccurrences = typeof(KernelDirectiveParameter).GetProperty(nameof(KernelDirectiveParameter.MaxOccurrences))!;
     readonly List<(string Name, string Description)> _added = new();
 
     internal MagicSet(NotebookSession session) => Session = session;
@@ -24,7 +27,23 @@ public sealed class MagicSet
     public void Add<TCommand>(KernelActionDirective directive, Func<TCommand, KernelInvocationContext, Task> run)
         where TCommand : KernelDirectiveCommand
     {
-        Session.Root.AddDirective<TCommand>(directive, (command, context) => MagicRunner.RunAsync(command, context, () => run(command, context)));
+        // A repeated option reaches OptionSyntax (one message) instead of the kernel's parser (a DNI105 code).
+        // MaxOccurrences is init-only in this version of .NET Interactive, hence reflection.
+        foreach (var parameter in directive.Parameters) MaxOccurrences.SetValue(parameter, int.MaxValue);
+        Session.Root.AddDirective<TCommand>(directive, (command, context) => MagicRunner.RunAsync(command, context, () =>
+        {
+            foreach (var line in LinesOf(command, directive.Name)) OptionSyntax.Check(line, directive);
+            return run(command, context);
+        }));
         _added.Add((directive.Name, directive.Description ?? ""));
+    }
+
+    /// <summary>The lines of the submitted cell that start with <paramref name="name"/>: the magic as the user wrote it.</summary>
+    static IEnumerable<string> LinesOf(KernelCommand command, string name)
+    {
+        for (var c = command.Parent; c != null; c = c.Parent)
+            if (c is SubmitCode submit)
+                return submit.Code.Split('\n').Select(l => l.Trim()).Where(l => l == name || l.StartsWith(name + " ", StringComparison.Ordinal)).ToList();
+        return [];
     }
 }

@@ -1,0 +1,34 @@
+namespace EfficientML.Interactive.Tests;
+
+/// <summary>What the option parser refuses for every magic, before anything runs: each with one message that names the fix.</summary>
+public class MagicSyntaxTests(KernelFixture fixture) : IClassFixture<KernelFixture>
+{
+    TestKernel Kernel => fixture.Kernel;
+
+    [Theory]
+    [InlineData("#!hyperclone --model --factor 2", "--model needs a value, but --factor follows it")]
+    [InlineData("#!train --model m --steps", "--steps needs a value")]
+    [InlineData("#!model --name u --untied false", "--untied is a switch and takes no value (got 'false')")]
+    [InlineData("#!train foo --model m", "#!train does not take 'foo' on its own")]
+    [InlineData("#!train --model m --steps 2 --steps 3", "--steps is given twice")]
+    [InlineData("#!speculate --model m --prompt \"Call me", "A quotation mark is not closed")]
+    public async Task A_malformed_magic_line_gets_one_message_and_runs_nothing(string line, string message)
+    {
+        await Kernel.SucceedAsync($"#!model --name m {TestKernel.TinyModelOptions}");
+        var failure = TestKernel.SingleFailure(await Kernel.SubmitAsync(line));
+        Assert.Contains(message, failure);
+        Assert.DoesNotContain("   at ", failure);
+        Assert.Null(Kernel.Session.Models.Get("model"));        // "--model --factor" did not grow a model called "model"
+        Assert.Null(Kernel.Session.Models.Get("u"));            // "--untied false" built nothing
+        await Kernel.SucceedAsync("1 + 1");
+    }
+
+    [Fact]
+    public void Words_split_at_spaces_keep_quoted_text_and_mark_it_as_a_value()
+    {
+        var words = OptionSyntax.Words("#!speculate --prompt \"--not an option\" --tokens  5");
+        Assert.Equal(["#!speculate", "--prompt", "--not an option", "--tokens", "5"], words.Select(w => w.Text));
+        Assert.True(words[2].Quoted);
+        Assert.False(words[3].Quoted);
+    }
+}
