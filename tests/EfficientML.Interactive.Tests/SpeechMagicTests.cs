@@ -19,6 +19,12 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
         Assert.Contains("<audio", html);
         Assert.Contains("voices per split", html);
         Assert.Contains("_unknown_", html);
+        // The summary's bars and histogram and every clip's spectrogram are plotly charts; nothing is hand-drawn SVG or a PNG.
+        Assert.Contains("Clips per class and split", html);
+        Assert.Contains("SNR of the added noise", html);
+        Assert.Contains("\"type\":\"heatmap\"", html);
+        Assert.DoesNotContain("<svg", html);
+        Assert.DoesNotContain("data:image/png", html);
         var data = Assert.IsType<KeywordDataset>(TestKernel.ReturnValue(await Kernel.SucceedAsync("kws")));
         Assert.Equal(["zero", "one", "_unknown_", "_silence_"], data.Labels);
         Assert.Equal(3, data.Train.Speakers.Count);
@@ -56,6 +62,8 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
         var html = string.Join("\n", TestKernel.Html(result));
         Assert.Contains("Re-parameterised", html);
         Assert.Contains("folded kernel", html);
+        Assert.Contains("\"type\":\"heatmap\"", html);
+        Assert.DoesNotContain("<svg", html);
         var report = Assert.IsType<ReparameterizationReport>(TestKernel.ReturnValue(await Kernel.SucceedAsync("reparam")));
         Assert.True(report.Same, $"max |Δ| {report.MaxAbsDifference}");
         Assert.Equal(new long[] { 1, 40, 30 }, report.InputShape);
@@ -86,10 +94,18 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
             speech
             """));
         Assert.Contains("<audio", html.Single());
+        Assert.Contains("src=\"data:audio/wav;base64,", html.Single());
         Assert.Contains("phonemes (IPA)", html.Single());
+        Assert.Contains("mel band %{y}", html.Single());                         // the spectrogram, a plotly heatmap
+        Assert.DoesNotContain("<svg", html.Single());
         var evaluation = TestKernel.Html(await Kernel.SucceedAsync(
             "new EfficientML.KeywordSpotting.KeywordEvaluation([\"a\", \"b\"], [0, 0, 1, 1], [0, 1, 1, 1], 0.5)"));
-        Assert.Contains("(3 of 4)", evaluation.Single());
+        Assert.Contains("accuracy 75% (3 of 4)", evaluation.Single());
+        Assert.Contains("recall of b: 2 of 2", evaluation.Single());
+        Assert.DoesNotContain("<svg", evaluation.Single());
+        var clip = TestKernel.Html(await Kernel.SucceedAsync("new EfficientML.Audio.AudioClip(new float[1600], 8000)"));
+        Assert.Contains("0.20 s at 8000 Hz", clip.Single());                    // not 16 kHz: the waveform alone
+        Assert.DoesNotContain("mel band", clip.Single());
         var costs = TestKernel.Html(await Kernel.SucceedAsync(
             "new[] { EfficientML.KeywordSpotting.KeywordSpotterCost.Of(new EfficientML.Reparam.RepCnnConfig { Classes = 4 }) }"));
         Assert.Contains("multiply-accumulates", costs.Single());

@@ -8,8 +8,8 @@ sealed class AudioPlugin : INotebookPlugin
     public int Order => 70;
 
     public void RegisterFormatters(FormatterSet formatters) => formatters
-        .Add<AudioClip>(SpeechHtml.Render)
-        .Add<SynthesizedSpeech>(SpeechHtml.Render);
+        .Add<AudioClip>(AudioHtml.Render)
+        .Add<SynthesizedSpeech>(AudioHtml.Render);
 
     public void AddMagics(MagicSet magics) { }
 }

@@ -10,17 +10,17 @@ sealed class KeywordSpottingPlugin : INotebookPlugin
     public int Order => 80;
 
     public void RegisterFormatters(FormatterSet formatters) => formatters
-        .Add<KeywordDataset>(SpeechHtml.Render)
-        .Add<KeywordStream>(SpeechHtml.Render)
-        .Add<KeywordEvaluation>(SpeechHtml.Render)
-        .Add<KeywordSpotterResult>(SpeechHtml.Render)
+        .Add<KeywordDataset>(KeywordHtml.Render)
+        .Add<KeywordStream>(KeywordHtml.Render)
+        .Add<KeywordEvaluation>(KeywordHtml.Render)
+        .Add<KeywordSpotterResult>(KeywordHtml.Render)
         // Lists and arrays of keyword spotters (e.g. one per model) as one comparison table.
-        .Add<IEnumerable<KeywordSpotterResult>>(SpeechHtml.Render)
-        .Add<IEnumerable<DeployLatency>>(SpeechHtml.Render)
-        .Add<ReparameterizationReport>(SpeechHtml.Render)
-        .Add<ModelCost>(SpeechHtml.Render)
-        .Add<IEnumerable<ModelCost>>(SpeechHtml.Render)
-        .Add<RepBranchKernels>(SpeechHtml.Render);
+        .Add<IEnumerable<KeywordSpotterResult>>(KeywordHtml.Render)
+        .Add<IEnumerable<DeployLatency>>(KeywordHtml.Render)
+        .Add<ReparameterizationReport>(KeywordHtml.Render)
+        .Add<ModelCost>(KeywordHtml.Render)
+        .Add<IEnumerable<ModelCost>>(KeywordHtml.Render)
+        .Add<RepBranchKernels>(KeywordHtml.Render);
 
     public void AddMagics(MagicSet magics)
     {

@@ -88,7 +88,7 @@ static class ReparamMagic
         var (folded, report) = await Task.Run(() => Reparameterization.FoldCopy(model, check, repeats), context.CancellationToken);
         context.Display(report, HtmlFormatter.MimeType);
         using var copy = Reparameterization.Copy(model);
-        context.Display(new HtmlString(SpeechHtml.Kernels(copy.blocks[block].FoldedBranches(), channel,
+        context.Display(new HtmlString(KeywordHtml.Kernels(copy.blocks[block].FoldedBranches(), channel,
             $"Block {block}, output channel {channel}: the branches (batch norm folded in) and their sum")), HtmlFormatter.MimeType);
         await session.ShareAsync(name, folded, typeof(RepCnn));
         await session.ShareAsync(resultName, report, typeof(ReparameterizationReport));

@@ -1,35 +1,15 @@
-using System.Globalization;
-using EfficientML.Reparam;
 using EfficientML.Audio;
+using EfficientML.Reparam;
 using EfficientML.KeywordSpotting;
 
 namespace EfficientML.Interactive;
 
 /// <summary>
-/// Speech objects as HTML: audio with a player, its waveform and log-mel spectrogram; a keyword dataset as its summary and
-/// one sample per class; evaluations as confusion matrices; results and latencies as tables; folded kernels as pictures.
+/// Keyword spotting's values as HTML: a keyword dataset as its summary and one sample per class; a stream as audio with its
+/// words; evaluations as confusion matrices; results, costs and latencies as tables; folded kernels as heat maps.
 /// </summary>
-static class SpeechHtml
+static class KeywordHtml
 {
-    static readonly Lazy<LogMel> Features = new(() => new LogMel());
-
-    /// <summary>The log-mel spectrogram of 16 kHz audio (null for other rates or clips shorter than one window).</summary>
-    static float[,]? LogMelOf(float[] samples, int sampleRate) =>
-        sampleRate == Features.Value.Options.SampleRate && samples.Length >= Features.Value.Options.WindowSamples
-            ? Features.Value.ComputeArray(samples) : null;
-
-    public static string Render(AudioClip clip) =>
-        SpeechCharts.AudioView(clip.Samples, clip.SampleRate, LogMelOf(clip.Samples, clip.SampleRate));
-
-    public static string Render(SynthesizedSpeech speech)
-    {
-        var phonemes = string.Join(" ", speech.Phonemes.Select(p => $"{p.Phoneme}@{p.Start.ToString("0.00", CultureInfo.InvariantCulture)}s"));
-        return $"<div style=\"{Html.BlockStyle}\">" +
-               SpeechCharts.AudioView(speech.Samples, speech.SampleRate, LogMelOf(speech.Samples, speech.SampleRate)) +
-               (phonemes.Length > 0 ? $"<div style=\"margin-top:4px\"><b>phonemes (IPA) and start times</b>: {Html.Encode(phonemes)}</div>" : "") +
-               "</div>";
-    }
-
     public static string Render(KeywordDataset dataset)
     {
         var firstOfEachClass = dataset.Train.Clips.Select((clip, index) => (clip, index)).DistinctBy(p => p.clip.Label).OrderBy(p => p.clip.Label);
@@ -39,30 +19,29 @@ static class SpeechHtml
                 var (clip, label) = (p.clip, dataset.Labels[p.clip.Label]);
                 var audio = dataset.Train.Audio(p.index);
                 var what = clip.Label < dataset.Options.Keywords.Count || clip.Word.Length == 0 ? label : $"{label} ({clip.Word})";
-                var detail = clip.Word.Length == 0 ? "noise only" : $"{clip.Speaker}, {(clip.Noisy ? $"{clip.SnrDb:0} dB SNR" : "clean")}{(clip.Telephone ? ", 4 kHz" : "")}";
-                return ($"{what} · {detail}", audio, dataset.Options.SampleRate, LogMelOf(audio, dataset.Options.SampleRate));
+                var detail = clip.Word.Length == 0 ? "noise only" : $"{clip.Speaker}, {(clip.Noisy ? $"{Format.Fixed(clip.SnrDb, 0)} dB SNR" : "clean")}{(clip.Telephone ? ", 4 kHz" : "")}";
+                return ($"{what} · {detail}", audio, dataset.Options.SampleRate, AudioHtml.LogMelOf(audio, dataset.Options.SampleRate));
             });
         return $"<div style=\"{Html.BlockStyle}\"><div style=\"margin-bottom:6px\"><b>{Html.Encode(dataset.ToString())}</b>" +
-               $" · built in {dataset.BuildTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s</div>" +
-               SpeechCharts.DatasetSummary(dataset.ClassCounts, dataset.VoicesBySplit, dataset.Snrs) +
+               $" · built in {Format.Fixed(dataset.BuildTime.TotalSeconds, 1)} s</div>" +
+               KeywordCharts.DatasetSummary(dataset.ClassCounts, dataset.VoicesBySplit, dataset.Snrs) +
                "<div style=\"margin:8px 0 4px\"><b>One training clip per class</b></div>" +
-               SpeechCharts.AudioGallery(samples, columns: 4) + "</div>";
+               AudioCharts.AudioGallery(samples, columns: 4) + "</div>";
     }
 
     public static string Render(KeywordStream stream)
     {
-        var events = string.Join(", ", stream.Events.Take(40).Select(e => $"{e.Word} {e.Start.ToString("0.0", CultureInfo.InvariantCulture)}–{e.End.ToString("0.0", CultureInfo.InvariantCulture)} s"));
+        var events = string.Join(", ", stream.Events.Take(40).Select(e => $"{e.Word} {Format.Fixed(e.Start, 1)}–{Format.Fixed(e.End, 1)} s"));
         return $"<div style=\"{Html.BlockStyle}\">" +
-               SpeechCharts.AudioView(stream.Samples, stream.SampleRate, LogMelOf(stream.Samples, stream.SampleRate),
-                   $"{stream.Events.Count} words in {stream.Seconds.ToString("0.#", CultureInfo.InvariantCulture)} s") +
+               AudioHtml.View(stream.Samples, stream.SampleRate, $"{stream.Events.Count} words in {stream.Seconds.ToString("0.#", Html.Invariant)} s") +
                $"<div style=\"margin-top:4px\"><b>words</b>: {Html.Encode(events)}{(stream.Events.Count > 40 ? " …" : "")}</div></div>";
     }
 
     public static string Render(KeywordEvaluation evaluation) =>
-        SpeechCharts.ConfusionMatrix(evaluation.Confusion, evaluation.Labels, $"Loss {evaluation.Loss.ToString("0.###", CultureInfo.InvariantCulture)} nats");
+        ChartHtml.Fragment(KeywordCharts.ConfusionMatrix(evaluation.Confusion, evaluation.Labels, $"Loss {evaluation.Loss.ToString("0.###", Html.Invariant)} nats"));
 
     public static string Render(KeywordSpotterResult result) =>
-        Render([result]) + SpeechCharts.ConfusionMatrix(result.Test.Confusion, result.Test.Labels, $"{result.Name}, synthetic test");
+        Render([result]) + ChartHtml.Fragment(KeywordCharts.ConfusionMatrix(result.Test.Confusion, result.Test.Labels, $"{result.Name}, synthetic test"));
 
     public static string Render(IEnumerable<KeywordSpotterResult> results)
     {
@@ -70,7 +49,7 @@ static class SpeechHtml
             "training time", "parameters (deployed)", "MACs per second of audio", "peak activations");
         var rows = results.Select(r => Html.NumberRow(Html.Encode(r.Name), Html.Percent(r.Test.Accuracy), Html.Percent(r.RealOriginalAccuracy),
             Html.Percent(r.RealVariationAccuracy), r.Run.LastValidationLoss is double v ? Html.Number(Math.Round(v, 3)) : "—",
-            Html.Count(r.Run.Steps.Count), $"{r.Run.Elapsed.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s",
+            Html.Count(r.Run.Steps.Count), $"{Format.Fixed(r.Run.Elapsed.TotalSeconds, 0)} s",
             Html.Count(r.Cost.Parameters), Html.Count(r.Cost.Macs), Html.Bytes(r.Cost.PeakActivationBytes)));
         return $"<table style=\"{Html.TableStyle}\">{header}{string.Concat(rows)}</table>";
     }
@@ -103,8 +82,8 @@ static class SpeechHtml
     public static string Render(ReparameterizationReport report) =>
         $"<div style=\"{Html.BlockStyle}\"><b>Re-parameterised</b> · {Html.Encode(report.ToString())}</div>" +
         $"<table style=\"{Html.TableStyle};margin-top:4px\">" + Html.Header("", "multi-branch", "folded") +
-        Html.Row("max |Δ logits|", "", $"{report.MaxAbsDifference.ToString("0.0e+0", CultureInfo.InvariantCulture)} on logits up to " +
-            $"{report.LogitScale.ToString("0.0#", CultureInfo.InvariantCulture)}: {report.RelativeDifference.ToString("0.0e+0", CultureInfo.InvariantCulture)} of their scale " +
+        Html.Row("max |Δ logits|", "", $"{report.MaxAbsDifference.ToString("0.0e+0", Html.Invariant)} on logits up to " +
+            $"{report.LogitScale.ToString("0.0#", Html.Invariant)}: {report.RelativeDifference.ToString("0.0e+0", Html.Invariant)} of their scale " +
             (report.Same ? "✓ ≤ 1e-5" : "✗ above 1e-5")) +
         Html.Row("parameters", Html.Count(report.ParametersBefore), Html.Count(report.ParametersAfter)) +
         Html.Row($"median ms per call, input {Html.Shape(report.InputShape)}", Html.Number(Math.Round(report.MillisecondsBefore, 3)),
@@ -114,10 +93,14 @@ static class SpeechHtml
     public static string Render(RepBranchKernels kernels) => Kernels(kernels, output: 0);
 
     /// <summary>The branches of one output channel and their sum, as heat maps (input channels × taps).</summary>
-    public static string Kernels(RepBranchKernels kernels, int output, string? title = null)
+    public static string Kernels(RepBranchKernels kernels, int output, string? title = null) =>
+        ChartHtml.Fragment(KernelChart(kernels, output, title));
+
+    /// <summary>The chart of <see cref="Kernels"/>.</summary>
+    public static Plotly.NET.GenericChart KernelChart(RepBranchKernels kernels, int output, string? title = null)
     {
         var panels = kernels.Branches.Append(kernels.Folded).Select(k => (Title: k.Name, Values: Matrix(k, output))).ToList();
-        return SpeechCharts.KernelPanels(panels, title ?? $"Output channel {output}: the branches' folded kernels and their sum",
+        return KeywordCharts.KernelPanels(panels, title ?? $"Output channel {output}: the branches' folded kernels and their sum",
             "input channel", "tap", asSum: true);
     }
 
