@@ -163,7 +163,7 @@ public class TinyGptTests
     [Theory]
     [InlineData(30, 4, 4, "multiple of Heads")]
     [InlineData(32, 4, 3, "multiple of KvHeads")]
-    [InlineData(32, 0, 1, "multiple of Heads")]
+    [InlineData(32, 0, 1, "Heads must be 1 to 32 (got 0)")]
     public void An_impossible_configuration_is_one_clear_error(int dim, int heads, int kvHeads, string expected)
     {
         var config = TestModels.Small() with { Dim = dim, Heads = heads, KvHeads = kvHeads };

@@ -69,31 +69,25 @@ public static class SafeTensors
         File.Move(temp, path, overwrite: true); // a crash mid-write never leaves a half file under the real name
     }
 
-    /// <summary>Reads every tensor (on the CPU) and the metadata. Errors name the file, the tensor and the fix.</summary>
+    /// <summary>
+    /// Reads every tensor (on the CPU) and the metadata. The header is checked against the file before any tensor is
+    /// made (<see cref="ReadEntries"/>); errors name the file, the tensor and the fix.
+    /// </summary>
     public static SafeTensorsFile Read(string path)
     {
-        var (header, dataStart, length) = ReadHeader(path);
+        var header = ReadHeader(path);
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
             using var stream = File.OpenRead(path);
-            foreach (var (name, node) in header)
+            foreach (var entry in header.Entries)
             {
-                if (name == MetadataKey) continue;
-                var (dtype, shape, begin, end) = Describe(path, name, node);
-                if (dataStart + end > length)
-                    throw new CheckpointException(
-                        $"'{path}' is truncated: tensor '{name}' needs bytes {begin}..{end} of the data, but the file holds only {length - dataStart}. " +
-                        "Copy or download the file again, or re-save the model.");
-                var expected = shape.Aggregate(1L, (a, d) => a * d) * ElementSize(dtype);
-                if (expected != end - begin)
-                    throw new CheckpointException($"'{path}' is malformed: tensor '{name}' has shape [{string.Join(", ", shape)}] ({expected} bytes) but a byte range of {end - begin}.");
-                var bytes = new byte[end - begin];
-                stream.Position = dataStart + begin;
+                var bytes = new byte[entry.End - entry.Begin];
+                stream.Position = header.DataStart + entry.Begin;
                 stream.ReadExactly(bytes);
-                var tensor = torch.empty(shape, dtype);
+                var tensor = torch.empty(entry.Shape, entry.DType);
                 tensor.bytes = bytes;
-                tensors[name] = tensor;
+                tensors[entry.Name] = tensor;
             }
         }
         catch
@@ -101,25 +95,30 @@ public static class SafeTensors
             foreach (var t in tensors.Values) t.Dispose();
             throw;
         }
-        return new SafeTensorsFile(tensors, ReadMetadata(header));
+        return new SafeTensorsFile(tensors, header.Metadata);
     }
 
-    /// <summary>Reads only the metadata map (cheap: the tensors are not touched).</summary>
-    public static IReadOnlyDictionary<string, string> ReadMetadata(string path) => ReadMetadata(ReadHeader(path).Header);
+    /// <summary>Reads only the metadata map (cheap: the tensors are not touched, but the header is checked).</summary>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path) => ReadHeader(path).Metadata;
 
-    static IReadOnlyDictionary<string, string> ReadMetadata(JsonObject header) =>
-        header[MetadataKey] is JsonObject meta
-            ? meta.ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? "")
-            : new Dictionary<string, string>();
+    /// <summary>
+    /// The tensors a file holds (name, dtype, shape), in the order of their data, without reading them: cheap, so a loader
+    /// can compare them with what a model needs before it builds anything. The header must describe the file exactly:
+    /// known dtypes, non-negative shapes whose byte counts match their ranges, and ranges that tile the data with no gap,
+    /// overlap or trailing byte (as the format requires), so a shifted, aliased or truncated file is refused.
+    /// </summary>
+    public static IReadOnlyList<SafeTensorsEntry> ReadEntries(string path) => ReadHeader(path).Entries;
 
-    static (JsonObject Header, long DataStart, long Length) ReadHeader(string path)
+    sealed record Header(IReadOnlyList<SafeTensorsEntry> Entries, IReadOnlyDictionary<string, string> Metadata, long DataStart);
+
+    static Header ReadHeader(string path)
     {
-        if (!File.Exists(path))
-            throw new CheckpointException($"No checkpoint at '{Path.GetFullPath(path)}'. Check the path, or save a model there first.");
+        var length = InputFiles.Length(path, "checkpoint", minimumBytes: 8,
+            missing: p => new CheckpointException($"No checkpoint at '{Path.GetFullPath(p)}'. Check the path, or save a model there first."),
+            tooShort: (p, n) => new CheckpointException(n == 0
+                ? $"'{p}' is empty, or not a regular file (a pipe or a device): it has no safetensors header. Give the path of a .safetensors file."
+                : $"'{p}' is truncated ({n} bytes): it has no safetensors header. Copy or download it again."));
         using var stream = File.OpenRead(path);
-        var length = stream.Length;
-        if (length < 8)
-            throw new CheckpointException($"'{path}' is truncated ({length} bytes): it has no safetensors header. Copy or download it again.");
         var sizeBytes = new byte[8];
         stream.ReadExactly(sizeBytes);
         var size = BitConverter.ToUInt64(sizeBytes);
@@ -128,34 +127,95 @@ public static class SafeTensors
                 $"'{path}' is truncated or not a safetensors file: its header claims {size} bytes but the file has {length}. Copy or download it again.");
         var json = new byte[size];
         stream.ReadExactly(json);
+        JsonObject root;
         try
         {
-            return (JsonNode.Parse(json) as JsonObject ?? throw new JsonException("the header is not a JSON object"), 8 + (long)size, length);
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
+                   ?? throw new CheckpointException($"'{path}' is not a safetensors file: its header is not a JSON object.");
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
         {
-            throw new CheckpointException($"'{path}' is not a valid safetensors file: {e.Message}", e);
+            throw new CheckpointException($"'{path}' is not a valid safetensors file: its header is not valid JSON ({Reason(e)}). Copy or download it again.", e);
         }
+        var dataStart = 8 + (long)size;
+        var entries = new List<SafeTensorsEntry>();
+        IReadOnlyDictionary<string, string> metadata = new Dictionary<string, string>();
+        foreach (var (name, node) in root)
+        {
+            if (name == MetadataKey) { metadata = Metadata(path, node); continue; }
+            entries.Add(Describe(path, name, node));
+        }
+        entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+        long expected = 0;
+        foreach (var e in entries)
+        {
+            if (e.Begin != expected)
+                throw new CheckpointException(e.Begin > expected
+                    ? $"'{path}' is malformed: bytes {expected}..{e.Begin} of its data belong to no tensor (tensor '{e.Name}' starts at {e.Begin}). The header does not match the data: re-save the model."
+                    : $"'{path}' is malformed: tensor '{e.Name}' starts at byte {e.Begin}, inside the previous tensor (which ends at {expected}). Tensors must not share bytes: re-save the model.");
+            expected = e.End;
+        }
+        if (dataStart + expected < length)
+            throw new CheckpointException($"'{path}' is malformed: its header accounts for {expected} bytes of data but {length - dataStart} follow it. The header does not match the data: re-save the model.");
+        if (dataStart + expected > length)
+        {
+            var cut = entries.First(e => dataStart + e.End > length);
+            throw new CheckpointException(
+                $"'{path}' is truncated: tensor '{cut.Name}' needs bytes {cut.Begin}..{cut.End} of the data, but the file holds only {length - dataStart}. " +
+                "Copy or download the file again, or re-save the model.");
+        }
+        return new Header(entries, metadata, dataStart);
     }
 
-    static (ScalarType DType, long[] Shape, long Begin, long End) Describe(string path, string name, JsonNode? node)
+    static IReadOnlyDictionary<string, string> Metadata(string path, JsonNode? node)
     {
-        try
+        if (node is not JsonObject meta)
+            throw new CheckpointException($"'{path}' is malformed: its {MetadataKey} entry is not a map of strings.");
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in meta)
         {
-            var dtypeName = node!["dtype"]!.GetValue<string>();
-            if (!DTypes.TryGetValue(dtypeName, out var dtype))
-                throw new CheckpointException($"'{path}': tensor '{name}' has dtype {dtypeName}, which is not supported (use F32, F16, BF16 or an integer type).");
-            var shape = node["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-            var offsets = node["data_offsets"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-            if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
-                throw new CheckpointException($"'{path}': tensor '{name}' has invalid data_offsets.");
-            return (dtype, shape, offsets[0], offsets[1]);
+            if (value is not JsonValue v || !v.TryGetValue<string>(out var text))
+                throw new CheckpointException($"'{path}' is malformed: metadata entry '{key}' is not a string.");
+            map[key] = text;
         }
-        catch (Exception e) when (e is not CheckpointException)
-        {
-            throw new CheckpointException($"'{path}': the header entry of tensor '{name}' is malformed ({e.Message}).", e);
-        }
+        return map;
     }
+
+    static SafeTensorsEntry Describe(string path, string name, JsonNode? node)
+    {
+        string Where() => $"'{path}': the header entry of tensor '{name}'";
+        if (node is not JsonObject entry)
+            throw new CheckpointException($"{Where()} is not an object with dtype, shape and data_offsets.");
+        if (entry["dtype"] is not JsonValue dtypeNode || !dtypeNode.TryGetValue<string>(out var dtypeName))
+            throw new CheckpointException($"{Where()} has no dtype (e.g. \"F32\").");
+        if (!DTypes.TryGetValue(dtypeName, out var dtype))
+            throw new CheckpointException($"'{path}': tensor '{name}' has dtype {dtypeName}, which is not supported (use F32, F16, BF16 or an integer type).");
+        var shape = Integers(entry["shape"]) ?? throw new CheckpointException($"{Where()} has no shape (a list of whole numbers, e.g. [256, 128]).");
+        if (shape.Any(d => d < 0))
+            throw new CheckpointException($"{Where()} has a negative dimension in its shape [{string.Join(", ", shape)}].");
+        var offsets = Integers(entry["data_offsets"]);
+        if (offsets is not { Length: 2 } || offsets[0] < 0 || offsets[1] < offsets[0])
+            throw new CheckpointException($"{Where()} has invalid data_offsets (two whole numbers, begin ≤ end).");
+        long bytes;
+        try { bytes = checked(shape.Aggregate(1L, (a, d) => a * d) * ElementSize(dtype)); }
+        catch (OverflowException) { throw new CheckpointException($"{Where()} has an impossibly large shape [{string.Join(", ", shape)}]."); }
+        if (bytes != offsets[1] - offsets[0])
+            throw new CheckpointException($"'{path}' is malformed: tensor '{name}' has shape [{string.Join(", ", shape)}] ({bytes} bytes) but a byte range of {offsets[1] - offsets[0]}.");
+        return new SafeTensorsEntry(name, dtype, shape, offsets[0], offsets[1]);
+    }
+
+    static long[]? Integers(JsonNode? node)
+    {
+        if (node is not JsonArray array) return null;
+        var values = new long[array.Count];
+        for (int i = 0; i < values.Length; i++)
+            if (array[i] is not JsonValue v || !v.TryGetValue<long>(out values[i])) return null;
+        return values;
+    }
+
+    static string Reason(Exception e) => e is JsonException { BytePositionInLine: long at }
+        ? $"it ends early or has a syntax error near byte {at}"
+        : "a name appears twice, or a value is of the wrong kind";
 
     static long ElementSize(ScalarType t) => t switch
     {
@@ -165,6 +225,9 @@ public static class SafeTensors
         _ => 1,
     };
 }
+
+/// <summary>One tensor of a safetensors file as its header describes it; <see cref="Begin"/>..<see cref="End"/> are byte offsets into the data.</summary>
+public sealed record SafeTensorsEntry(string Name, ScalarType DType, long[] Shape, long Begin, long End);
 
 /// <summary>The contents of a safetensors file: CPU tensors by name, and string metadata. Dispose to free them.</summary>
 public sealed class SafeTensorsFile(Dictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata) : IDisposable

@@ -124,6 +124,9 @@ public sealed partial class TinyGpt : nn.Module<Tensor, Tensor>
     {
         TorchNative.EnsureLoaded();
         Config = config.Validate();
+        // Weights, and as much again for the initialisation's temporaries.
+        MemoryBudget.Require(2.0 * config.WeightBytes, $"A TinyGpt of {config.ParameterCount:N0} parameters",
+            "Choose smaller sizes (width, layers, MLP width, vocabulary, context).");
         if (seed is long s) Seeding.Everything(s);
         wte = nn.Embedding(config.VocabSize, config.Dim);
         wpe = nn.Embedding(config.ContextLength, config.Dim);

@@ -48,16 +48,25 @@ public sealed record TinyGptConfig
     /// <summary>Width of one attention head.</summary>
     public int HeadDim => Dim / Heads;
 
-    /// <summary>Throws one clear message for the first thing that cannot work.</summary>
+    /// <summary>Largest width, MLP width, vocabulary or context a configuration may ask for (far beyond this project's models).</summary>
+    public const int MaxSize = 1 << 20;
+
+    /// <summary>Most blocks a configuration may ask for.</summary>
+    public const int MaxLayers = 4096;
+
+    /// <summary>Throws one clear message for the first thing that cannot work (sizes out of range included; memory is checked when a model is built).</summary>
     public TinyGptConfig Validate()
     {
         void Need(bool ok, string message) { if (!ok) throw new InvalidSettingsException($"Invalid TinyGpt configuration: {message}"); }
-        Need(VocabSize > 0, $"VocabSize must be positive (got {VocabSize}).");
-        Need(ContextLength > 0, $"ContextLength must be positive (got {ContextLength}).");
-        Need(Layers > 0, $"Layers must be positive (got {Layers}).");
-        Need(Dim > 0 && Heads > 0 && Dim % Heads == 0, $"Dim ({Dim}) must be a positive multiple of Heads ({Heads}).");
+        void Size(int value, string name, int max) => Need(value > 0 && value <= max, $"{name} must be 1 to {max:N0} (got {value:N0}).");
+        Size(VocabSize, nameof(VocabSize), MaxSize);
+        Size(ContextLength, nameof(ContextLength), MaxSize);
+        Size(Layers, nameof(Layers), MaxLayers);
+        Size(Dim, nameof(Dim), MaxSize);
+        Size(Heads, nameof(Heads), Dim);
+        Need(Dim % Heads == 0, $"Dim ({Dim}) must be a multiple of Heads ({Heads}).");
         Need(KvHeads > 0 && Heads % KvHeads == 0, $"Heads ({Heads}) must be a multiple of KvHeads ({KvHeads}).");
-        Need(MlpDim > 0, $"MlpDim must be positive (got {MlpDim}).");
+        Size(MlpDim, nameof(MlpDim), MaxSize);
         Need(NormEps > 0, $"NormEps must be positive (got {NormEps}).");
         Need(Activation is Gelu or GeluTanh, $"Activation must be \"{Gelu}\" or \"{GeluTanh}\" (got \"{Activation}\").");
         return this;
@@ -77,12 +86,54 @@ public sealed record TinyGptConfig
         }
     }
 
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+    /// <summary>Bytes of float32 weights (what building the model allocates).</summary>
+    public long WeightBytes => ParameterCount * sizeof(float);
+
+    /// <summary>
+    /// The name and shape of every tensor a TinyGpt of this configuration holds (its state dict), without building it:
+    /// a loader compares a file's tensors with these before it allocates anything.
+    /// </summary>
+    public IReadOnlyDictionary<string, long[]> TensorShapes()
+    {
+        long d = Dim, kv = (long)KvHeads * HeadDim, m = MlpDim;
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal)
+        {
+            ["wte.weight"] = [VocabSize, d],
+            ["wpe.weight"] = [ContextLength, d],
+        };
+        for (int l = 0; l < Layers; l++)
+        {
+            var b = $"blocks.{l}.";
+            shapes[b + "ln_1.weight"] = [d]; shapes[b + "ln_1.bias"] = [d];
+            shapes[b + "ln_2.weight"] = [d]; shapes[b + "ln_2.bias"] = [d];
+            shapes[b + "attn.q_proj.weight"] = [d, d]; shapes[b + "attn.q_proj.bias"] = [d];
+            shapes[b + "attn.k_proj.weight"] = [kv, d]; shapes[b + "attn.k_proj.bias"] = [kv];
+            shapes[b + "attn.v_proj.weight"] = [kv, d]; shapes[b + "attn.v_proj.bias"] = [kv];
+            shapes[b + "attn.o_proj.weight"] = [d, d]; shapes[b + "attn.o_proj.bias"] = [d];
+            shapes[b + "mlp.fc.weight"] = [m, d]; shapes[b + "mlp.fc.bias"] = [m];
+            shapes[b + "mlp.proj.weight"] = [d, m]; shapes[b + "mlp.proj.bias"] = [d];
+        }
+        shapes["ln_f.weight"] = [d];
+        shapes["ln_f.bias"] = [d];
+        if (!TiedHead) shapes["lm_head.weight"] = [VocabSize, d];
+        return shapes;
+    }
+
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = false, AllowDuplicateProperties = false };
 
     /// <summary>JSON form, stored in checkpoint metadata.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    /// <summary>Reads the JSON form.</summary>
-    public static TinyGptConfig FromJson(string json) =>
-        (JsonSerializer.Deserialize<TinyGptConfig>(json, Json) ?? throw new InvalidSettingsException("Empty TinyGpt configuration JSON.")).Validate();
+    /// <summary>Reads the JSON form; JSON that is not a configuration (bad syntax, a wrong-typed or repeated field) is one clear message.</summary>
+    public static TinyGptConfig FromJson(string json)
+    {
+        TinyGptConfig? config;
+        try { config = JsonSerializer.Deserialize<TinyGptConfig>(json, Json); }
+        catch (JsonException e)
+        {
+            var where = e.Path is { Length: > 1 } path ? $" at {path.TrimStart('$', '.')}" : "";
+            throw new InvalidSettingsException($"The TinyGpt configuration is not valid JSON{where}: {e.Message.Split(" Path:")[0].Split(". ")[0]}.");
+        }
+        return (config ?? throw new InvalidSettingsException("The TinyGpt configuration JSON is empty (null).")).Validate();
+    }
 }
