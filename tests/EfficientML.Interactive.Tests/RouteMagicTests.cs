@@ -66,15 +66,19 @@ public class RouteMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtur
         Assert.All(updates, u => Assert.Equal(shown[0].ValueId, u.ValueId));
         var final = Html(updates[^1]);
         Assert.Contains("efml-routing-study", final);
-        Assert.Contains("efml-pareto", final);
+        Assert.StartsWith("Validation loss vs MLP compute", RoutingChartsTests.Title(RoutingChartsTests.Figures(final)[0]));
         var text = Html(shown[1]);
         Assert.Contains("efml-route-text", text);
         Assert.Equal("Call <me> Ishmael.".Length, Regex.Matches(text, "data-e=").Count);
         Assert.Contains("&lt;", text);
         Assert.DoesNotContain("<me>", text);
         Assert.Contains("Experts the routers chose at θ = 0.5", text);
-        Assert.Contains("efml-expert-usage", text);
-        Assert.Contains("efml-label-shares", text);
+        var charts = RoutingChartsTests.Figures(text);
+        Assert.Equal(new[] { "Share of this text's tokens on each expert at θ = 0.5", "This text's difficulty labels (tolerance 0.1 nats)" },
+            charts.Select(RoutingChartsTests.Title));
+        Assert.Equal(4, RoutingChartsTests.Traces(charts[0]).Count);                            // one per expert
+        Assert.Equal(new[] { "layer 0" }, RoutingChartsTests.Strings(RoutingChartsTests.Traces(charts[0])[0], "y"));   // the model's one layer
+        Assert.Equal(1, RoutingChartsTests.Numbers(Assert.Single(RoutingChartsTests.Traces(charts[1])), "y").Sum()!.Value, 9);   // the labels' shares
     }
 
     [Fact]

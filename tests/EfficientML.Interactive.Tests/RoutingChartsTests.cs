@@ -1,9 +1,10 @@
 using EfficientML.Core;
-using System.Globalization;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using EfficientML.Interactive;
 using EfficientML.Routing;
+using Plotly.NET;
 using TorchSharp;
 
 namespace EfficientML.Interactive.Tests;
@@ -29,6 +30,35 @@ public class RoutingChartsTests
     /// <summary>The HTML parses as XML (every element closed, every attribute quoted, every entity known).</summary>
     static XElement WellFormed(string html) => XElement.Parse($"<root>{html}</root>", LoadOptions.PreserveWhitespace);
 
+    /// <summary>The chart's plotly figure: <c>data</c> (the traces) and <c>layout</c>.</summary>
+    internal static JsonElement Figure(GenericChart chart) => JsonDocument.Parse(ChartHtml.FigureJson(chart)).RootElement;
+
+    /// <summary>The figures of every chart fragment (<see cref="ChartHtml.Fragment"/>) in a formatter's HTML, in order.</summary>
+    internal static List<JsonElement> Figures(string html) =>
+        Regex.Matches(html, @"var figure = (.*);\r?\n").Select(m => JsonDocument.Parse(m.Groups[1].Value).RootElement).ToList();
+
+    /// <summary>The figure's title.</summary>
+    internal static string Title(JsonElement figure) => figure.GetProperty("layout").GetProperty("title").GetProperty("text").GetString()!;
+
+    /// <summary>An axis' title ("xaxis", "yaxis2" …).</summary>
+    internal static string AxisTitle(JsonElement figure, string axis) =>
+        figure.GetProperty("layout").GetProperty(axis).GetProperty("title").GetProperty("text").GetString()!;
+
+    /// <summary>The traces of the figure.</summary>
+    internal static List<JsonElement> Traces(JsonElement figure) => figure.GetProperty("data").EnumerateArray().ToList();
+
+    /// <summary>A trace's (or layout item's) property as strings.</summary>
+    internal static List<string> Strings(JsonElement element, string property) =>
+        element.GetProperty(property).EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()).ToList();
+
+    /// <summary>A trace's property as numbers (null where it is null: nothing drawn there).</summary>
+    internal static List<double?> Numbers(JsonElement element, string property) =>
+        element.GetProperty(property).EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Null ? (double?)null : v.GetDouble()).ToList();
+
+    /// <summary>The layout's annotations' texts.</summary>
+    internal static List<string> Annotations(JsonElement figure) =>
+        figure.GetProperty("layout").TryGetProperty("annotations", out var a) ? a.EnumerateArray().Select(x => x.GetProperty("text").GetString()!).ToList() : [];
+
     static string Attribute(XElement e, string name) => e.Attribute(name)?.Value ?? "";
 
     [Fact]
@@ -44,6 +74,7 @@ public class RoutingChartsTests
         var spans = root.Descendants("span").Where(s => s.Attribute("data-e") != null).ToList();
         Assert.Equal(text.Length, spans.Count);
         Assert.Equal(text, string.Concat(spans.Select(s => s.Value)));                       // newline kept, text intact
+        Assert.DoesNotContain("<svg", html);                                                   // coloured text, legend of HTML swatches
         Assert.DoesNotContain("<i>", html);
         Assert.Contains("a</span>", html);
         Assert.Contains("&lt;", html);
@@ -102,69 +133,105 @@ public class RoutingChartsTests
     public void Expert_usage_stacks_each_layers_shares_and_writes_the_mean_active_share_beside_it()
     {
         double[][] usage = [[0.5, 0.5, 0, 0], [0, 0, 0, 1], [0.25, 0.25, 0.25, 0.25]];
-        var html = RoutingCharts.ExpertUsage(usage, Sizes);
-        var root = WellFormed(html);
-        XNamespace svg = "http://www.w3.org/2000/svg";
-        var segments = root.Descendants(svg + "rect").Where(r => r.Element(svg + "title") != null).ToList();
-        Assert.Equal(2 + 1 + 4, segments.Count);                                               // zero shares draw nothing
-        Assert.Contains("layer 0, expert 25% (8 neurons): 50% of tokens", segments[0].Value);
-        var texts = root.Descendants(svg + "text").Select(t => t.Value).ToList();
-        Assert.Contains("active 37.5%", texts);                                                // ½·¼ + ½·½
-        Assert.Contains("active 100%", texts);
-        Assert.Contains("active 62.5%", texts);                                                // (¼ + ½ + ¾ + 1) / 4
-        Assert.Contains("layer 2", texts);
-        Assert.Contains("100% (32)", texts);                                                   // legend
+        var figure = Figure(RoutingCharts.ExpertUsage(usage, Sizes));
+        var traces = Traces(figure);
+        Assert.Equal(4, traces.Count);                                                          // one per expert, smallest first
+        Assert.All(traces, t => Assert.Equal("bar", t.GetProperty("type").GetString()));
+        Assert.Equal(new[] { "layer 0", "layer 1", "layer 2" }, Strings(traces[0], "y"));
+        Assert.Equal(new double?[] { 0.5, null, 0.25 }, Numbers(traces[0], "x"));              // zero shares draw nothing
+        Assert.Equal(new double?[] { null, 1, 0.25 }, Numbers(traces[3], "x"));
+        Assert.Equal(2 + 1 + 4, traces.Sum(t => Numbers(t, "x").Count(x => x is not null)));
+        Assert.Equal("layer 0, expert 25% (8 neurons): 50% of tokens", Strings(traces[0], "hovertext")[0]);
+        Assert.Equal("layer 2, expert 100% (32 neurons): 25% of tokens", Strings(traces[3], "hovertext")[2]);
+        Assert.Equal(new[] { "expert 25% (8 neurons)", "expert 50% (16 neurons)", "expert 75% (24 neurons)", "expert 100% (32 neurons)" },
+            traces.Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal(RoutingCharts.Shade(Sizes, 0.25).Background, traces[0].GetProperty("marker").GetProperty("color").GetString());
+        Assert.Equal(RoutingCharts.Shade(Sizes, 1).Background, traces[3].GetProperty("marker").GetProperty("color").GetString());
+        Assert.Equal("stack", figure.GetProperty("layout").GetProperty("barmode").GetString());
+        var notes = Annotations(figure);
+        Assert.Contains("<b>active 37.5%</b>", notes);                                         // ½·¼ + ½·½
+        Assert.Contains("<b>active 100%</b>", notes);
+        Assert.Contains("<b>active 62.5%</b>", notes);                                         // (¼ + ½ + ¾ + 1) / 4
+        Assert.Contains(notes, n => n.StartsWith("active: mean share of", StringComparison.Ordinal));
+        Assert.Equal("share of the layer's tokens on each expert", AxisTitle(figure, "xaxis"));
         Assert.Throws<InvalidSettingsException>(() => RoutingCharts.ExpertUsage([[1.0, 0]], Sizes));
+    }
+
+    [Fact]
+    public void Expert_usage_lists_only_the_experts_it_draws_and_says_when_a_layer_had_no_tokens()
+    {
+        var figure = Figure(RoutingCharts.ExpertUsage([[3, 1, 0, 0], [0, 0, 0, 0]], Sizes, "mine"));
+        Assert.Equal("mine", Title(figure));
+        var legend = Traces(figure).Select(t => t.GetProperty("showlegend").GetBoolean()).ToList();
+        Assert.Equal(new[] { true, true, false, false }, legend);
+        Assert.Equal(new double?[] { 0.75, null }, Numbers(Traces(figure)[0], "x"));
+        Assert.Equal(new[] { "<b>active 31.3%</b>", "no tokens" }, Annotations(figure).Skip(1));   // ¾·¼ + ¼·½ = 31.25 %
     }
 
     [Fact]
     public void Pareto_draws_the_three_series_the_theta_labels_and_the_dense_and_two_percent_lines()
     {
-        var html = RoutingCharts.Pareto(Routed(), Static(), Static("elastic baseline"));
-        var root = WellFormed(html);
-        XNamespace svg = "http://www.w3.org/2000/svg";
-        var series = root.Descendants(svg + "text").Where(t => Attribute(t, "class") == "efml-series").Select(t => t.Value).ToList();
-        Assert.Equal(new[] { "routed, labelled with θ", "static widths, same weights", "static widths, elastic baseline" }, series);
-        Assert.Equal(3, root.Descendants(svg + "polyline").Count());
-        Assert.Equal(3 + 4 + 4, root.Descendants().Count(e => Attribute(e, "class") == "efml-point"));
-        var thetas = root.Descendants(svg + "text").Where(t => Attribute(t, "class") == "efml-theta").Select(t => t.Value).ToList();
-        Assert.Equal(new[] { "0", "0.5", "1" }, thetas);
-        // Dense: the full static width (1.5 nats); the other line 2 % above it, i.e. higher on the chart (smaller y).
+        var figure = Figure(RoutingCharts.Pareto(Routed(), Static(), Static("elastic baseline")));
+        var traces = Traces(figure);
+        Assert.Equal(new[] { "routed, labelled with θ", "static widths, same weights", "static widths, elastic baseline" },
+            traces.Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal(new[] { 3, 4, 4 }, traces.Select(t => Numbers(t, "x").Count));
+        Assert.Equal(new[] { "circle", "square", "diamond" }, traces.Select(t => t.GetProperty("marker").GetProperty("symbol").GetString()));
+        // x: compute in % of the dense MLP, routers included (25 % + 5 % for θ = 0); y: bits per byte.
+        Assert.Equal(new[] { 30.0, 65, 105 }, Numbers(traces[0], "x").Select(x => Math.Round(x!.Value, 6)));
+        Assert.Equal(2.0 / Math.Log(2), Numbers(traces[0], "y")[0]!.Value, 9);
+        Assert.Equal(new[] { "0", "0.5", "1" }, Strings(traces[0], "text"));
+        Assert.Equal("lines+markers+text", traces[0].GetProperty("mode").GetString());
+        Assert.Equal("lines+markers", traces[1].GetProperty("mode").GetString());
+        Assert.Equal("routed θ=0.50: 2.207 bits/byte (+2% vs dense)<br>compute 65% of the dense MLP (active neurons 60%)", Strings(traces[0], "hovertext")[1]);
+        // Dense: the full static width (1.5 nats); the other line 2 % above it, both dashed and labelled.
         double bits = 1.5 / Math.Log(2);
-        var dense = root.Descendants(svg + "g").Single(g => Attribute(g, "class") == "efml-dense");
-        var within = root.Descendants(svg + "g").Single(g => Attribute(g, "class") == "efml-within-2pct");
-        Assert.Contains($"dense model: {bits.ToString("0.000", CultureInfo.InvariantCulture)} bits/byte", dense.Value);
-        Assert.Contains($"dense +2%: {(bits * 1.02).ToString("0.000", CultureInfo.InvariantCulture)} bits/byte", within.Value);
-        double Y(XElement g) => double.Parse(Attribute(g.Element(svg + "line")!, "y1"), CultureInfo.InvariantCulture);
-        Assert.True(Y(within) < Y(dense));
-        Assert.Equal("6 4", Attribute(dense.Element(svg + "line")!, "stroke-dasharray"));
-        Assert.Contains("routed θ=0.50: 2.207 bits/byte (+2.0% vs dense), compute 65% of the dense MLP (active neurons 60%)", html);
+        var shapes = figure.GetProperty("layout").GetProperty("shapes").EnumerateArray().ToList();
+        Assert.Equal(2, shapes.Count);
+        Assert.Equal(bits, shapes[0].GetProperty("y0").GetDouble(), 9);
+        Assert.Equal(bits * 1.02, shapes[1].GetProperty("y0").GetDouble(), 9);
+        Assert.All(shapes, s => Assert.Equal("dash", s.GetProperty("line").GetProperty("dash").GetString()));
+        Assert.Equal(new[] { $"dense model: {Format.Fixed(bits, 3)} bits/byte", $"dense +2%: {Format.Fixed(bits * 1.02, 3)} bits/byte" }, Annotations(figure));
+        Assert.Equal("MLP compute per token (% of the dense MLP, routers included)", AxisTitle(figure, "xaxis"));
+        Assert.Equal("validation loss (bits per byte)", AxisTitle(figure, "yaxis"));
+        // The y axis shows both lines and every point.
+        var range = Numbers(figure.GetProperty("layout").GetProperty("yaxis"), "range");
+        Assert.True(range[0] < bits && range[1] > 2.0 / Math.Log(2));
     }
 
     [Fact]
     public void Pareto_without_the_baseline_draws_two_series_and_takes_the_dense_loss_from_theta_one_when_no_full_width_is_given()
     {
-        var root = WellFormed(RoutingCharts.Pareto(Routed(), Static().Take(3).ToList(), null));
-        XNamespace svg = "http://www.w3.org/2000/svg";
-        Assert.Equal(2, root.Descendants(svg + "text").Count(t => Attribute(t, "class") == "efml-series"));
-        Assert.Contains("dense model: 2.164 bits/byte", root.Value);                          // θ = 1: 1.5 nats
+        var figure = Figure(RoutingCharts.Pareto(Routed(), Static().Take(3).ToList(), null));
+        Assert.Equal(2, Traces(figure).Count);
+        Assert.Contains("dense model: 2.164 bits/byte", Annotations(figure));                 // θ = 1: 1.5 nats
         Assert.Throws<InvalidSettingsException>(() => RoutingCharts.Pareto([], [], null));
+    }
+
+    [Fact]
+    public void Pareto_lists_only_the_series_it_draws_and_labels_crowded_thetas_once()
+    {
+        var widths = Figure(RoutingCharts.Pareto([], Static(), null));
+        Assert.Equal(new[] { "static widths, same weights" }, Traces(widths).Select(t => t.GetProperty("name").GetString()));
+        var crowded = Routed();
+        crowded.Insert(1, Point("routed θ=0.01", 0.01, null, 1.999, 0.251, 0.05));              // on top of θ = 0
+        var figure = Figure(RoutingCharts.Pareto(crowded, Static(), null));
+        Assert.Equal(new[] { "0", "", "0.5", "1" }, Strings(Traces(figure)[0], "text"));
+        Assert.Equal(4, Strings(Traces(figure)[0], "hovertext").Count);                        // still drawn, with its tooltip
     }
 
     [Fact]
     public void Label_shares_draw_a_bar_per_expert_with_its_share()
     {
-        var root = WellFormed(RoutingCharts.LabelShares([0.5, 0.25, 0, 0.25], Sizes));
-        XNamespace svg = "http://www.w3.org/2000/svg";
-        var bars = root.Descendants(svg + "rect").Where(r => r.Element(svg + "title") != null).ToList();
-        Assert.Equal(4, bars.Count);
-        Assert.Contains("expert 50% (16 neurons): 25% of tokens", bars[1].Value);
-        var texts = root.Descendants(svg + "text").Select(t => t.Value).ToList();
-        Assert.Contains("50%", texts);
-        Assert.Contains("0%", texts);
-        Assert.Contains("24 neurons", texts);
-        double Height(XElement r) => double.Parse(Attribute(r, "height"), CultureInfo.InvariantCulture);
-        Assert.True(Math.Abs(2 * Height(bars[1]) - Height(bars[0])) < 0.3);
+        var figure = Figure(RoutingCharts.LabelShares([2, 1, 0, 1], Sizes));
+        var bars = Assert.Single(Traces(figure));
+        Assert.Equal("bar", bars.GetProperty("type").GetString());
+        Assert.Equal(new double?[] { 0.5, 0.25, 0, 0.25 }, Numbers(bars, "y"));                   // shares of all labels
+        Assert.Equal(new[] { "25%<br>8 neurons", "50%<br>16 neurons", "75%<br>24 neurons", "100%<br>32 neurons" }, Strings(bars, "x"));
+        Assert.Equal(new[] { "<b>50%</b>", "<b>25%</b>", "<b>0%</b>", "<b>25%</b>" }, Strings(bars, "text"));
+        Assert.Equal("expert 50% (16 neurons): 25% of tokens", Strings(bars, "hovertext")[1]);
+        Assert.Equal(Enumerable.Range(0, 4).Select(j => RoutingCharts.Shade(Sizes, Sizes.Fraction(j)).Background), Strings(bars.GetProperty("marker"), "color"));
+        Assert.Equal("Difficulty labels: each token's smallest adequate expert", Title(figure));
         Assert.Throws<InvalidSettingsException>(() => RoutingCharts.LabelShares([1.0], Sizes));
     }
 }

@@ -31,13 +31,17 @@ public class RoutingFormatterTests(KernelFixture fixture) : IClassFixture<Kernel
         Assert.Contains("router fit 1.2 → 0.6 nats (accuracy 30% → 75%)", html);
         // θ = 0.5 costs 1.53 nats against the dense 1.5: exactly 2 % more, and 65 % of the compute.
         Assert.Contains("cheapest within 2% of dense: <b>routed θ=0.50</b> at <b>65%</b> of the dense MLP compute (+2% loss)", html);
-        Assert.Contains("efml-pareto", html);
-        Assert.Contains("static widths, elastic baseline", html);
+        var figures = RoutingChartsTests.Figures(html);
+        Assert.Equal(2, figures.Count);                                                         // the Pareto chart, the usage at θ = 0.5
+        Assert.Equal("Validation loss vs MLP compute (4 nested experts: 25%, 50%, 75%, 100% of 32 neurons)", RoutingChartsTests.Title(figures[0]));
+        Assert.Equal(new[] { "routed, labelled with θ", "static widths, same weights", "static widths, elastic baseline" },
+            RoutingChartsTests.Traces(figures[0]).Select(t => t.GetProperty("name").GetString()));
         Assert.Equal(3 + 4 + 4, Regex.Matches(html, "<tr><td").Count);
         Assert.Contains("θ = 0.5", html);
         Assert.Contains("expert 3", html);
         Assert.Contains("vs dense", html);
-        Assert.Contains("Share of validation tokens on each expert at θ = 0.5", html);
+        Assert.Equal("Share of validation tokens on each expert at θ = 0.5", RoutingChartsTests.Title(figures[1]));
+        Assert.Equal(new double?[] { 0.4, 0.1 }, RoutingChartsTests.Numbers(RoutingChartsTests.Traces(figures[1])[0], "x").Select(x => (double?)Math.Round(x!.Value, 9)));
         Assert.Contains("elastic baseline</b>", html);                                          // its run's status line
 
         var without = Study(elastic: false);
@@ -55,8 +59,10 @@ public class RoutingFormatterTests(KernelFixture fixture) : IClassFixture<Kernel
         {
             Assert.Contains("efml-routing-points", html);
             Assert.Equal(11, Regex.Matches(html, "<tr><td").Count);
-            Assert.Contains("static widths, elastic baseline", html);
-            Assert.Contains("dense +2%", html);
+            var pareto = Assert.Single(RoutingChartsTests.Figures(html));
+            Assert.Equal(new[] { 3, 4, 4 }, RoutingChartsTests.Traces(pareto).Select(t => RoutingChartsTests.Numbers(t, "x").Count));
+            Assert.Equal("static widths, elastic baseline", RoutingChartsTests.Traces(pareto)[2].GetProperty("name").GetString());
+            Assert.Contains(RoutingChartsTests.Annotations(pareto), a => a.StartsWith("dense +2%", StringComparison.Ordinal));
             Assert.Contains(Html.Number(Math.Round(1.53 / Math.Log(2), 4)), html);
             Assert.Contains("65%", html);                                                       // compute, routers included
             Assert.Contains("60%", html);                                                       // active neurons

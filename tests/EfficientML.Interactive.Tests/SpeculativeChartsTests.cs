@@ -2,6 +2,7 @@ using EfficientML.Core;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using EfficientML.Interactive;
+using static EfficientML.Interactive.Tests.RoutingChartsTests;
 using EfficientML.Speculative;
 using EfficientML.Text;
 
@@ -40,6 +41,7 @@ public class SpeculativeChartsTests
     {
         var html = SpeculativeCharts.TokenStream(Result(), ByteTokenizer.Instance, "Say <hi> ");
         WellFormed(html);
+        Assert.DoesNotContain("<svg", html);
         Assert.Contains("efml-token-stream", html);
         Assert.Contains("M2R2 (k=4): where each token came from", html);
         Assert.Contains(">accepted draft<", html);
@@ -84,33 +86,57 @@ public class SpeculativeChartsTests
     [Fact]
     public void Acceptance_by_position_has_one_bar_per_position_and_run_with_its_share()
     {
-        var html = SpeculativeCharts.AcceptanceByPosition(Result(), Result("early <exit>"));
-        WellFormed(html);
-        Assert.Contains("efml-acceptance-by-position", html);
-        Assert.Equal(8, Count(html, "class=\"efml-bar\""));
-        Assert.Contains("M2R2 (k=4): the draft at position 1 was accepted in 75% of the 4 rounds that drafted that far", html);
-        Assert.Contains("position 3 was accepted in 33.3% of the 3 rounds", html);
-        Assert.Contains("position 4 was accepted in 50% of the 2 rounds", html);
-        Assert.Contains("early &lt;exit&gt;: acceptance 53.8%, 2.75 tokens per full pass", html);  // 7 of 13 drafts; 11 tokens in 4 rounds
-        Assert.DoesNotContain("<exit>", html);
-        Assert.Contains("draft position within a round", html);
+        var figure = Figure(SpeculativeCharts.AcceptanceByPosition(Result(), Result("early <exit>")));
+        var traces = Traces(figure);
+        Assert.Equal(2, traces.Count);
+        Assert.All(traces, t => Assert.Equal("bar", t.GetProperty("type").GetString()));
+        Assert.Equal(8, traces.Sum(t => Numbers(t, "y").Count));
+        Assert.Equal(new double?[] { 1, 2, 3, 4 }, Numbers(traces[0], "x"));
+        // Position 1: 3 of 4 rounds; 2: 2 of 4; 3: 1 of the 3 rounds that drafted 3 or more; 4: 1 of 2.
+        Assert.Equal(new[] { 0.75, 0.5, 1 / 3.0, 0.5 }, Numbers(traces[0], "y").Select(y => y!.Value), new Tolerance(1e-12));
+        Assert.Equal(new[] { "75%", "50%", "33%", "50%" }, Strings(traces[0], "text"));
+        var tips = Strings(traces[0], "hovertext");
+        Assert.Equal("M2R2 (k=4): the draft at position 1 was accepted<br>in 75% of the 4 rounds that drafted that far", tips[0]);
+        Assert.Contains("position 3 was accepted<br>in 33.3% of the 3 rounds", tips[2]);
+        Assert.Contains("position 4 was accepted<br>in 50% of the 2 rounds", tips[3]);
+        Assert.Equal("early <exit>: acceptance 53.8%, 2.75 tokens per full pass, 275 tokens/s", traces[1].GetProperty("name").GetString());  // 7 of 13 drafts; 11 tokens in 4 rounds
+        Assert.NotEqual(traces[0].GetProperty("marker").GetProperty("color").GetString(), traces[1].GetProperty("marker").GetProperty("color").GetString());
+        Assert.StartsWith("draft position within a round", AxisTitle(figure, "xaxis"));
+        Assert.Equal("group", figure.GetProperty("layout").GetProperty("barmode").GetString());
+        Assert.True(figure.GetProperty("layout").GetProperty("showlegend").GetBoolean());           // one run too: its figures are in the legend
         Assert.Throws<InvalidSettingsException>(() => SpeculativeCharts.AcceptanceByPosition());
+    }
+
+    sealed class Tolerance(double epsilon) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= epsilon;
+        public int GetHashCode(double value) => 0;
     }
 
     [Fact]
     public void Timeline_stacks_draft_and_verify_time_per_round_with_the_accepted_drafts()
     {
-        var html = SpeculativeCharts.Timeline(Result());
-        WellFormed(html);
-        Assert.Equal(4, Count(html, "class=\"efml-round\""));
-        Assert.Contains("round 1: drafted 4, accepted 4, emitted 5; draft 4 ms, verify 6 ms", html);
-        Assert.Contains("round 3: 0 of 2 drafts accepted", html);
-        Assert.Contains("drafts accepted (right axis)", html);
-        Assert.Contains("time (ms)", html);
+        var figure = Figure(SpeculativeCharts.Timeline(Result()));
+        var traces = Traces(figure);
+        Assert.Equal(new[] { "draft", "verify (one pass of the full model)", "drafts accepted (right axis)" }, traces.Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal(new double?[] { 1, 2, 3, 4 }, Numbers(traces[0], "x"));
+        Assert.Equal(new[] { 4.0, 4, 2, 3 }, Numbers(traces[0], "y").Select(y => y!.Value), new Tolerance(1e-9));   // ms
+        Assert.Equal(new[] { 6.0, 5, 5, 5 }, Numbers(traces[1], "y").Select(y => y!.Value), new Tolerance(1e-9));
+        Assert.Equal(new double?[] { 4, 1, 0, 2 }, Numbers(traces[2], "y"));
+        Assert.Equal("y2", traces[2].GetProperty("yaxis").GetString());
+        Assert.Equal("diamond", traces[2].GetProperty("marker").GetProperty("symbol").GetString());
+        Assert.Equal("round 1: drafted 4, accepted 4, emitted 5<br>draft 4.000 ms, verify 6.000 ms", Strings(traces[0], "hovertext")[0]);
+        Assert.Equal(Strings(traces[0], "hovertext"), Strings(traces[1], "hovertext"));
+        Assert.Equal("round 3: 0 of 2 drafts accepted", Strings(traces[2], "hovertext")[2]);
+        Assert.Equal("stack", figure.GetProperty("layout").GetProperty("barmode").GetString());
+        Assert.Equal("time (ms)", AxisTitle(figure, "yaxis"));
+        Assert.Equal("drafts accepted", AxisTitle(figure, "yaxis2"));
+        Assert.Equal("round", AxisTitle(figure, "xaxis"));
+        Assert.Equal("M2R2 (k=4): time per round", Title(figure));
 
-        var first = SpeculativeCharts.Timeline(Result(), maxRounds: 2);
-        Assert.Equal(2, Count(first, "class=\"efml-round\""));
-        Assert.Contains("(the first 2 of 4 rounds)", first);
+        var first = Figure(SpeculativeCharts.Timeline(Result(), maxRounds: 2));
+        Assert.Equal(new double?[] { 1, 2 }, Numbers(Traces(first)[0], "x"));
+        Assert.EndsWith("(the first 2 of 4 rounds)", Title(first));
         Assert.Throws<InvalidSettingsException>(() => SpeculativeCharts.Timeline(Result(), maxRounds: 0));
     }
 
@@ -121,22 +147,30 @@ public class SpeculativeChartsTests
     [Fact]
     public void Layer_profile_draws_agreement_and_distance_for_the_slow_and_the_fast_stream()
     {
-        var html = SpeculativeCharts.LayerProfile(Profiles(fast: true));
-        WellFormed(html);
-        Assert.Contains("efml-panel-left", html);
-        Assert.Contains("efml-panel-right", html);
-        Assert.Equal(4, Count(html, "class=\"efml-line\""));                                  // two streams in two panels
-        Assert.Equal(2 * (5 + 3), Count(html, "class=\"efml-point\""));
-        Assert.Contains("slow stream (plain early exit)", html);
-        Assert.Contains("fast stream (M2R2 accelerators)", html);
-        Assert.Contains("layer 0 (embeddings), slow stream: 0% of tokens already predict the final layer&#39;s token; distance 1 of the final state&#39;s norm; 4 bits/token", html);
-        Assert.Contains("layer 2, fast stream (M2R2): 60% of tokens", html);
-        Assert.Contains("agrees with the final prediction (%)", html);
-        Assert.Contains("distance to the final state (relative)", html);
+        var figure = Figure(SpeculativeCharts.LayerProfile(Profiles(fast: true)));
+        var traces = Traces(figure);
+        Assert.Equal(4, traces.Count);                                                          // two streams in two panels
+        Assert.Equal(2 * (5 + 3), traces.Sum(t => Numbers(t, "y").Count));
+        var tolerance = new Tolerance(1e-9);
+        Assert.Equal(new[] { 0.0, 20, 40, 60, 80 }, Numbers(traces[0], "y").Select(y => y!.Value), tolerance);   // agreement, %
+        Assert.Equal(new[] { 0.0, 30, 60 }, Numbers(traces[1], "y").Select(y => y!.Value), tolerance);
+        Assert.Equal(new[] { 1.0, 0.75, 0.5, 0.25, 0 }, Numbers(traces[2], "y").Select(y => y!.Value), tolerance); // distance
+        Assert.Equal(new[] { 0.9, 0.6, 0.3 }, Numbers(traces[3], "y").Select(y => y!.Value), tolerance);
+        Assert.Equal(new[] { "slow stream (plain early exit)", "fast stream (M2R2 accelerators)" }, traces.Take(2).Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal(new[] { true, true, false, false }, traces.Select(t => t.GetProperty("showlegend").GetBoolean()));   // one legend entry per stream
+        Assert.Equal(traces[0].GetProperty("legendgroup").GetString(), traces[2].GetProperty("legendgroup").GetString());
+        Assert.All(traces.Skip(2), t => Assert.Equal("x2", t.GetProperty("xaxis").GetString()));
+        Assert.Equal("dash", traces[1].GetProperty("line").GetProperty("dash").GetString());
+        Assert.Equal("layer 0 (embeddings), slow stream:<br>0% of tokens already predict the final layer's token<br>distance 1 of the final state's norm<br>4 bits/token",
+            Strings(traces[0], "hovertext")[0]);
+        Assert.StartsWith("layer 2, fast stream (M2R2):<br>60% of tokens", Strings(traces[1], "hovertext")[2]);
+        Assert.Equal("agrees with the final prediction (%)", AxisTitle(figure, "yaxis"));
+        Assert.Equal("distance to the final state (relative)", AxisTitle(figure, "yaxis2"));
+        Assert.Equal("layer (0 = embeddings)", AxisTitle(figure, "xaxis2"));
 
-        var slow = SpeculativeCharts.LayerProfile(Profiles(fast: false));
-        Assert.DoesNotContain("fast stream", slow);
-        Assert.Equal(2, Count(slow, "class=\"efml-line\""));
+        var slow = Figure(SpeculativeCharts.LayerProfile(Profiles(fast: false)));
+        Assert.Equal(2, Traces(slow).Count);
+        Assert.DoesNotContain("fast stream", slow.GetRawText());
         Assert.Throws<InvalidSettingsException>(() => SpeculativeCharts.LayerProfile([]));
     }
 
@@ -149,40 +183,47 @@ public class SpeculativeChartsTests
     [Fact]
     public void Dynamic_compute_draws_one_line_per_method_against_the_mean_layers()
     {
-        var html = SpeculativeCharts.DynamicCompute(Points());
-        WellFormed(html);
-        Assert.Equal(4, Count(html, "class=\"efml-line\""));                                  // two methods in two panels
-        Assert.Equal(10, Count(html, "class=\"efml-point\""));
-        Assert.Contains("early exit (confidence), threshold 0.9: 6.5 of 8 blocks per token (81.3%); agreement with the full model 95%; 2.2 bits/token", html);
-        Assert.Contains("M2R2 (exit predictor)", html);
-        Assert.Contains("blocks run per token (mean, of 8)", html);
+        var figure = Figure(SpeculativeCharts.DynamicCompute(Points()));
+        var traces = Traces(figure);
+        Assert.Equal(4, traces.Count);                                                          // two methods in two panels
+        Assert.Equal(10, traces.Sum(t => Numbers(t, "x").Count));
+        Assert.Equal(new[] { "early exit (confidence)", "M2R2 (exit predictor)" }, traces.Take(2).Select(t => t.GetProperty("name").GetString()));
         // Each line runs from few layers to many, whatever the order of the thresholds.
-        var line = Regex.Match(html, "<polyline class=\"efml-line\"[^>]*points=\"([^\"]*)\"").Groups[1].Value;
-        var xs = line.Split(' ').Select(p => double.Parse(p.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        Assert.Equal(xs.Order().ToList(), xs);
+        Assert.Equal(new double?[] { 3.1, 4.2, 6.5 }, Numbers(traces[0], "x"));
+        Assert.Equal(new double?[] { 70, 85, 95 }, Numbers(traces[0], "y").Select(y => (double?)Math.Round(y!.Value, 9)));
+        Assert.Equal(new double?[] { 2.9, 2.5, 2.2 }, Numbers(traces[2], "y"));
+        Assert.Equal("early exit (confidence), threshold 0.9:<br>6.5 of 8 blocks per token (81.3%)<br>agreement with the full model 95%<br>2.2 bits/token",
+            Strings(traces[0], "hovertext")[2]);
+        Assert.Equal("blocks run per token (mean, of 8)", AxisTitle(figure, "xaxis"));
+        Assert.Equal("loss of the exit predictions (bits/token)", AxisTitle(figure, "yaxis2"));
     }
 
     [Fact]
     public void Race_shows_tokens_per_second_and_the_ratio_over_the_baseline()
     {
-        var html = System.Net.WebUtility.HtmlDecode(SpeculativeCharts.Race(new[]
+        var figure = Figure(SpeculativeCharts.Race(new[]
         {
             ("plain greedy", 100.0, double.NaN, 1.0),
             ("M2R2 <k=4>", 180.0, 0.6, 2.5),
             ("early exit", 80.0, 0.3, 1.6),
         }));
-        Assert.Equal(3, Count(html, "class=\"efml-race-row\""));
-        Assert.Contains("100 tokens/s · the baseline", html);
-        Assert.Contains("180 tokens/s · 1.80× plain greedy", html);
-        Assert.Contains("80 tokens/s · 0.80× plain greedy", html);
-        Assert.Contains("acceptance 60% · 2.50 tokens per full pass", html);
-        Assert.Contains("M2R2 <k=4>", html);
-        Assert.Contains("efml-baseline", html);
+        var bars = Assert.Single(Traces(figure));
+        Assert.Equal(new[] { "plain greedy", "M2R2 <k=4>", "early exit" }, Strings(bars, "y"));
+        Assert.Equal(new double?[] { 100, 180, 80 }, Numbers(bars, "x"));
+        var labels = Annotations(figure);                                                       // beside each bar, in order
+        Assert.Equal(new[] { "plain greedy", "M2R2 <k=4>", "early exit" }, figure.GetProperty("layout").GetProperty("annotations").EnumerateArray().Select(a => a.GetProperty("y").GetString()));
+        Assert.Equal(new[] { 100.0, 180, 80 }, figure.GetProperty("layout").GetProperty("annotations").EnumerateArray().Select(a => a.GetProperty("x").GetDouble()));
+        Assert.Equal("100 tokens/s · the baseline", labels[0]);
+        Assert.StartsWith("<b>180 tokens/s · 1.8× plain greedy</b><br>", labels[1]);               // faster than the baseline: bold
+        Assert.Contains("acceptance 60% · 2.50 tokens per full pass", labels[1]);
+        Assert.StartsWith("80 tokens/s · 0.8× plain greedy<br>", labels[2]);
+        Assert.Equal("M2R2 <k=4>: 180 tokens/s (1.8× plain greedy)<br>acceptance 60% · 2.50 tokens per full pass", Strings(bars, "hovertext")[1]);
+        Assert.Equal(new[] { SpeculativeCharts.BaselineColor, ChartStyle.Palette[0], ChartStyle.Palette[1] }, Strings(bars.GetProperty("marker"), "color"));
+        var line = Assert.Single(figure.GetProperty("layout").GetProperty("shapes").EnumerateArray());
+        Assert.Equal(100, line.GetProperty("x0").GetDouble());                                   // the baseline's speed
 
-        WellFormed(SpeculativeCharts.Race(new[] { ("a <b>", 1.0, 0.5, 1.5) }));
-        var overResults = System.Net.WebUtility.HtmlDecode(SpeculativeCharts.Race(40, Result()));
-        Assert.Contains("plain decoding", overResults);
-        Assert.Contains("M2R2 (k=4)", overResults);
-        Assert.Contains("275 tokens/s · 6.88× plain decoding", overResults);                   // 11 tokens in 0.04 s of decoding
+        var overResults = Figure(SpeculativeCharts.Race(40, Result()));
+        Assert.Equal(new[] { "plain decoding", "M2R2 (k=4)" }, Strings(Traces(overResults)[0], "y"));
+        Assert.StartsWith("<b>275 tokens/s · 6.88× plain decoding</b>", Annotations(overResults)[1]);   // 11 tokens in 0.04 s of decoding
     }
 }

@@ -19,8 +19,8 @@ public class SpeculativeFormatterTests(KernelFixture fixture) : IClassFixture<Ke
         Assert.Contains("7 accepted drafts, 3 corrected, 1 bonus", html);
         Assert.Contains("efml-token-stream", html);
         Assert.Contains("&#233;", html);                                                        // the byte tokenizer reads the stream
-        Assert.Contains("efml-acceptance-by-position", html);
-        Assert.Contains("efml-timeline", html);
+        var figures = RoutingChartsTests.Figures(html);
+        Assert.Equal(new[] { "Acceptance by draft position", "M2R2 (k=4): time per round" }, figures.Select(RoutingChartsTests.Title));
     }
 
     [Fact]
@@ -32,7 +32,9 @@ public class SpeculativeFormatterTests(KernelFixture fixture) : IClassFixture<Ke
         {
             Assert.Contains("efml-speculations", html);
             Assert.Equal(2, Regex.Matches(html, "<tr><td").Count);
-            Assert.Equal(8, Regex.Matches(html, "class=\"efml-bar\"").Count);
+            var acceptance = Assert.Single(RoutingChartsTests.Figures(html));
+            Assert.Equal("Acceptance by draft position, per drafter", RoutingChartsTests.Title(acceptance));
+            Assert.Equal(8, RoutingChartsTests.Traces(acceptance).Sum(t => RoutingChartsTests.Numbers(t, "y").Count));
             Assert.Contains("early exit (k=4)", html);
         }
     }
@@ -45,7 +47,7 @@ public class SpeculativeFormatterTests(KernelFixture fixture) : IClassFixture<Ke
         foreach (var html in new[] { profiles.ToDisplayString("text/html"), profiles.ToArray().ToDisplayString("text/html"), ((IReadOnlyList<LayerProfile>)profiles).ToDisplayString("text/html") })
         {
             Assert.Contains("efml-layer-profiles", html);
-            Assert.Contains("efml-layer-profile", html);
+            Assert.Equal(4, RoutingChartsTests.Traces(Assert.Single(RoutingChartsTests.Figures(html))).Count);   // both streams in both panels
             Assert.Equal(5, Regex.Matches(html, "<tr><td").Count);
             Assert.Contains("0 (embeddings)", html);
             Assert.Contains("fast stream:", html);
@@ -62,6 +64,7 @@ public class SpeculativeFormatterTests(KernelFixture fixture) : IClassFixture<Ke
         foreach (var html in new[] { points.ToDisplayString("text/html"), points.ToArray().ToDisplayString("text/html") })
         {
             Assert.Contains("efml-dynamic-compute-points", html);
+            Assert.Equal(10, RoutingChartsTests.Traces(Assert.Single(RoutingChartsTests.Figures(html))).Sum(t => RoutingChartsTests.Numbers(t, "x").Count));
             Assert.Equal(5, Regex.Matches(html, "<tr><td").Count);
             Assert.Contains("6.5 of 8", html);
             Assert.Contains("81.3%", html);

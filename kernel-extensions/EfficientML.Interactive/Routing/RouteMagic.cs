@@ -216,9 +216,9 @@ static class RouteMagic
         }
         html.Append("</div>");
         html.Append(RoutingCharts.TokenExperts(text, experts, sizes, $"Experts the routers chose at θ = {theta}"));
-        html.Append(RoutingCharts.ExpertUsage(usage, sizes, $"Share of this text's tokens on each expert at θ = {theta}"));
+        html.Append(ChartHtml.Fragment(RoutingCharts.ExpertUsage(usage, sizes, $"Share of this text's tokens on each expert at θ = {theta}")));
         if (shares is not null)
-            html.Append(RoutingCharts.LabelShares(shares, sizes, $"This text's difficulty labels (tolerance {Invariant(options.Tolerance)} nats)"));
+            html.Append(ChartHtml.Fragment(RoutingCharts.LabelShares(shares, sizes, $"This text's difficulty labels (tolerance {Invariant(options.Tolerance)} nats)")));
         return html.Append("</div>").ToString();
     }
 

@@ -2,22 +2,21 @@ using EfficientML.Core;
 using System.Globalization;
 using System.Text;
 using EfficientML.Routing;
-using static EfficientML.Interactive.SvgParts;
+using Plotly.NET;
+using static EfficientML.Interactive.ColouredText;
 using static TorchSharp.torch;
+using Chart = Plotly.NET.CSharp.Chart;
 
 namespace EfficientML.Interactive;
 
 /// <summary>
-/// Charts of DynaMoE token-difficulty routing as self-contained HTML (inline SVG and styled text, no chart library, so
-/// they draw wherever HTML does): the text coloured by the expert each character used, the share of tokens on each expert
-/// per layer, validation loss against MLP compute for routed and static-width variants, and the difficulty labels' shares.
-/// Experts are shaded on one sequential scale throughout: the smallest light, the full MLP dark.
+/// Charts of DynaMoE token-difficulty routing: the text coloured by the expert each character used (styled HTML text), and
+/// as plotly charts the share of tokens on each expert per layer, validation loss against MLP compute for routed and
+/// static-width variants, and the difficulty labels' shares. Experts are shaded on one sequential scale throughout: the
+/// smallest light, the full MLP dark.
 /// </summary>
 public static class RoutingCharts
 {
-    /// <summary>Width in SVG units of the wide charts (they scale down to narrower outputs).</summary>
-    public const int Width = 860;
-
     /// <summary>Longest text <see cref="TokenExperts(string, long[,], ExpertSizes, string?)"/> draws (each character is one element).</summary>
     public const int MaxCharacters = 20_000;
 
@@ -57,11 +56,11 @@ public static class RoutingCharts
                 if (experts[l, t] < 0 || experts[l, t] >= sizes.Count)
                     throw new InvalidSettingsException($"Expert index {experts[l, t]} (layer {l}, token {t}) does not exist: there are {sizes.Count} ({sizes}).");
 
-        var id = NewId("efml-token-experts");
+        var id = $"efml-token-experts-{Guid.NewGuid():N}";
         var html = new StringBuilder();
-        html.Append($"<div id=\"{id}\" class=\"efml-token-experts\" style=\"font-family:{Font};font-size:13px;color:{Ink}\">");
+        html.Append($"<div id=\"{id}\" class=\"efml-token-experts\" style=\"{Html.BlockStyle};color:{Ink}\">");
         html.Append("<div style=\"display:flex;flex-wrap:wrap;align-items:center;gap:6px 14px;margin-bottom:6px\">");
-        html.Append($"<b>{Encode(title ?? "Expert size per character")}</b>");
+        html.Append($"<b>{Html.Encode(title ?? "Expert size per character")}</b>");
         html.Append("<label>show <select class=\"efml-layer\" style=\"font:inherit\">");
         html.Append("<option value=\"mean\" selected=\"selected\">mean over layers</option>");
         for (int l = 0; l < layers; l++) html.Append($"<option value=\"{l}\">layer {l}</option>");
@@ -86,9 +85,9 @@ public static class RoutingCharts
             var (background, ink) = Shade(sizes, mean);
             var tip = new StringBuilder(Visible(rune));
             for (int l = 0; l < layers; l++)
-                tip.Append($"\nlayer {l}: {Percent(sizes.Fraction((int)chosen[l]))} ({sizes.Neurons[(int)chosen[l]]} neurons)");
-            if (layers > 1) tip.Append($"\nmean: {Percent(mean, 1)}");
-            html.Append($"<span style=\"background:{background};color:{ink}\" data-e=\"{string.Join(",", chosen)}\" title=\"{Encode(tip.ToString())}\">");
+                tip.Append($"\nlayer {l}: {Format.Percent(sizes.Fraction((int)chosen[l]), 0)} ({sizes.Neurons[(int)chosen[l]]} neurons)");
+            if (layers > 1) tip.Append($"\nmean: {Format.Percent(mean, 1)}");
+            html.Append($"<span style=\"background:{background};color:{ink}\" data-e=\"{string.Join(",", chosen)}\" title=\"{Html.Encode(tip.ToString())}\">");
             html.Append(Character(rune)).Append("</span>");
         }
         html.Append("</div>");
@@ -143,9 +142,9 @@ public static class RoutingCharts
     /// <summary>
     /// Per layer, a stacked horizontal bar of the share of tokens on each expert (smallest first, shaded as in the legend),
     /// with the mean share of the MLP a token used in that layer written beside the bar. <paramref name="usage"/> is (L, K),
-    /// as in <see cref="RoutingPoint.Usage"/>.
+    /// as in <see cref="RoutingPoint.Usage"/>. Hover a segment for its layer, expert and share.
     /// </summary>
-    public static string ExpertUsage(IReadOnlyList<IReadOnlyList<double>> usage, ExpertSizes sizes, string? title = null)
+    public static GenericChart ExpertUsage(IReadOnlyList<IReadOnlyList<double>> usage, ExpertSizes sizes, string? title = null)
     {
         ArgumentNullException.ThrowIfNull(usage);
         ArgumentNullException.ThrowIfNull(sizes);
@@ -153,41 +152,48 @@ public static class RoutingCharts
         for (int l = 0; l < usage.Count; l++)
             if (usage[l] is null || usage[l].Count != sizes.Count)
                 throw new InvalidSettingsException($"Layer {l} has {usage[l]?.Count ?? 0} shares but there are {sizes.Count} experts ({sizes}).");
-        const int left = 78, right = 150, top = 52, row = 26, gap = 8;
-        int barWidth = Width - left - right, height = top + usage.Count * (row + gap) + 44;
-        var svg = Svg(Width, height, "efml-expert-usage");
-        svg.Append(Label(0, 16, title ?? "Share of tokens on each expert, per layer", 14, anchor: "start", weight: "600"));
-        svg.Append(SvgLegend(sizes, 0, 38));
-        var means = new List<double>();
+        var layers = Enumerable.Range(0, usage.Count).Select(l => $"layer {l}").ToList();
+        var totals = usage.Select(row => row.Where(double.IsFinite).Sum()).ToList();
+        double Share(int l, int j) => totals[l] > 0 && double.IsFinite(usage[l][j]) ? usage[l][j] / totals[l] : 0;
+        var traces = new List<GenericChart>();
+        for (int j = 0; j < sizes.Count; j++)
+        {
+            var shares = Enumerable.Range(0, usage.Count).Select(l => Share(l, j)).ToList();
+            var (fill, ink) = Shade(sizes, sizes.Fraction(j));
+            var name = $"expert {Format.Percent(sizes.Fraction(j), 0)} ({sizes.Neurons[j]} neurons)";
+            var trace = Chart.Bar<double, string, string>(shares, Keys: layers, Name: name, ShowLegend: shares.Any(s => s > 0), UseDefaults: false);
+            PlotParts.Traces(trace,
+                ("x", shares.Select(s => s > 0 ? (object)s : null).ToArray()),           // a zero share draws (and hovers) nothing
+                ("marker", new Dictionary<string, object> { ["color"] = fill, ["line"] = new Dictionary<string, object> { ["color"] = "#fff", ["width"] = 1 } }),
+                ("text", shares.Select(s => s > 0 ? Format.Percent(s, 0) : "").ToArray()),
+                ("textposition", "inside"), ("insidetextanchor", "middle"), ("textangle", 0),
+                ("textfont", new Dictionary<string, object> { ["color"] = ink, ["size"] = 11 }));
+            PlotParts.Hover(trace, shares.Select((s, l) => $"layer {l}, expert {Format.Percent(sizes.Fraction(j), 0)} ({sizes.Neurons[j]} neurons): {Format.Percent(s, 1)} of tokens"));
+            traces.Add(trace);
+        }
+        int height = 200 + 30 * usage.Count;
+        var chart = ChartStyle.Apply(Chart.Combine(traces), title ?? "Share of tokens on each expert, per layer",
+            "share of the layer's tokens on each expert", null, height);
+        PlotParts.Frame(chart, height, left: 70, right: 145, top: 82, bottom: 110, legendGap: 58);
+        PlotParts.Axis(chart, "xaxis", ("range", new[] { 0.0, 1.0 }), ("tickformat", ".0%"), ("fixedrange", true));
+        PlotParts.Axis(chart, "yaxis", ("type", "category"), ("autorange", "reversed"), ("automargin", true), ("fixedrange", true));
+        var layout = GenericChart.getLayout(chart);
+        layout.SetProperty("barmode", "stack");
+        layout.SetProperty("bargap", 0.2);
+        layout.SetProperty("uniformtext", new Dictionary<string, object> { ["mode"] = "hide", ["minsize"] = 10 });   // no label wider than its segment
+        var header = PlotlyShapes.Label("paper", 1, "paper", 1, "active: mean share of<br>the MLP a token used", "left", "bottom", Muted, 11);
+        header["xshift"] = 8;
+        var annotations = new List<object> { header };
         for (int l = 0; l < usage.Count; l++)
         {
-            double y = top + l * (row + gap), total = usage[l].Sum(), x = left;
-            svg.Append(Label(left - 10, y + row / 2.0 + 4.5, $"layer {l}", 12.5, anchor: "end"));
-            double mean = 0;
-            for (int j = 0; j < sizes.Count; j++)
-            {
-                double share = total > 0 ? usage[l][j] / total : 0;
-                mean += share * sizes.Fraction(j);
-                if (share <= 0) continue;
-                double w = share * barWidth;
-                var (fill, ink) = Shade(sizes, sizes.Fraction(j));
-                svg.Append($"<rect x=\"{F(x)}\" y=\"{F(y)}\" width=\"{F(w)}\" height=\"{row}\" fill=\"{fill}\" stroke=\"#fff\" stroke-width=\"1\">" +
-                           $"<title>{Encode($"layer {l}, expert {Percent(sizes.Fraction(j))} ({sizes.Neurons[j]} neurons): {Percent(share, 1)} of tokens")}</title></rect>");
-                if (w >= 34) svg.Append(Label(x + w / 2, y + row / 2.0 + 4.5, Percent(share), 11.5, ink));
-                x += w;
-            }
-            if (total <= 0)
-                svg.Append($"<rect x=\"{left}\" y=\"{F(y)}\" width=\"{barWidth}\" height=\"{row}\" fill=\"none\" stroke=\"#ccc\" stroke-dasharray=\"4 3\"/>");
-            means.Add(mean);
-            svg.Append(Label(left + barWidth + 10, y + row / 2.0 + 4.5, total > 0 ? $"active {Percent(mean, 1)}" : "no tokens", 12.5, anchor: "start", weight: "600"));
+            double mean = Enumerable.Range(0, sizes.Count).Sum(j => Share(l, j) * sizes.Fraction(j));
+            var label = PlotlyShapes.Label("paper", 1, "y", 0, totals[l] > 0 ? $"<b>active {Format.Percent(mean, 1)}</b>" : "no tokens", "left", "middle", Ink);
+            label["y"] = layers[l];                                                          // category axis: placed by the layer's name
+            label["xshift"] = 8;
+            annotations.Add(label);
         }
-        double axisY = top + usage.Count * (row + gap) - gap + 4;
-        foreach (var tick in new[] { 0, 0.25, 0.5, 0.75, 1.0 })
-            svg.Append(Label(left + tick * barWidth, axisY + 12, Percent(tick), 11, Muted));
-        svg.Append(Label(left + barWidth / 2.0, axisY + 30, "share of the layer's tokens on each expert", 12));
-        svg.Append(Label(left + barWidth + 30, axisY + 12, "active: mean share of", 11, Muted, anchor: "start"));
-        svg.Append(Label(left + barWidth + 30, axisY + 25, "the MLP a token used", 11, Muted, anchor: "start"));
-        return Wrap(svg, "efml-expert-usage-chart", Width);
+        layout.SetProperty("annotations", annotations.ToArray());
+        return chart;
     }
 
     // ───────────────────────────── loss vs compute ─────────────────────────────
@@ -196,116 +202,114 @@ public static class RoutingCharts
     /// Validation loss (bits per byte) against MLP compute per token (% of the dense MLP, routers included): the routed
     /// variants joined by a line and labelled with θ, the static widths of the same weights, and (when given) the static widths
     /// after the elastic baseline's fine-tuning, as separate series; a dashed line at the dense model's loss and another 2 %
-    /// above it. The dense loss is that of the full static width (else the routed variant at θ = 1).
+    /// above it. The dense loss is that of the full static width (else the routed variant at θ = 1). Hover a point for its
+    /// method, loss (and how far above the dense model), compute and active neurons.
     /// </summary>
-    public static string Pareto(IReadOnlyList<RoutingPoint> routed, IReadOnlyList<RoutingPoint> staticWidths, IReadOnlyList<RoutingPoint>? elastic = null, string? title = null)
+    public static GenericChart Pareto(IReadOnlyList<RoutingPoint> routed, IReadOnlyList<RoutingPoint> staticWidths, IReadOnlyList<RoutingPoint>? elastic = null, string? title = null)
     {
         ArgumentNullException.ThrowIfNull(routed);
         ArgumentNullException.ThrowIfNull(staticWidths);
-        var series = new List<(string Name, List<RoutingPoint> Points, string Color, string Marker, bool Labels)>
+        var series = new List<(string Name, List<RoutingPoint> Points, string Color, string Symbol, bool Labels)>
         {
             ("routed, labelled with θ", Finite(routed).OrderBy(p => p.Theta ?? 0).ThenBy(p => p.ComputeFraction).ToList(), ChartStyle.Palette[0], "circle", true),
             ("static widths, same weights", Finite(staticWidths).OrderBy(p => p.ComputeFraction).ToList(), ChartStyle.Palette[1], "square", false),
         };
         if (elastic is not null)
             series.Add(("static widths, elastic baseline", Finite(elastic).OrderBy(p => p.ComputeFraction).ToList(), ChartStyle.Palette[2], "diamond", false));
+        series.RemoveAll(s => s.Points.Count == 0);                                          // the legend lists only what is drawn
         var all = series.SelectMany(s => s.Points).ToList();
         if (all.Count == 0) throw new InvalidSettingsException("Give at least one routing point with a finite loss.");
         double? dense = DenseBits(routed, staticWidths);
 
-        const int left = 70, right = 24, top = 58, bottom = 58, height = 440;
-        int plotW = Width - left - right, plotH = height - top - bottom;
+        const int height = 450, top = 62, bottom = 100, plotWidth = 760;
         var xs = all.Select(p => 100 * p.ComputeFraction).ToList();
         var ys = all.Select(p => p.ValidationBits).ToList();
         if (dense is double d) { ys.Add(d); ys.Add(d * 1.02); }
-        var (xTicks, xLow, xHigh) = Ticks(xs.Min(), xs.Max(), 7);
-        var (yTicks, yLow, yHigh) = Ticks(ys.Min(), ys.Max(), 6);
-        double X(double percent) => left + (percent - xLow) / (xHigh - xLow) * plotW;
-        double Y(double bits) => top + (yHigh - bits) / (yHigh - yLow) * plotH;
-
-        var svg = Svg(Width, height, "efml-pareto");
-        svg.Append(Label(0, 16, title ?? "Validation loss vs MLP compute", 14, anchor: "start", weight: "600"));
-        // Legend: one entry per series, on one line under the title.
-        double lx = 0;
+        var (xLow, xHigh) = Padded(xs.Min(), xs.Max(), 0.06);
+        var (yLow, yHigh) = Padded(ys.Min(), ys.Max(), 0.08);
+        // θ labels only where they do not cover earlier ones (close θs crowd the low-compute end), judged in pixels of a typical plot.
+        double Px(double percent) => (percent - xLow) / (xHigh - xLow) * plotWidth;
+        double Py(double bits) => (yHigh - bits) / (yHigh - yLow) * (height - top - bottom);
+        var placed = new List<(double X, double Y)>();
+        var traces = new List<GenericChart>();
         foreach (var s in series)
         {
-            svg.Append($"<line x1=\"{F(lx)}\" y1=\"36\" x2=\"{F(lx + 22)}\" y2=\"36\" stroke=\"{s.Color}\" stroke-width=\"2\"/>");
-            svg.Append(Marker(s.Marker, lx + 11, 36, s.Color, null, "efml-legend-marker"));
-            svg.Append($"<text class=\"efml-series\" x=\"{F(lx + 28)}\" y=\"40\" font-size=\"12.5\" fill=\"{Ink}\">{Encode(s.Name)}</text>");
-            lx += 40 + s.Name.Length * 6.6;
+            var trace = Chart.Line<double, double, string>(s.Points.Select(p => 100 * p.ComputeFraction), s.Points.Select(p => p.ValidationBits),
+                ShowMarkers: true, Name: s.Name, ShowLegend: true, UseDefaults: false);
+            PlotParts.Traces(trace,
+                ("mode", s.Labels ? "lines+markers+text" : "lines+markers"),
+                ("line", new Dictionary<string, object> { ["color"] = s.Color, ["width"] = 2 }),
+                ("marker", new Dictionary<string, object> { ["color"] = s.Color, ["symbol"] = s.Symbol, ["size"] = 9, ["line"] = new Dictionary<string, object> { ["color"] = "#fff", ["width"] = 1 } }));
+            if (s.Labels)
+            {
+                var labels = s.Points.Select(p =>
+                {
+                    if (p.Theta is not double theta) return "";
+                    double x = Px(100 * p.ComputeFraction), y = Py(p.ValidationBits);
+                    if (placed.Any(q => Math.Abs(q.X - x) < 26 && Math.Abs(q.Y - y) < 13)) return "";
+                    placed.Add((x, y));
+                    return Format.Number(theta);
+                }).ToArray();
+                PlotParts.Traces(trace, ("text", labels), ("textposition", "top right"),
+                    ("textfont", new Dictionary<string, object> { ["color"] = s.Color, ["size"] = 11 }));
+            }
+            traces.Add(PlotParts.Hover(trace, s.Points.Select(p => Hover(p, dense))));
         }
-        // Grid and axes.
-        foreach (var t in xTicks)
-        {
-            svg.Append($"<line x1=\"{F(X(t))}\" y1=\"{top}\" x2=\"{F(X(t))}\" y2=\"{top + plotH}\" stroke=\"#eee\"/>");
-            svg.Append(Label(X(t), top + plotH + 16, Number(t) + "%", 11.5, Muted));
-        }
-        foreach (var t in yTicks)
-        {
-            svg.Append($"<line x1=\"{left}\" y1=\"{F(Y(t))}\" x2=\"{left + plotW}\" y2=\"{F(Y(t))}\" stroke=\"#eee\"/>");
-            svg.Append(Label(left - 6, Y(t) + 4, Number(t), 11.5, Muted, anchor: "end"));
-        }
-        svg.Append($"<rect x=\"{left}\" y=\"{top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"#bbb\"/>");
-        svg.Append(Label(left + plotW / 2.0, height - 14, "MLP compute per token (% of the dense MLP, routers included)", 12.5));
-        svg.Append(VerticalText(14, top + plotH / 2.0, "validation loss (bits per byte)"));
+        var chart = ChartStyle.Apply(Chart.Combine(traces), title ?? "Validation loss vs MLP compute",
+            "MLP compute per token (% of the dense MLP, routers included)", "validation loss (bits per byte)", height);
+        PlotParts.Frame(chart, height, top: top, bottom: bottom, legendGap: 52);
+        PlotParts.Axis(chart, "xaxis", ("range", new[] { xLow, xHigh }), ("ticksuffix", "%"));
+        PlotParts.Axis(chart, "yaxis", ("range", new[] { yLow, yHigh }));
         if (dense is double bits)
         {
-            // Labelled at the left, where less compute costs loss and the points run high: the dense one under its line, +2 % over its own.
-            svg.Append(HorizontalLine(left, left + plotW, Y(bits), DenseColor, "efml-dense",
-                $"dense model: {bits.ToString("0.000", CultureInfo.InvariantCulture)} bits/byte", below: true));
-            svg.Append(HorizontalLine(left, left + plotW, Y(bits * 1.02), ToleranceColor, "efml-within-2pct",
-                $"dense +2%: {(bits * 1.02).ToString("0.000", CultureInfo.InvariantCulture)} bits/byte", below: false));
-        }
-        // Series: lines first, then markers and labels on top.
-        foreach (var s in series.Where(s => s.Points.Count > 1))
-            svg.Append($"<polyline class=\"efml-line\" fill=\"none\" stroke=\"{s.Color}\" stroke-width=\"2\" stroke-opacity=\"0.85\" points=\"" +
-                       string.Join(" ", s.Points.Select(p => $"{F(X(100 * p.ComputeFraction))},{F(Y(p.ValidationBits))}")) + "\"/>");
-        var placed = new List<(double X, double Y)>();
-        foreach (var s in series)
-            foreach (var p in s.Points)
+            var layout = GenericChart.getLayout(chart);
+            layout.SetProperty("shapes", new object[]
             {
-                double px = X(100 * p.ComputeFraction), py = Y(p.ValidationBits);
-                svg.Append(Marker(s.Marker, px, py, s.Color, Hover(p, dense), "efml-point"));
-                if (!s.Labels || p.Theta is not double theta) continue;
-                // A label only where it does not cover the previous ones (close θs crowd the low-compute end).
-                double tx = px + 7, ty = py - 8;
-                if (placed.Any(q => Math.Abs(q.X - tx) < 26 && Math.Abs(q.Y - ty) < 13)) continue;
-                placed.Add((tx, ty));
-                svg.Append($"<text class=\"efml-theta\" x=\"{F(tx)}\" y=\"{F(ty)}\" font-size=\"11.5\" fill=\"{s.Color}\" {Halo}>{Number(theta)}</text>");
+                PlotlyShapes.HorizontalLine(bits, DenseColor, "dash"),
+                PlotlyShapes.HorizontalLine(bits * 1.02, ToleranceColor, "dash"),
+            });
+            // Labelled at the left, where less compute costs loss and the points run high: the dense one under its line, +2 % over its own.
+            var denseLabel = PlotlyShapes.Label("paper", 0, "y", bits, $"dense model: {Format.Fixed(bits, 3)} bits/byte", "left", "top", DenseColor, 11);
+            var withinLabel = PlotlyShapes.Label("paper", 0, "y", bits * 1.02, $"dense +2%: {Format.Fixed(bits * 1.02, 3)} bits/byte", "left", "bottom", ToleranceColor, 11);
+            foreach (var label in new[] { denseLabel, withinLabel })
+            {
+                label["bgcolor"] = "rgba(255,255,255,0.85)";
+                label["xshift"] = 4;
             }
-        return Wrap(svg, "efml-pareto-chart", Width);
+            layout.SetProperty("annotations", new object[] { denseLabel, withinLabel });
+        }
+        return chart;
     }
 
     // ───────────────────────────── difficulty labels ─────────────────────────────
 
     /// <summary>
     /// The difficulty labels' distribution: one bar per expert (smallest first) with the share of tokens whose smallest
-    /// adequate expert it is (as from <see cref="DifficultyLabels.Shares"/>).
+    /// adequate expert it is (as from <see cref="DifficultyLabels.Shares"/>), written over the bar.
     /// </summary>
-    public static string LabelShares(IReadOnlyList<double> shares, ExpertSizes sizes, string? title = null)
+    public static GenericChart LabelShares(IReadOnlyList<double> shares, ExpertSizes sizes, string? title = null)
     {
         ArgumentNullException.ThrowIfNull(shares);
         ArgumentNullException.ThrowIfNull(sizes);
         if (shares.Count != sizes.Count)
             throw new InvalidSettingsException($"{shares.Count} shares for {sizes.Count} experts ({sizes}): give one per expert, smallest first.");
-        const int width = 480, height = 250, left = 16, top = 44, bottom = 46;
-        int plotH = height - top - bottom, slot = (width - 2 * left) / sizes.Count;
-        double total = shares.Where(double.IsFinite).Sum(), highest = Math.Max(1e-12, shares.Where(double.IsFinite).DefaultIfEmpty(0).Max() / Math.Max(total, 1e-12));
-        var svg = Svg(width, height, "efml-label-shares");
-        svg.Append(Label(0, 16, title ?? "Difficulty labels: each token's smallest adequate expert", 13.5, anchor: "start", weight: "600"));
-        for (int j = 0; j < sizes.Count; j++)
-        {
-            double share = total > 0 && double.IsFinite(shares[j]) ? shares[j] / total : 0;
-            double h = share / highest * (plotH - 16), x = left + j * slot + slot * 0.15, w = slot * 0.7, y = top + plotH - h;
-            var (fill, _) = Shade(sizes, sizes.Fraction(j));
-            svg.Append($"<rect x=\"{F(x)}\" y=\"{F(y)}\" width=\"{F(w)}\" height=\"{F(Math.Max(h, 0.5))}\" fill=\"{fill}\">" +
-                       $"<title>{Encode($"expert {Percent(sizes.Fraction(j))} ({sizes.Neurons[j]} neurons): {Percent(share, 1)} of tokens")}</title></rect>");
-            svg.Append(Label(x + w / 2, y - 5, Percent(share, 1), 12, weight: "600"));
-            svg.Append(Label(x + w / 2, top + plotH + 16, Percent(sizes.Fraction(j)), 12));
-            svg.Append(Label(x + w / 2, top + plotH + 31, $"{sizes.Neurons[j]} neurons", 11, Muted));
-        }
-        svg.Append($"<line x1=\"{left}\" y1=\"{top + plotH}\" x2=\"{width - left}\" y2=\"{top + plotH}\" stroke=\"#bbb\"/>");
-        return Wrap(svg, "efml-label-shares-chart", width);
+        double total = shares.Where(double.IsFinite).Sum();
+        var normalised = shares.Select(s => total > 0 && double.IsFinite(s) ? s / total : 0).ToList();
+        var experts = Enumerable.Range(0, sizes.Count).Select(j => $"{Format.Percent(sizes.Fraction(j), 0)}<br>{sizes.Neurons[j]} neurons").ToList();
+        var chart = Chart.Column<double, string, string>(normalised, Keys: experts, Name: "labels", ShowLegend: false, UseDefaults: false);
+        PlotParts.Traces(chart,
+            ("marker", new Dictionary<string, object> { ["color"] = Enumerable.Range(0, sizes.Count).Select(j => Shade(sizes, sizes.Fraction(j)).Background).ToArray() }),
+            ("text", normalised.Select(s => $"<b>{Format.Percent(s, 1)}</b>").ToArray()),
+            ("textposition", "outside"), ("cliponaxis", false));
+        PlotParts.Hover(chart, normalised.Select((s, j) => $"expert {Format.Percent(sizes.Fraction(j), 0)} ({sizes.Neurons[j]} neurons): {Format.Percent(s, 1)} of tokens"));
+        const int height = 320;
+        chart = ChartStyle.Apply(chart, title ?? "Difficulty labels: each token's smallest adequate expert",
+            "smallest adequate expert (share of the MLP, neurons)", "share of tokens", height);
+        PlotParts.Frame(chart, height, bottom: 80);
+        PlotParts.Axis(chart, "yaxis", ("range", new[] { 0, Math.Max(1e-9, normalised.Max()) * 1.18 }), ("tickformat", ".0%"), ("rangemode", "tozero"));
+        PlotParts.Axis(chart, "xaxis", ("type", "category"));
+        GenericChart.getLayout(chart).SetProperty("bargap", 0.3);
+        return chart;
     }
 
     // ───────────────────────────── shared pieces ─────────────────────────────
@@ -331,25 +335,21 @@ public static class RoutingCharts
         {
             var (fill, ink) = Shade(sizes, sizes.Fraction(j));
             return $"<span style=\"display:inline-flex;align-items:center;gap:4px\"><span style=\"display:inline-block;min-width:38px;padding:0 4px;" +
-                   $"text-align:center;border-radius:3px;background:{fill};color:{ink}\">{Percent(sizes.Fraction(j))}</span>" +
+                   $"text-align:center;border-radius:3px;background:{fill};color:{ink}\">{Format.Percent(sizes.Fraction(j), 0)}</span>" +
                    $"<span style=\"color:{Muted}\">{sizes.Neurons[j]} neurons</span></span>";
         })) +
         "</span>";
 
-    /// <summary>One row of swatches from <paramref name="left"/>: each expert's share of the MLP and its neurons.</summary>
-    static string SvgLegend(ExpertSizes sizes, double left, double y)
+    /// <summary>[low, high] widened by <paramref name="share"/> of its span on each side (a point's span: ±5 % of it, at least ±0.5).</summary>
+    static (double Low, double High) Padded(double low, double high, double share)
     {
-        var parts = new StringBuilder(Label(left, y + 1.5, "expert (neurons):", 11.5, Muted, anchor: "start"));
-        double x = left + 108;
-        for (int j = 0; j < sizes.Count; j++)
+        if (!(high > low))
         {
-            var label = $"{Percent(sizes.Fraction(j))} ({sizes.Neurons[j]})";
-            var (fill, _) = Shade(sizes, sizes.Fraction(j));
-            parts.Append($"<rect x=\"{F(x)}\" y=\"{F(y - 10)}\" width=\"14\" height=\"14\" rx=\"2\" fill=\"{fill}\" stroke=\"#ccc\" stroke-width=\"0.5\"/>" +
-                         Label(x + 18, y + 1.5, label, 11.5, anchor: "start"));
-            x += 18 + label.Length * 6.6 + 14;
+            double pad = Math.Max(Math.Abs(low) * 0.05, 0.5);
+            return (low - pad, high + pad);
         }
-        return $"<g class=\"efml-legend\">{parts}</g>";
+        double span = high - low;
+        return (low - span * share, high + span * share);
     }
 
     static IEnumerable<RoutingPoint> Finite(IEnumerable<RoutingPoint> points) =>
@@ -362,24 +362,17 @@ public static class RoutingCharts
         return full ?? Finite(routed).Where(p => p.Theta == 1).Select(p => (double?)p.ValidationBits).FirstOrDefault();
     }
 
-    static string Hover(RoutingPoint p, double? dense)
-    {
-        var text = $"{p.Method}: {p.ValidationBits.ToString("0.000", CultureInfo.InvariantCulture)} bits/byte" +
-                   (dense is double d && d > 0 ? $" ({(p.ValidationBits / d - 1).ToString("+0.0%;-0.0%;0.0%", CultureInfo.InvariantCulture)} vs dense)" : "") +
-                   $", compute {Percent(p.ComputeFraction, 1)} of the dense MLP (active neurons {Percent(p.ActiveFraction, 1)})";
-        return text;
-    }
-
-    static string HorizontalLine(double x0, double x1, double y, string color, string cssClass, string label, bool below) =>
-        $"<g class=\"{cssClass}\"><line x1=\"{F(x0)}\" y1=\"{F(y)}\" x2=\"{F(x1)}\" y2=\"{F(y)}\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>" +
-        Label(x0 + 6, below ? y + 14 : y - 5, label, 11.5, color, anchor: "start", halo: true) + "</g>";
+    static string Hover(RoutingPoint p, double? dense) =>
+        $"{p.Method}: {Format.Fixed(p.ValidationBits, 3)} bits/byte" +
+        (dense is double d && d > 0 ? $" ({RoutingPointHtml.Signed(p.ValidationBits / d - 1)} vs dense)" : "") +
+        $"<br>compute {Format.Percent(p.ComputeFraction, 1)} of the dense MLP (active neurons {Format.Percent(p.ActiveFraction, 1)})";
 
     static string Character(Rune rune) => rune.Value switch
     {
         '\n' or '\t' => rune.ToString(),
         < 0x20 => ((char)(0x2400 + rune.Value)).ToString(),   // control characters as their visible symbols (␍ …)
         0x7f => "\u2421",
-        _ => Encode(rune.ToString()),
+        _ => Html.Encode(rune.ToString()),
     };
 
     static string Visible(Rune rune) => rune.Value switch

@@ -19,11 +19,11 @@ static class RoutingStudyHtml
         return $"<div class=\"efml-routing-study\" style=\"{Html.BlockStyle}\">" +
                $"<div style=\"margin-bottom:4px\">{Headline(s)}</div>" +
                TrainingRunHtml.Status(s.Run) + (s.ElasticRun is { } elastic ? TrainingRunHtml.Status(elastic) : "") +
-               RoutingCharts.Pareto(s.Routed, s.Static, s.Elastic,
-                   $"Validation loss vs MLP compute ({s.Sizes.Count} nested experts: {Sizes(s.Sizes)})") +
+               ChartHtml.Fragment(RoutingCharts.Pareto(s.Routed, s.Static, s.Elastic,
+                   $"Validation loss vs MLP compute ({s.Sizes.Count} nested experts: {Sizes(s.Sizes)})")) +
                RoutingPointHtml.Table(all, s.DenseLoss) +
-               (usage is null ? "" : RoutingCharts.ExpertUsage(usage.Usage, s.Sizes,
-                   $"Share of validation tokens on each expert at θ = {Html.Number(usage.Theta ?? 0)}")) +
+               (usage is null ? "" : ChartHtml.Fragment(RoutingCharts.ExpertUsage(usage.Usage, s.Sizes,
+                   $"Share of validation tokens on each expert at θ = {Html.Number(usage.Theta ?? 0)}"))) +
                "</div>";
     }
 

@@ -15,7 +15,7 @@ static class DynamicComputeHtml
     {
         var list = points.ToList();
         if (list.Count == 0) return $"<div style=\"{Html.BlockStyle}\">No dynamic-compute points.</div>";
-        return $"<div class=\"efml-dynamic-compute-points\" style=\"{Html.BlockStyle}\">{SpeculativeCharts.DynamicCompute(list)}{Table(list)}</div>";
+        return $"<div class=\"efml-dynamic-compute-points\" style=\"{Html.BlockStyle}\">{ChartHtml.Fragment(SpeculativeCharts.DynamicCompute(list))}{Table(list)}</div>";
     }
 
     public static string Table(IEnumerable<DynamicComputePoint> points)

@@ -15,7 +15,7 @@ static class LayerProfileHtml
     {
         var list = profiles.OrderBy(p => p.Layer).ToList();
         if (list.Count == 0) return $"<div style=\"{Html.BlockStyle}\">No layer profiles.</div>";
-        return $"<div class=\"efml-layer-profiles\" style=\"{Html.BlockStyle}\">{SpeculativeCharts.LayerProfile(list)}{Table(list)}</div>";
+        return $"<div class=\"efml-layer-profiles\" style=\"{Html.BlockStyle}\">{ChartHtml.Fragment(SpeculativeCharts.LayerProfile(list))}{Table(list)}</div>";
     }
 
     public static string Table(IReadOnlyList<LayerProfile> list)

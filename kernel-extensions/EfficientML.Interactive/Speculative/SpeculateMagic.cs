@@ -269,7 +269,7 @@ static class SpeculateMagic
                     $"plain decoding: <b>{Html.Count((long)Math.Round(o.PlainTokensPerSecond))}</b> tokens/s: <b>{ratio.ToString("0.00", CultureInfo.InvariantCulture)}×</b> " +
                     $"{(ratio >= 1 ? "faster" : "the speed of plain decoding (slower)")} (reading the prompt counts in neither).</div>");
         html.Append(Verdict(plan, o, tokenizer));
-        html.Append(SpeculativeCharts.Race(o.PlainTokensPerSecond, r));
+        html.Append(ChartHtml.Fragment(SpeculativeCharts.Race(o.PlainTokensPerSecond, r)));
         if (training is not null) html.Append(TrainingRunHtml.Render(training));
         html.Append(SpeculativeResultHtml.Render(r, tokenizer, plan.Prompt));
         return html.Append("</div>").ToString();

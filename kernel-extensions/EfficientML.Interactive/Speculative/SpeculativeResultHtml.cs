@@ -18,8 +18,8 @@ static class SpeculativeResultHtml
         $"<div style=\"margin-bottom:4px\">{Headline(result)}</div>" +
         Stats(result) +
         SpeculativeCharts.TokenStream(result, tokenizer, prompt) +
-        SpeculativeCharts.AcceptanceByPosition(result) +
-        SpeculativeCharts.Timeline(result) +
+        ChartHtml.Fragment(SpeculativeCharts.AcceptanceByPosition(result)) +
+        ChartHtml.Fragment(SpeculativeCharts.Timeline(result)) +
         "</div>";
 
     public static string Render(IEnumerable<SpeculativeResult> results)
@@ -28,7 +28,7 @@ static class SpeculativeResultHtml
         if (list.Count == 0) return $"<div style=\"{Html.BlockStyle}\">No speculative decoding results.</div>";
         return $"<div class=\"efml-speculations\" style=\"{Html.BlockStyle}\">" +
                Table(list) +
-               SpeculativeCharts.AcceptanceByPosition(list, "Acceptance by draft position, per drafter") +
+               ChartHtml.Fragment(SpeculativeCharts.AcceptanceByPosition(list, "Acceptance by draft position, per drafter")) +
                "</div>";
     }
 
