@@ -30,7 +30,7 @@ public static class ChartHtml
     /// </summary>
     public static string Fragment(GenericChart chart)
     {
-        var id = SvgParts.NewId("efml-chart");
+        var id = NewId("efml-chart");
         int height = ChartStyle.HeightOf(chart);
         var figure = FigureJson(chart);
         var hint = WebUtility.HtmlEncode(MissingLibraryHint);
@@ -80,6 +80,12 @@ public static class ChartHtml
     /// </summary>
     public static string FigureJson(GenericChart chart) =>
         GenericChart.toFigureJson(chart).Replace("<", "\\u003c", StringComparison.Ordinal);
+
+    /// <summary>An element id no other output on the page has (a counter and a random part, as outputs of several kernels can share a page).</summary>
+    public static string NewId(string prefix) =>
+        $"{prefix}-{Interlocked.Increment(ref _nextId).ToString(System.Globalization.CultureInfo.InvariantCulture)}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    static long _nextId;
 
     static string BuildPlotlyScript()
     {
