@@ -59,7 +59,7 @@ public class HoverHelpTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("#!speculate --temperature 0.8", "(default 0)")]
     [InlineData("#!speculate --top-k 40", "(default: all)")]
     [InlineData("#!speculate --seed 2", "(default 1)")]
-    [InlineData("#!speculate --steps 50", "(default 150")]
+    [InlineData("#!speculate --steps 50", "(default 600, 40 in quick mode")]
     [InlineData("#!speculate --name s", "(default 'speculation')")]
     public async Task Hovering_an_option_shows_its_description(string code, string expected)
     {

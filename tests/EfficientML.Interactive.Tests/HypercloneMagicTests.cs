@@ -49,10 +49,10 @@ public class HypercloneMagicTests(KernelFixture fixture) : IClassFixture<KernelF
     }
 
     [Theory]
-    [InlineData("--factor 2.5", "integer width factor of 2 or more (got 2.5)")]
-    [InlineData("--factor 1", "integer width factor of 2 or more (got 1)")]
-    [InlineData("--factor two", "--factor takes a whole number of 2 or more (got 'two')")]
-    [InlineData("--factor 2 --noise-db loud", "--noise-db takes a number (got 'loud')")]
+    [InlineData("--factor 2.5", "--factor takes a whole number (2 to 64) (got '2.5')")]
+    [InlineData("--factor 1", "--factor must be 2 to 64 (got 1): HyperCloning tiles whole copies")]
+    [InlineData("--factor two", "--factor takes a whole number (2 to 64) (got 'two')")]
+    [InlineData("--factor 2 --noise-db loud", "--noise-db takes a number (-100 to 200) (got 'loud')")]
     [InlineData("--factor 2 --name 2wide", "--name '2wide' is not a usable C# variable name")]
     [InlineData("--factor 2 --weight blocks.9.mlp.fc.weight", "no parameter named 'blocks.9.mlp.fc.weight'. Some that it has: wte.weight")]
     public async Task A_bad_hyperclone_option_gives_one_clear_error_and_the_kernel_keeps_working(string options, string expected)

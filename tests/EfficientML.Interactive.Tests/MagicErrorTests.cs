@@ -4,9 +4,9 @@ public class MagicErrorTests(KernelFixture fixture) : IClassFixture<KernelFixtur
 {
     [Theory]
     [InlineData("#!train --model nobody --steps 1", "No model named 'nobody'. Create it first with #!model --name nobody")]
-    [InlineData("#!train --model errors --steps -5", "--steps must be positive (got -5)")]
-    [InlineData("#!train --model errors --steps ten", "--steps takes a whole number (got 'ten')")]
-    [InlineData("#!train --model errors --lr fast", "--lr takes a number (got 'fast')")]
+    [InlineData("#!train --model errors --steps -5", "--steps must be 1 to 10,000,000 (got -5)")]
+    [InlineData("#!train --model errors --steps ten", "--steps takes a whole number (1 to 10,000,000) (got 'ten')")]
+    [InlineData("#!train --model errors --lr fast", "--lr takes a number (positive, at most 1e30) (got 'fast')")]
     [InlineData("#!train --model errors --block 64", "--block 64 is longer than the model's context of 32 tokens")]
     [InlineData("#!train --model errors --run 2run", "--run '2run' is not a usable C# variable name")]
     [InlineData("#!model --name errors2 --dim 30 --heads 4", "Dim (30) must be a multiple of Heads (4)")]

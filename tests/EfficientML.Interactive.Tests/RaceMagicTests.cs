@@ -69,7 +69,7 @@ public class RaceMagicTests(KernelFixture fixture) : IClassFixture<KernelFixture
     [InlineData("--challenger narrow --baseline narrow", "--challenger and --baseline are the same model ('narrow')")]
     [InlineData("--challenger narrow", "#!race needs both --challenger NAME and --baseline NAME")]
     [InlineData("--challenger narrow --baseline nobody", "No model named 'nobody'")]
-    [InlineData("--challenger narrow --baseline twin --steps 0", "--steps must be positive (got 0)")]
+    [InlineData("--challenger narrow --baseline twin --steps 0", "--steps must be 1 to 10,000,000 (got 0)")]
     [InlineData("--challenger narrow --baseline twin --block 64", "--block 64 is longer than the model's context of 32 tokens")]
     [InlineData("--challenger narrow --baseline twin --race 1st", "--race '1st' is not a usable C# variable name")]
     public async Task A_bad_race_gives_one_clear_error_and_the_kernel_keeps_working(string options, string expected)

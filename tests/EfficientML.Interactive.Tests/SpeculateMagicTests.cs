@@ -69,7 +69,7 @@ public class SpeculateMagicTests(KernelFixture fixture) : IClassFixture<KernelFi
         var figures = RoutingChartsTests.Figures(report);
         Assert.Equal(new[] { "Decoding speed", "Loss", "Acceptance by draft position", "M2R2 (k=1): time per round" },   // "Loss": the accelerators' training
             figures.Select(RoutingChartsTests.Title));
-        Assert.Equal(new[] { "plain decoding", "M2R2 (k=1)" }, RoutingChartsTests.Strings(RoutingChartsTests.Traces(figures[0])[0], "y"));
+        Assert.Equal(new[] { "plain greedy (KV cache)", "M2R2 (k=1)" }, RoutingChartsTests.Strings(RoutingChartsTests.Traces(figures[0])[0], "y"));
         Assert.Contains("M2R2 accelerators", report);
         Assert.Contains("efml-speculation", report);
         Assert.Contains("efml-token-stream", report);
@@ -119,22 +119,22 @@ public class SpeculateMagicTests(KernelFixture fixture) : IClassFixture<KernelFi
     }
 
     [Theory]
-    [InlineData("--gamma 0", "--gamma must be at least 1 (got 0)")]
-    [InlineData("--gamma four", "--gamma takes a whole number (got 'four')")]
+    [InlineData("--gamma 0", "--gamma must be 1 to 64 (got 0)")]
+    [InlineData("--gamma four", "--gamma takes a whole number (1 to 64) (got 'four')")]
     [InlineData("--gamma 32", "--gamma 32 does not fit: a round's drafts must fit in the model's context of 32 tokens")]
-    [InlineData("--k 0", "--k 0 is outside 1..1")]
-    [InlineData("--k 2", "--k 2 is outside 1..1: the draft runs the first k of the model's 2 layers")]
-    [InlineData("--k one", "--k takes a whole number (got 'one')")]
+    [InlineData("--k 0", "--k must be 1 (got 0)")]
+    [InlineData("--k 2", "--k must be 1 (got 2): the draft runs the first k of the model's 2 layers")]
+    [InlineData("--k one", "--k takes a whole number (1) (got 'one')")]
     [InlineData("--draft nobody", "--draft 'nobody' is neither m2r2, early-exit nor a model of this notebook")]
     [InlineData("--draft wrong", "--draft wrong is the model being decoded")]
     [InlineData("--draft wide", "--draft wide: The draft model's context (16) is shorter than the target's (32)")]
     [InlineData("--draft tiny --k 1", "--k is the exit layer of self-drafting, but with --draft tiny the other model drafts")]
     [InlineData("--draft early-exit --steps 5", "--steps trains M2R2's accelerators, which --draft early-exit does not use")]
-    [InlineData("--tokens many", "--tokens takes a whole number (got 'many')")]
-    [InlineData("--tokens 0", "--tokens must be positive (got 0)")]
-    [InlineData("--steps 0", "--steps must be positive (got 0)")]
-    [InlineData("--temperature hot", "--temperature takes a number (got 'hot')")]
-    [InlineData("--temperature -1", "--temperature must be 0 (greedy) or more (got -1)")]
+    [InlineData("--tokens many", "--tokens takes a whole number (1 to 100,000) (got 'many')")]
+    [InlineData("--tokens 0", "--tokens must be 1 to 100,000 (got 0)")]
+    [InlineData("--steps 0", "--steps must be 1 to 10,000,000 (got 0)")]
+    [InlineData("--temperature hot", "--temperature takes a number (0 to 100) (got 'hot')")]
+    [InlineData("--temperature -1", "--temperature must be 0 to 100 (got -1): 0 decodes greedily")]
     [InlineData("--top-k 5", "--top-k only applies to sampling")]
     [InlineData("--seed 5", "--seed only applies to sampling")]
     [InlineData("--temperature 1 --top-k 300", "--top-k 300 is more than the 256 tokens the model knows")]

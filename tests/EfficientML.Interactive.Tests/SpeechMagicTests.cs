@@ -36,10 +36,10 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
     }
 
     [Theory]
-    [InlineData("--keywords \",\"", "--keywords names no word")]
+    [InlineData("--keywords \",\"", "--keywords takes names separated by commas")]
     [InlineData("--snr loud", "is not a number of decibels")]
     [InlineData("--speakers none", "--speakers takes a whole number")]
-    [InlineData("--telephone 2", "TelephoneShare is a share between 0 and 1")]
+    [InlineData("--telephone 2", "--telephone must be 0 to 1 (got 2)")]
     [InlineData("--keywords one,One", "listed twice")]
     public async Task Keywords_bad_input_gets_one_message(string options, string message)
     {

@@ -46,12 +46,12 @@ public class SubcloneMagicTests(KernelFixture fixture) : IClassFixture<KernelFix
     [InlineData("--width 6", "Width 6 is not a multiple of the head width 4")]
     [InlineData("--width 32", "between 1 and the model's 16 (got 32)")]
     [InlineData("--layers 5", "Cannot keep 5 layers of a model that has 3")]
-    [InlineData("--keep 0,9", "KeepLayers names block 9, but the model has blocks 0..2")]
-    [InlineData("--keep 0,x", "--keep takes block numbers separated by commas (got '0,x')")]
+    [InlineData("--keep 0,9", "--keep must be 0 to 2 (got 9): the model has blocks 0 to 2")]
+    [InlineData("--keep 0,x", "--keep takes whole numbers separated by commas, without spaces or brackets (got '0,x')")]
     [InlineData("--layers 2 --keep 0,1", "Use either --layers L")]
-    [InlineData("--width eight", "--width takes a whole number (got 'eight')")]
+    [InlineData("--width eight", "--width takes a whole number (positive) (got 'eight')")]
     [InlineData("--calibration-tokens 16", "--calibration-tokens takes BATCHxLENGTH")]
-    [InlineData("--calibration-tokens 4x64", "longer than the model's context of 32")]
+    [InlineData("--calibration-tokens 4x64", "--calibration-tokens (length) must be 2 to 32 (got 64): windows fit in the model's context of 32 tokens")]
     [InlineData("--model nobody", "No model named 'nobody'")]
     public async Task A_bad_subclone_option_gives_one_clear_error_and_the_kernel_keeps_working(string options, string expected)
     {

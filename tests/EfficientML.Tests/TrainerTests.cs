@@ -186,7 +186,7 @@ public class TrainerTests
     public void Invalid_options_are_one_clear_error()
     {
         using var model = TestModels.Random();
-        Assert.Contains("Steps must be positive", Assert.Throws<InvalidSettingsException>(() => LanguageModelTraining.Train(model, Corpus.Value, Quick with { Steps = 0 })).Message);
+        Assert.Contains("Steps must be 1 to 10,000,000 (got 0)", Assert.Throws<InvalidSettingsException>(() => LanguageModelTraining.Train(model, Corpus.Value, Quick with { Steps = 0 })).Message);
         Assert.Contains("exceeds the model's context length 48",
             Assert.Throws<InvalidSettingsException>(() => LanguageModelTraining.Train(model, Corpus.Value, Quick with { BlockSize = 64 })).Message);
     }

@@ -67,7 +67,7 @@ static class HypercloneMagic
     {
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
         // Checked here rather than marked required, so a missing factor gets a message with an example.
-        double factor = Factor(c.Factor);
+        int factor = Factor(c.Factor);
         string? name = c.Name is null ? null : OptionValues.VariableName(c.Name, "--name", modelName + "_x2");
         var reportName = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
         var model = ModelMagic.Find(session, modelName, "grow");
@@ -75,7 +75,7 @@ static class HypercloneMagic
         model.Parameter(weight);
         var options = new HyperCloneOptions
         {
-            NoiseSnrDb = OptionValues.OptionalDouble(c.NoiseDb, "--noise-db", example: 10),
+            NoiseSnrDb = c.NoiseDb is null ? null : OptionValues.Double(c.NoiseDb, "--noise-db", 10, min: -100, max: 200),
             Seed = OptionValues.Long(c.Seed, "--seed", new HyperCloneOptions().Seed),
         };
         HyperCloneResult result;
@@ -98,15 +98,11 @@ static class HypercloneMagic
         context.DisplayAs(CloningCharts.WeightTiling(model, result.Model, weight), HtmlFormatter.MimeType);
     }
 
-    /// <summary>The factor as a number for the library to check (it explains why 2.5 or 1 cannot work); text that is no number at all is refused here.</summary>
-    static double Factor(string? text)
-    {
-        if (text is null)
-            throw new MagicException("#!hyperclone needs --factor N, the width factor: an integer of 2 or more, e.g. --factor 2.");
-        if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var factor) || !double.IsFinite(factor))
-            throw new MagicException($"--factor takes a whole number of 2 or more (got '{text}'): HyperCloning tiles whole copies of every weight. Use 2, 3 or 4.");
-        if (factor > 1024)
-            throw new MagicException($"--factor {text} would make every weight matrix {text}² times larger. Use 2, 3 or 4.");
-        return factor;
-    }
+    /// <summary>Largest width factor the magic accepts (a model's weights grow with its square; memory is checked as well).</summary>
+    const int MaxFactor = 64;
+
+    /// <summary>The width factor: a whole number from 2 (HyperCloning tiles whole copies of every weight).</summary>
+    static int Factor(string? text) =>
+        OptionValues.Int(OptionValues.Required(text, "#!hyperclone needs --factor N, the width factor: a whole number of 2 or more, e.g. --factor 2."),
+            "--factor", 2, min: 2, max: MaxFactor, why: "HyperCloning tiles whole copies of every weight, and each matrix grows with the factor squared");
 }

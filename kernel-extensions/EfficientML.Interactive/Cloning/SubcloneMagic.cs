@@ -45,6 +45,8 @@ static class SubcloneMagic
     public const string Name = "#!subclone";
     public const string DefaultReportName = "subcloneReport";
     public const int DefaultCalibrationBatch = 16;
+    /// <summary>Most calibration windows the magic accepts (the activations of every window are kept; memory is checked as well).</summary>
+    public const int MaxCalibrationWindows = 4096;
     public const int DefaultCalibrationLength = 128;
     public const long DefaultSeed = 1;
 
@@ -128,36 +130,14 @@ static class SubcloneMagic
         return (calibration.MoveToOuterDisposeScope(), evaluation.MoveToOuterDisposeScope());
     }
 
-    static IReadOnlyList<int>? Keep(string? text, int layers)
-    {
-        if (text is null) return null;
-        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var blocks = new List<int>();
-        foreach (var part in parts)
-        {
-            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var block))
-                throw new MagicException($"--keep takes block numbers separated by commas (got '{text}'), e.g. --keep 0,1,{layers - 1}.");
-            blocks.Add(block);
-        }
-        if (blocks.Count == 0)
-            throw new MagicException($"--keep names no block: give at least one, e.g. --keep 0,1,{layers - 1}.");
-        return blocks;
-    }
+    static IReadOnlyList<int>? Keep(string? text, int layers) =>
+        OptionValues.WholeNumbers(text, "--keep", $"0,1,{layers - 1}", min: 0, max: layers - 1, why: $"the model has blocks 0 to {layers - 1}");
 
     static (int Batch, int Length) CalibrationShape(string? text, int contextLength)
     {
         int defaultLength = Math.Min(DefaultCalibrationLength, contextLength);
         if (text is null) return (DefaultCalibrationBatch, defaultLength);
-        var example = $"--calibration-tokens {DefaultCalibrationBatch}x{defaultLength}";
-        var parts = text.Trim().Split(['x', 'X', '×', '*'], StringSplitOptions.TrimEntries);
-        if (parts.Length != 2 ||
-            !int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var batch) ||
-            !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var length))
-            throw new MagicException($"--calibration-tokens takes BATCHxLENGTH, two whole numbers (got '{text}'), e.g. {example}.");
-        if (batch < 1 || length < 2)
-            throw new MagicException($"--calibration-tokens needs at least 1 window of at least 2 tokens (got '{text}'), e.g. {example}.");
-        if (length > contextLength)
-            throw new MagicException($"--calibration-tokens: windows of {length} tokens are longer than the model's context of {contextLength}. Use {batch}x{contextLength} or shorter.");
-        return (batch, length);
+        return OptionValues.Pair(text, "--calibration-tokens", $"{DefaultCalibrationBatch}x{defaultLength}",
+            first: ("batch", 1, MaxCalibrationWindows, null), second: ("length", 2, contextLength, $"windows fit in the model's context of {contextLength} tokens"));
     }
 }

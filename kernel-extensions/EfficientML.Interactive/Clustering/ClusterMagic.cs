@@ -95,7 +95,7 @@ static class ClusterMagic
         var options = new DkmOptions
         {
             Bits = bits,
-            Temperature = OptionValues.PositiveDouble(c.Tau, "--tau", new DkmOptions().Temperature),
+            Temperature = OptionValues.Double(c.Tau, "--tau", new DkmOptions().Temperature, min: 1e-12, max: 1e6),
         }.Validate();
         var name = OptionValues.VariableName(c.Name, "--name", $"{modelName}_{bits}bit");
         var resultName = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
@@ -175,23 +175,12 @@ static class ClusterMagic
     }
 
     /// <summary>The bits as a whole number for the library to check (it explains the 1–8 range); a missing or non-numeric value is refused here.</summary>
-    static int Bits(string? text)
-    {
-        if (text is null)
-            throw new MagicException("#!cluster needs --bits B, the bits per weight: 1 to 8 (k = 2^B centroids per layer), e.g. --bits 3.");
-        if (!int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var bits))
-            throw new MagicException($"--bits takes a whole number from 1 to 8 (got '{text}'), e.g. --bits 3 for 8 centroids per layer.");
-        return bits;
-    }
+    static int Bits(string? text) =>
+        OptionValues.Int(OptionValues.Required(text, "#!cluster needs --bits B, the bits per weight: 1 to 8 (k = 2^B centroids per layer), e.g. --bits 3."),
+            "--bits", 3, min: 1, max: 8, why: "k = 2^bits centroids per table, 2 to 256");
 
-    static IReadOnlyList<string>? Layers(string? text)
-    {
-        if (text is null) return null;
-        var names = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).ToList();
-        if (names.Count == 0)
-            throw new MagicException($"--layers names no layer: give module names separated by commas, e.g. --layers {DefaultWatch},blocks.0.mlp.proj.");
-        return names;
-    }
+    static IReadOnlyList<string>? Layers(string? text) =>
+        OptionValues.Names(text, "--layers", $"{DefaultWatch},blocks.0.mlp.proj")?.Distinct(StringComparer.Ordinal).ToList();
 
     static string Watch(string? text, ClusteredLayers layers)
     {

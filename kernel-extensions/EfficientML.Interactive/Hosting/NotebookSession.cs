@@ -52,6 +52,16 @@ public sealed class NotebookSession
     /// <summary>The most recent race of <c>#!race</c> (also while it runs).</summary>
     public RaceResult? LastRace { get; internal set; }
 
+    /// <summary>Name of the C# variable that puts a notebook in quick mode (every tutorial's parameters cell declares it).</summary>
+    public const string QuickVariable = "quick";
+
+    /// <summary>
+    /// True when the notebook runs in quick mode: its C# variable <c>quick</c> (declared in the parameters cell, set by the
+    /// runner's <c>--param quick=true</c>) is true. Magics that train or sweep then use their small, fast settings, so a
+    /// quick pass of a notebook takes under a minute; an option given explicitly still wins.
+    /// </summary>
+    public bool Quick => Variable(QuickVariable) is true;
+
     /// <summary>The session of <paramref name="kernel"/>'s root, if the extension was loaded there.</summary>
     public static NotebookSession? Of(Kernel kernel) => Sessions.TryGetValue(kernel.RootKernel ?? kernel, out var s) ? s : null;
 

@@ -87,7 +87,7 @@ static class KeywordsMagic
         options = options with { IncludeUnknown = !c.NoUnknown, IncludeSilence = !c.NoSilence };
         if (c.Speakers is not null)
         {
-            int train = OptionValues.Int(c.Speakers, "--speakers", options.TrainSpeakers);
+            int train = OptionValues.Int(c.Speakers, "--speakers", options.TrainSpeakers, min: 1, max: SpeakerCatalog.Voices.Count);
             int other = Math.Max(2, train / 6);
             options = options with { TrainSpeakers = train, ValidationSpeakers = other, TestSpeakers = other };
         }
@@ -98,11 +98,9 @@ static class KeywordsMagic
         }
         if (c.Telephone is not null)
         {
-            if (!double.TryParse(c.Telephone.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var share))
-                throw new MagicException($"--telephone takes a share between 0 and 1 (got '{c.Telephone}'), e.g. --telephone 0.3.");
-            options = options with { TelephoneShare = share };
+            options = options with { TelephoneShare = OptionValues.Double(c.Telephone, "--telephone", 0.3, min: 0, max: 1) };
         }
-        options = options with { Seed = (int)OptionValues.Long(c.Seed, "--seed", 0) };
+        options = options with { Seed = OptionValues.Int(c.Seed, "--seed", 0, min: 0, max: int.MaxValue) };
         if (c.Quick) options = options.Quick();
         return options.Validate();
     }
@@ -120,11 +118,5 @@ static class KeywordsMagic
         await session.ShareAsync(name, dataset, typeof(KeywordDataset));
     }
 
-    static IReadOnlyList<string> Words(string text, string option)
-    {
-        var words = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (words.Length == 0)
-            throw new MagicException($"{option} names no word: give words separated by commas, e.g. {option} yes,no,stop.");
-        return words;
-    }
+    static IReadOnlyList<string> Words(string text, string option) => OptionValues.Names(text, option, "yes,no,stop")!;
 }

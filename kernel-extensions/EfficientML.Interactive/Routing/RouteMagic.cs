@@ -116,12 +116,14 @@ static class RouteMagic
     {
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
         var defaults = new RoutingOptions();
-        var fractions = List(c.Experts, "--experts", "fractions of the MLP width", "0.25,0.5,0.75,1") ?? ExpertSizes.DefaultFractions;
+        var fractions = OptionValues.Numbers(c.Experts, "--experts", "0.25,0.5,0.75,1", min: 0, max: 1) ?? ExpertSizes.DefaultFractions;
         double tolerance = Tolerance(c.Tolerance, defaults.Tolerance);
         int routerHidden = OptionValues.Int(c.RouterHidden, "--router-hidden", defaults.RouterHidden, min: 0);
-        double theta = c.Theta is null ? defaults.EvalTheta : Theta(c.Theta, "--theta");
-        var thetas = (List(c.Thetas, "--thetas", "sensitivities from 0 to 1", "0,0.25,0.5,0.75,1") ?? RoutingEvaluation.DefaultThetas)
-            .Select(t => CheckTheta(t, "--thetas")).Distinct().Order().ToList();
+        // θ = 0 sends every token to the smallest expert, θ = 1 to the full MLP (the dense model).
+        const string ThetaWhy = "θ = 0 sends every token to the smallest expert, θ = 1 to the full MLP (the dense model)";
+        double theta = OptionValues.Double(c.Theta, "--theta", defaults.EvalTheta, min: 0, max: 1, why: ThetaWhy);
+        var thetas = (OptionValues.Numbers(c.Thetas, "--thetas", "0,0.25,0.5,0.75,1", min: 0, max: 1) ?? RoutingEvaluation.DefaultThetas)
+            .Distinct().Order().ToList();
         var name = OptionValues.VariableName(c.Name, "--name", $"{modelName}_routed");
         var resultName = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
         if (name == modelName)
@@ -256,43 +258,8 @@ static class RouteMagic
         }
     }
 
-    static double Tolerance(string? text, double fallback)
-    {
-        var value = OptionValues.OptionalDouble(text, "--tolerance", fallback);
-        if (value is null) return fallback;
-        if (value < 0)
-            throw new MagicException($"--tolerance must be 0 or more (got {text!.Trim()}): it is how many nats above the full model's loss a token's " +
-                                     $"expert may be, e.g. --tolerance {Invariant(fallback)}.");
-        return value.Value;
-    }
-
-    static double Theta(string text, string option)
-    {
-        if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
-            throw new MagicException($"{option} takes a number from 0 to 1 (got '{text}'), e.g. {option} 0.5.");
-        return CheckTheta(value, option);
-    }
-
-    static double CheckTheta(double value, string option) =>
-        value is >= 0 and <= 1 ? value :
-        throw new MagicException($"{option}: θ = {Invariant(value)} is outside [0, 1]. θ = 0 sends every token to the smallest expert, " +
-                                 $"θ = 1 to the full MLP (the dense model); e.g. {option} 0.5.");
-
-    /// <summary>Comma-separated numbers, or null when the option is absent.</summary>
-    static IReadOnlyList<double>? List(string? text, string option, string what, string example)
-    {
-        if (text is null) return null;
-        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length == 0) throw new MagicException($"{option} lists no number: give {what} separated by commas, e.g. {option} {example}.");
-        var values = new List<double>();
-        foreach (var part in parts)
-        {
-            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
-                throw new MagicException($"{option} takes {what} separated by commas (got '{part}' in '{text}'), e.g. {option} {example}.");
-            values.Add(value);
-        }
-        return values;
-    }
+    static double Tolerance(string? text, double fallback) => OptionValues.Double(text, "--tolerance", fallback, min: 0, max: 10,
+        why: "how many nats above the full model's loss a token's expert may be");
 
     static string? Text(string? text)
     {

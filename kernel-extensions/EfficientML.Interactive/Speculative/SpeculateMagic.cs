@@ -61,25 +61,26 @@ static class SpeculateMagic
     public const int DefaultGamma = 4;
     public const int DefaultMaxGamma = 8;
 
+    /// <summary>Largest γ and largest number of new tokens the magic accepts.</summary>
+    public const int MaxGamma = 64, MaxTokens = 100_000;
+
     /// <summary>Bytes of the default prompt (at most half the model's context): the start of the validation split, cut at a space.</summary>
     public const int DefaultPromptLength = 96;
 
     /// <summary>Drafting kinds besides a model's name.</summary>
     public const string M2R2Draft = "m2r2", EarlyExitDraft = "early-exit";
 
-    /// <summary>Rank of each accelerator adapter (at most the model's width).</summary>
-    public const int AdapterRank = 32;
-
-    /// <summary>How the accelerators are trained when a run needs them (the model stays frozen).</summary>
-    public static TrainingOptions AcceleratorTrainingDefaults { get; } = new()
-    {
-        Steps = 150, BatchSize = 8, BlockSize = 128, LearningRate = 2e-3, WarmupSteps = 10, EvalEvery = 25, EvalBatches = 4, EvalAtStart = true,
-    };
+    /// <summary>
+    /// How the accelerators are trained when a run needs them (the model stays frozen): the experiments' own settings
+    /// (<see cref="SpeculativeExperiments.AcceleratorTraining"/>, and <see cref="SpeculativeExperiments.Rank"/> for the
+    /// adapters), the quick ones when the notebook runs in quick mode.
+    /// </summary>
+    public static TrainingOptions AcceleratorTrainingDefaults(bool quick) => SpeculativeExperiments.AcceleratorTraining(quick) with { EvalAtStart = true };
 
     public static void AddTo(MagicSet magics)
     {
         var session = magics.Session;
-        var t = AcceleratorTrainingDefaults;
+        var t = AcceleratorTrainingDefaults(quick: false);
         var directive = new KernelActionDirective(Name)
         {
             Description = "Speculative decoding: a cheap drafter proposes --gamma tokens, the model checks them all in one pass over its KV cache, " +
@@ -118,7 +119,8 @@ static class SpeculateMagic
         directive.Parameters.Add(new KernelDirectiveParameter("--seed", "With --temperature above 0: seed of the sampler and of the acceptance draws (default 1)."));
         directive.Parameters.Add(new KernelDirectiveParameter("--steps",
             $"With --draft {M2R2Draft}: steps of accelerator training when no accelerators for this model and --k were trained in this notebook yet " +
-            $"(they are kept and reused until the model's weights change) (default {t.Steps}: batches of {t.BatchSize}×{t.BlockSize} tokens, learning rate {Invariant(t.LearningRate)})."));
+            $"(they are kept and reused until the model's weights change) (default {t.Steps}, {AcceleratorTrainingDefaults(quick: true).Steps} in quick mode: " +
+            $"batches of {t.BatchSize}×{t.BlockSize} tokens, learning rate {Invariant(t.LearningRate)}; the settings of SpeculativeExperiments.AcceleratorTraining)."));
         directive.Parameters.Add(new KernelDirectiveParameter("--name",
             $"Variable name for the SpeculativeResult in C# cells (default '{DefaultResultName}')."));
         magics.Add<SpeculateCommand>(directive, (command, context) => RunAsync(command, context, session));
@@ -132,7 +134,12 @@ static class SpeculateMagic
         string Prompt, int[] PromptTokens, SpeculationOptions Options, string ResultName);
 
     /// <summary>What the worker thread measured; null when interrupted.</summary>
-    sealed record Outcome(SpeculativeResult Result, int[] Plain, double PlainTokensPerSecond);
+    sealed record Outcome(SpeculativeResult Result, int[] Plain, IReadOnlyList<RaceLine> Race)
+    {
+        /// <summary>Plain decoding's and speculative decoding's lines of the race.</summary>
+        public RaceLine PlainLine => Race[0];
+        public RaceLine SpeculativeLine => Race[1];
+    }
 
     static async Task RunAsync(SpeculateCommand c, KernelInvocationContext context, NotebookSession session)
     {
@@ -160,8 +167,8 @@ static class SpeculateMagic
                 {
                     view.Stage = $"Training M2R2 accelerators for the first {plan.K} of {plan.Model.Config.Layers} layers of '{plan.ModelName}' (the model stays frozen)…";
                     display.Show(view);
-                    var fresh = AcceleratorAdapters.For(plan.Model, plan.K, Math.Min(AdapterRank, plan.Model.Config.Dim));
-                    var d = AcceleratorTrainingDefaults;
+                    var fresh = AcceleratorAdapters.For(plan.Model, plan.K, Math.Min(SpeculativeExperiments.Rank, plan.Model.Config.Dim));
+                    var d = AcceleratorTrainingDefaults(session.Quick);
                     var training = d with { Steps = plan.Steps, BlockSize = Math.Min(d.BlockSize, plan.Model.Config.ContextLength), WarmupSteps = Math.Min(d.WarmupSteps, plan.Steps / 10) };
                     void Progress(TrainingRun r)
                     {
@@ -200,9 +207,7 @@ static class SpeculateMagic
                 _ => new SelfDrafter(plan.K, adapters),
             };
             var decoder = new SpeculativeDecoder(plan.Model, drafter);
-            view.Stage = "Plain decoding of the same prompt (the baseline)…";
-            display.Show(view, force: true);
-            var outcome = await Task.Run(() => Decode(plan, decoder, view, display, cancellation));
+            var outcome = await Task.Run(() => Decode(plan, decoder, view, display, session.Quick, cancellation));
             // Interrupted: the cell has ended, so nothing more is shown or shared.
             if (outcome is null || cancellation.IsCancellationRequested) return;
             await session.ShareAsync(plan.ResultName, outcome.Result, typeof(SpeculativeResult));
@@ -214,23 +219,20 @@ static class SpeculateMagic
         }
     }
 
-    /// <summary>On a worker thread: a short warm-up of both, plain decoding timed, then speculative decoding drawn live.</summary>
-    static Outcome? Decode(Plan plan, SpeculativeDecoder decoder, SpeculateView view, ThrottledDisplay display, CancellationToken cancellation)
+    /// <summary>
+    /// On a worker thread: the speed comparison first, with the library's race (plain and speculative decoding of the same
+    /// prompt in turn, medians of per-repeat ratios), then speculative decoding drawn live, then plain greedy output once
+    /// more for the token-for-token check.
+    /// </summary>
+    static Outcome? Decode(Plan plan, SpeculativeDecoder decoder, SpeculateView view, ThrottledDisplay display, bool quick, CancellationToken cancellation)
     {
-        var generation = plan.Options.AsGeneration();
-        // First calls allocate and choose kernels: neither timed run should pay for that.
-        plan.Model.Generate(plan.PromptTokens, generation with { MaxNewTokens = 2 }, cancellation: cancellation);
-        decoder.Generate(plan.PromptTokens, plan.Options with { MaxNewTokens = 2 }, cancellation: cancellation);
-        if (cancellation.IsCancellationRequested) return null;
-
-        // Plain decoding's speed from its first token to its last, so that reading the prompt counts in neither run.
-        var clock = Stopwatch.StartNew();
-        double first = double.NaN;
-        var plain = plan.Model.Generate(plan.PromptTokens, generation, _ => { if (double.IsNaN(first)) first = clock.Elapsed.TotalSeconds; }, cancellation);
-        double plainSeconds = clock.Elapsed.TotalSeconds;
-        if (cancellation.IsCancellationRequested) return null;
-        double plainSpeed = plain.Length > 1 ? (plain.Length - 1) / Math.Max(1e-9, plainSeconds - first) : plain.Length / Math.Max(1e-9, plainSeconds);
-        view.PlainTokensPerSecond = plainSpeed;
+        int repeats = quick ? 1 : 3;
+        view.Stage = $"Timing plain and speculative decoding of the prompt in turn ({repeats} repeat{(repeats == 1 ? "" : "s")} after a warm-up)…";
+        display.Show(view, force: true);
+        IReadOnlyList<RaceLine> race;
+        try { race = SpeculativeExperiments.Race(plan.Model, [decoder.Drafter], [plan.PromptTokens], plan.Options, repeats, cancellation: cancellation); }
+        catch (OperationCanceledException) { return null; }
+        view.PlainTokensPerSecond = race[0].TokensPerSecond;
         view.Stage = $"Speculative decoding with {decoder.Drafter.Name}, γ = {plan.Options.Gamma}{(plan.Options.AdaptiveGamma ? " (adaptive)" : "")}…";
         view.StartDecoding(decoder.Drafter.Name);
         display.Show(view, force: true);
@@ -256,20 +258,23 @@ static class SpeculateMagic
             stop.Cancel();
             ticker.Wait();
         }
-        return cancellation.IsCancellationRequested ? null : new Outcome(result, plain, plainSpeed);
+        if (cancellation.IsCancellationRequested) return null;
+        var plain = plan.Model.Generate(plan.PromptTokens, plan.Options.AsGeneration(), cancellation: cancellation);
+        return cancellation.IsCancellationRequested ? null : new Outcome(result, plain, race);
     }
 
     /// <summary>The final output: the verdict, the speed race, the training (when it ran in this cell) and the run itself.</summary>
     static string Report(Plan plan, Outcome o, TrainingRun? training, ITokenizer tokenizer)
     {
         var r = o.Result;
-        double ratio = r.TokensPerSecond / o.PlainTokensPerSecond;
+        double ratio = o.SpeculativeLine.SpeedUp;
         var html = new System.Text.StringBuilder($"<div class=\"efml-speculate\" style=\"{Html.BlockStyle}\">");
-        html.Append($"<div class=\"efml-speculate-speed\" style=\"font-size:14px;margin-bottom:4px\">Speculative decoding: <b>{Html.Count((long)Math.Round(r.TokensPerSecond))}</b> tokens/s, " +
-                    $"plain decoding: <b>{Html.Count((long)Math.Round(o.PlainTokensPerSecond))}</b> tokens/s: <b>{ratio.ToString("0.00", CultureInfo.InvariantCulture)}×</b> " +
-                    $"{(ratio >= 1 ? "faster" : "the speed of plain decoding (slower)")} (reading the prompt counts in neither).</div>");
+        html.Append($"<div class=\"efml-speculate-speed\" style=\"font-size:14px;margin-bottom:4px\">Speculative decoding: <b>{Html.Count((long)Math.Round(o.SpeculativeLine.TokensPerSecond))}</b> tokens/s, " +
+                    $"plain decoding: <b>{Html.Count((long)Math.Round(o.PlainLine.TokensPerSecond))}</b> tokens/s: <b>{ratio.ToString("0.00", CultureInfo.InvariantCulture)}×</b> " +
+                    $"{(ratio >= 1 ? "faster" : "the speed of plain decoding (slower)")} (reading the prompt counts in neither; " +
+                    $"timed in turn over {Html.Count(plan.Options.MaxNewTokens)} tokens, median of the repeats: SpeculativeExperiments.Race).</div>");
         html.Append(Verdict(plan, o, tokenizer));
-        html.Append(ChartHtml.Fragment(SpeculativeCharts.Race(o.PlainTokensPerSecond, r)));
+        html.Append(ChartHtml.Fragment(SpeculativeCharts.Race(o.Race)));
         if (training is not null) html.Append(TrainingRunHtml.Render(training));
         html.Append(SpeculativeResultHtml.Render(r, tokenizer, plan.Prompt));
         return html.Append("</div>").ToString();
@@ -300,15 +305,15 @@ static class SpeculateMagic
     {
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
         var resultName = OptionValues.VariableName(c.Name, "--name", DefaultResultName);
-        int tokens = OptionValues.Int(c.Tokens, "--tokens", DefaultTokens);
+        int tokens = OptionValues.Int(c.Tokens, "--tokens", DefaultTokens, min: 1, max: MaxTokens);
         int gamma = Gamma(c.Gamma);
-        int? maxGamma = c.MaxGamma is null ? null : OptionValues.Int(c.MaxGamma, "--max-gamma", DefaultMaxGamma);
+        int? maxGamma = c.MaxGamma is null ? null : OptionValues.Int(c.MaxGamma, "--max-gamma", DefaultMaxGamma, min: 1, max: MaxGamma);
         if (maxGamma is not null && !c.Adaptive)
             throw new MagicException("--max-gamma only applies with --adaptive (a fixed γ is --gamma): add --adaptive, or drop --max-gamma.");
         if (maxGamma < gamma)
             throw new MagicException($"--max-gamma {maxGamma} is below --gamma {gamma}, where the adaptive rule starts: raise --max-gamma or lower --gamma.");
         double temperature = Temperature(c.Temperature);
-        int? topK = OptionValues.OptionalInt(c.TopK, "--top-k", 40);
+        int? topK = c.TopK is null ? null : OptionValues.Int(c.TopK, "--top-k", 40, min: 1, max: TinyGptConfig.MaxSize);
         long? seed = c.Seed is null ? null : OptionValues.Long(c.Seed, "--seed", 1);
         if (temperature == 0 && (topK is not null || seed is not null))
             throw new MagicException($"{(topK is not null ? "--top-k" : "--seed")} only applies to sampling, and greedy decoding (--temperature 0) has no randomness: " +
@@ -339,7 +344,7 @@ static class SpeculateMagic
         }
         if (c.Steps is not null && kind != DraftKind.M2R2)
             throw new MagicException($"--steps trains M2R2's accelerators, which --draft {draftName} does not use: drop --steps, or use --draft {M2R2Draft}.");
-        int steps = OptionValues.Int(c.Steps, "--steps", AcceleratorTrainingDefaults.Steps);
+        int steps = OptionValues.Int(c.Steps, "--steps", AcceleratorTrainingDefaults(session.Quick).Steps, min: 1, max: TrainingOptions.MaxSteps);
 
         var prompt = c.Prompt ?? DefaultPrompt(corpus, config.ContextLength);
         if (prompt.Length == 0)
@@ -389,35 +394,15 @@ static class SpeculateMagic
         return (DraftKind.Model, name, draft);
     }
 
-    static int Gamma(string? text)
-    {
-        if (text is null) return DefaultGamma;
-        if (!int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var gamma))
-            throw new MagicException($"--gamma takes a whole number (got '{text}'), e.g. --gamma {DefaultGamma}.");
-        if (gamma < 1)
-            throw new MagicException($"--gamma must be at least 1 (got {gamma}): it is how many tokens the drafter proposes per round, e.g. --gamma {DefaultGamma}.");
-        return gamma;
-    }
+    /// <summary>γ: draft tokens proposed per round (the library checks it against the model's context).</summary>
+    static int Gamma(string? text) => OptionValues.Int(text, "--gamma", DefaultGamma, min: 1, max: MaxGamma);
 
-    static int K(string? text, int layers)
-    {
-        int fallback = Math.Max(1, layers / 2);
-        if (text is null) return fallback;
-        if (!int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var k))
-            throw new MagicException($"--k takes a whole number (got '{text}'), e.g. --k {fallback}.");
-        if (k < 1 || k > layers - 1)
-            throw new MagicException($"--k {k} is outside 1..{layers - 1}: the draft runs the first k of the model's {layers} layers and the full model checks it, e.g. --k {fallback}.");
-        return k;
-    }
+    /// <summary>The exit layer of self-drafting: the draft runs the first k of the model's layers and the full model checks it.</summary>
+    static int K(string? text, int layers) => OptionValues.Int(text, "--k", Math.Max(1, layers / 2), min: 1, max: layers - 1,
+        why: $"the draft runs the first k of the model's {layers} layers and the full model checks it");
 
-    static double Temperature(string? text)
-    {
-        var value = OptionValues.OptionalDouble(text, "--temperature", 0.8);
-        if (value is null) return 0;
-        if (value < 0)
-            throw new MagicException($"--temperature must be 0 (greedy) or more (got {text!.Trim()}), e.g. --temperature 0.8.");
-        return value.Value;
-    }
+    /// <summary>0 decodes greedily; above 0 samples.</summary>
+    static double Temperature(string? text) => OptionValues.Double(text, "--temperature", 0, min: 0, max: 100, why: "0 decodes greedily, more samples");
 
     /// <summary>The start of the validation split: at most <see cref="DefaultPromptLength"/> bytes and half the context, ending before a space.</summary>
     public static string DefaultPrompt(TextCorpus corpus, int contextLength)

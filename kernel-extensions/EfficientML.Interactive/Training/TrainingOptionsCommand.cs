@@ -51,22 +51,22 @@ static class TrainingOptionParameters
     /// </summary>
     public static TrainingOptions Read(TrainingOptionsCommand c, int contextLength, TrainingOptions? defaults = null)
     {
+        // The ranges are the library's (TrainingOptions' limits), said in options; the run's record validates them once more.
         var d = defaults ?? new TrainingOptions();
-        int steps = OptionValues.Int(c.Steps, "--steps", d.Steps);
-        int block = OptionValues.Int(c.Block, "--block", Math.Min(d.BlockSize, contextLength));
-        if (block > contextLength)
-            throw new MagicException($"--block {block} is longer than the model's context of {contextLength} tokens. Use --block {contextLength} or less, " +
-                                     $"or create a model with a longer context (#!model --context {block}).");
-        return (d with
+        int steps = OptionValues.Int(c.Steps, "--steps", d.Steps, min: 1, max: TrainingOptions.MaxSteps);
+        if (c.Block is not null && OptionValues.Int(c.Block, "--block", 1, min: 1) > contextLength)
+            throw new MagicException($"--block {c.Block.Trim()} is longer than the model's context of {contextLength} tokens. Use --block {contextLength} or less, " +
+                                     $"or create a model with a longer context (#!model --context {c.Block.Trim()}).");
+        return d with
         {
             Steps = steps,
-            LearningRate = OptionValues.PositiveDouble(c.Lr, "--lr", d.LearningRate),
-            BatchSize = OptionValues.Int(c.Batch, "--batch", d.BatchSize),
-            BlockSize = block,
-            WarmupSteps = OptionValues.Int(c.Warmup, "--warmup", Math.Min(d.WarmupSteps, steps / 10), min: 0),
-            EvalEvery = OptionValues.Int(c.EvalEvery, "--eval-every", d.EvalEvery, min: 0),
+            LearningRate = OptionValues.Double(c.Lr, "--lr", d.LearningRate, min: 1e-12, max: TrainingOptions.MaxLearningRate),
+            BatchSize = OptionValues.Int(c.Batch, "--batch", d.BatchSize, min: 1, max: TrainingOptions.MaxBatchSize),
+            BlockSize = OptionValues.Int(c.Block, "--block", Math.Min(d.BlockSize, contextLength), min: 1, max: contextLength),
+            WarmupSteps = OptionValues.Int(c.Warmup, "--warmup", Math.Min(d.WarmupSteps, steps / 10), min: 0, max: steps),
+            EvalEvery = OptionValues.Int(c.EvalEvery, "--eval-every", d.EvalEvery, min: 0, max: steps),
             Seed = OptionValues.Long(c.Seed, "--seed", d.Seed),
-        }).Validate();
+        };
     }
 
     /// <summary>The training options <paramref name="c"/> sets, as written (e.g. "--steps"), for magics where they do not apply.</summary>

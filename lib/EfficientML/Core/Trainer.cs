@@ -31,7 +31,7 @@ public static class Trainer
         Action<TrainingRun>? progress = null,
         CancellationToken cancellation = default)
     {
-        return Run(model, lossForStep, new TrainingRun(name, options.Validate(), tokensPerStep), evaluate, progress, cancellation);
+        return Run(model, lossForStep, new TrainingRun(name, options, tokensPerStep), evaluate, progress, cancellation);
     }
 
     /// <summary>
@@ -71,7 +71,6 @@ public static class Trainer
     {
         if (run.Outcome != TrainingOutcome.Running || run.Steps.Count > 0)
             throw new EfficientMLException($"The training record '{run.Name}' has already been used; make a new one for each run.");
-        run.Options.Validate();
         if (progress != null) run.Updated += progress;
         try
         {

@@ -45,14 +45,20 @@ public sealed record TrainingOptions
     /// <summary>Seed of the batch sampler.</summary>
     public long Seed { get; init; } = 1337;
 
+    /// <summary>Most steps, and most sequences per batch, a run may ask for.</summary>
+    public const int MaxSteps = 10_000_000, MaxBatchSize = 1_000_000;
+
+    /// <summary>Largest learning rate (the optimizer works in float32; above this it overflows).</summary>
+    public const double MaxLearningRate = 1e30;
+
     /// <summary>Throws one clear message for a setting that cannot work.</summary>
     public TrainingOptions Validate()
     {
         void Need(bool ok, string message) { if (!ok) throw new InvalidSettingsException($"Invalid training options: {message}"); }
-        Need(Steps > 0, $"Steps must be positive (got {Steps}).");
-        Need(BatchSize > 0, $"BatchSize must be positive (got {BatchSize}).");
+        Need(Steps > 0 && Steps <= MaxSteps, $"Steps must be 1 to {MaxSteps:N0} (got {Steps}).");
+        Need(BatchSize > 0 && BatchSize <= MaxBatchSize, $"BatchSize must be 1 to {MaxBatchSize:N0} (got {BatchSize}).");
         Need(BlockSize > 0, $"BlockSize must be positive (got {BlockSize}).");
-        Need(LearningRate > 0 && double.IsFinite(LearningRate), $"LearningRate must be a positive number (got {LearningRate}).");
+        Need(LearningRate > 0 && LearningRate <= MaxLearningRate, $"LearningRate must be a number above 0 and at most {MaxLearningRate:G3} (got {LearningRate}).");
         Need(WarmupSteps >= 0, $"WarmupSteps cannot be negative (got {WarmupSteps}).");
         Need(MinLearningRateRatio is >= 0 and <= 1, $"MinLearningRateRatio must lie in 0..1 (got {MinLearningRateRatio}).");
         Need(WeightDecay >= 0, $"WeightDecay cannot be negative (got {WeightDecay}).");

@@ -37,7 +37,7 @@ public sealed class TrainingRun
     public TrainingRun(string name, TrainingOptions options, long tokensPerStep, string item = "token")
     {
         Name = name;
-        Options = options;
+        Options = options.Validate(); // the one check: a record's options are immutable from here on
         TokensPerStep = tokensPerStep;
         Item = item;
     }

@@ -55,7 +55,7 @@ public static class KeywordSpotterTraining
     /// A training record made beforehand (clips per step = batch size), so a notebook can follow it live
     /// (<c>LiveView.Follow(run)</c>) before <see cref="Train(nn.Module{Tensor, Tensor}, KeywordFeatures, KeywordFeatures, TrainingRun, SpecAugmentOptions?, Action{TrainingRun}?, CancellationToken)"/> fills it.
     /// </summary>
-    public static TrainingRun NewRun(string name, TrainingOptions options) => new(name, options.Validate(), options.BatchSize, item: "clip");
+    public static TrainingRun NewRun(string name, TrainingOptions options) => new(name, options, options.BatchSize, item: "clip");
 
     /// <summary>Trains into <paramref name="run"/> (from <see cref="NewRun"/>), with its options.</summary>
     public static TrainingRun Train(nn.Module<Tensor, Tensor> model, KeywordFeatures train, KeywordFeatures validation,

@@ -25,7 +25,22 @@ public static class LanguageModelTraining
             throw new InvalidSettingsException($"BlockSize {options.BlockSize} exceeds the model's context length {model.Config.ContextLength}.");
         if (corpus.Tokenizer.VocabSize > model.Config.VocabSize)
             throw new InvalidSettingsException($"The corpus uses the '{corpus.Tokenizer.Name}' tokenizer ({corpus.Tokenizer.VocabSize} ids) but the model knows only {model.Config.VocabSize}.");
+        MemoryBudget.Require(TrainingBytes(model.Config, options.BatchSize, options.BlockSize),
+            $"Training with batches of {options.BatchSize:N0}×{options.BlockSize:N0} tokens", "Use a smaller batch or block (--batch, --block).");
         return new TrainingRun(name, options, (long)options.BatchSize * options.BlockSize);
+    }
+
+    /// <summary>
+    /// A generous estimate of the memory one training step needs: the activations kept for the backward pass (per token and
+    /// layer: the projections, the MLP, the norms and the attention weights over the block; then the logits) and, per
+    /// weight, the weight, its gradient and AdamW's two moments. Used to refuse what cannot fit before the first step.
+    /// </summary>
+    public static double TrainingBytes(TinyGptConfig c, int batchSize, int blockSize)
+    {
+        double tokens = (double)batchSize * blockSize;
+        double perTokenLayer = 12.0 * c.Dim + 2.0 * c.MlpDim + 2.0 * c.Heads * blockSize;
+        double activations = 4 * tokens * (c.Layers * perTokenLayer + 3.0 * c.VocabSize);
+        return activations + 16.0 * c.ParameterCount;
     }
 
     /// <summary>Trains into a record from <see cref="NewRun"/> (handed out or subscribed to before the first step).</summary>

@@ -88,10 +88,11 @@ public static class SpeculativeExperiments
     /// <summary>
     /// Plain cached greedy decoding against each drafter on the same prompts, with the same γ. Every repeat decodes all
     /// prompts with every method in turn (so machine noise hits all alike) after one warm-up pass; speed-ups are medians
-    /// of per-repeat ratios. Also checks that each output equals plain greedy decoding's.
+    /// of per-repeat ratios. Also checks that each output equals plain greedy decoding's. Stops with
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancellation"/> is set (checked between two decodings).
     /// </summary>
     public static IReadOnlyList<RaceLine> Race(TinyGpt target, IReadOnlyList<Drafter> drafters, IReadOnlyList<int[]> prompts, SpeculationOptions options,
-        int repeats = 3, Action<string>? log = null)
+        int repeats = 3, Action<string>? log = null, CancellationToken cancellation = default)
     {
         var plainTimes = new List<double>();
         var times = drafters.Select(_ => new List<double>()).ToArray();
@@ -105,15 +106,17 @@ public static class SpeculativeExperiments
             var plainOut = new List<int[]>();
             foreach (var p in prompts)
             {
+                cancellation.ThrowIfCancellationRequested();
                 var clock = Stopwatch.StartNew();
-                plainOut.Add(target.Generate(p, generation));
+                plainOut.Add(target.Generate(p, generation, cancellation: cancellation));
                 plainSeconds += clock.Elapsed.TotalSeconds;
             }
             var seconds = new double[drafters.Count];
             for (int d = 0; d < drafters.Count; d++)
                 for (int i = 0; i < prompts.Count; i++)
                 {
-                    var result = decoders[d].Generate(prompts[i], options);
+                    cancellation.ThrowIfCancellationRequested();
+                    var result = decoders[d].Generate(prompts[i], options, cancellation: cancellation);
                     seconds[d] += result.Seconds;
                     if (r < 0) continue;
                     results[d].Add(result);
