@@ -12,6 +12,8 @@ const string Usage = """
     efficientml generate [MODEL] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K]
     efficientml finalizer-stress [--iterations N]                  additions while another thread allocates: failures of TorchSharp's
                                                                    finalizer race (EFFICIENTML_FINALIZER_GUARD=off to see them)
+    efficientml check-files KIND FILE...                           load each file as KIND (tinygpt, gpt2, palettized, onnx-lm, onnx-kws, wav)
+                                                                   and print one JSON line per file: loaded, or refused with the message
     efficientml numerics [--capabilities]                          float32 checks against float64 on this CPU (exit 1 if any fails);
                                                                    --capabilities: the ATEN_CPU_CAPABILITY values this CPU can run
     """;
@@ -19,7 +21,7 @@ const string Usage = """
 try
 {
     if (args.Length == 0 || args[0] is "-h" or "--help") { Console.WriteLine(Usage); return 0; }
-    var options = Options.Parse(args.Skip(1).ToArray());
+    var options = args[0] == "check-files" ? Options.Parse([]) : Options.Parse(args.Skip(1).ToArray());
     TorchThreads.Set(options.Int("threads", TorchThreads.DefaultCount));
     return args[0] switch
     {
@@ -28,6 +30,7 @@ try
         "generate" => Generate(options),
         "numerics" => Numerics(options),
         "finalizer-stress" => FinalizerStress(options),
+        "check-files" => CheckFiles(args.Skip(1).ToArray()),
         _ => throw new InvalidSettingsException($"Unknown command '{args[0]}'.\n{Usage}"),
     };
 }
@@ -117,6 +120,35 @@ static int Numerics(Options o)
     var environment = NumericsEnvironment.Collect();
     Console.Write(environment.ToText());
     return environment.Check.Final.Passed ? 0 : 1;
+}
+
+static int CheckFiles(string[] args)
+{
+    if (args.Length < 2) throw new InvalidSettingsException($"check-files needs a kind and at least one file.\n{Usage}");
+    var kind = args[0];
+    Func<string, IDisposable?> load = kind switch
+    {
+        "tinygpt" => path => TinyGpt.Load(path),
+        "gpt2" => path => Gpt2Checkpoint.Load(path),
+        "palettized" => path => EfficientML.Clustering.PalettizedModel.Load(path),
+        "onnx-lm" => path => new EfficientML.Export.OnnxLanguageModel(path),
+        "onnx-kws" => path => new EfficientML.Export.OnnxKeywordSpotter(path),
+        "wav" => path => { EfficientML.Audio.WaveFile.Read(path); return null; },
+        _ => throw new InvalidSettingsException($"Unknown kind '{kind}': use tinygpt, gpt2, palettized, onnx-lm, onnx-kws or wav."),
+    };
+    foreach (var path in args.Skip(1))
+    {
+        string outcome, message = "", type = "";
+        try
+        {
+            using var loaded = load(path);
+            outcome = "loaded";
+        }
+        catch (EfficientMLException e) { (outcome, message, type) = ("refused", e.Message, e.GetType().Name); }
+        catch (Exception e) { (outcome, message, type) = ("failed", e.Message, e.GetType().FullName ?? e.GetType().Name); }
+        Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { path, outcome, type, message }));
+    }
+    return 0;
 }
 
 static int FinalizerStress(Options o)
