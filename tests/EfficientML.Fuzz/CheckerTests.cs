@@ -20,6 +20,7 @@ public class CheckerTests
     [InlineData("An element of type 'String' cannot be converted to a 'Int32'.", "message: .NET message")]
     [InlineData("", "message: empty")]
     [InlineData(Clean, null)]
+    [InlineData("No RepCnn named 'x'. Make one in C#, e.g. var x = new RepCnn(new RepCnnConfig { Classes = 16 }).", null)]
     [InlineData("No model named 'x'. Create it first with #!model --name x.", null)]
     public void Message_rules_flag_what_a_user_must_not_see(string message, string? expected)
     {

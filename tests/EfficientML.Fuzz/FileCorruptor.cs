@@ -701,7 +701,8 @@ public sealed class FileCorruptor
                     graph.Initializer.Remove(init);
                     return Out($"initializer '{init.Name}' removed", D);
                 }
-                init.DataType = Pick([6, 7, 11, 0, 99]);
+                var type = Pick(new[] { 1, 6, 7, 11, 0, 99 }.Where(t => t != init.DataType).ToList());
+                init.DataType = type;
                 return Out($"initializer '{init.Name}' data type {init.DataType}", D);
             }
             case 11:
@@ -791,7 +792,7 @@ public sealed class FileCorruptor
             }
             case 3:
             {
-                int channels = Pick([0, 65535, w.Channels + 1, 3]);
+                int channels = Pick(new[] { 0, 65535, w.Channels + 1, 3 }.Where(c => c != w.Channels).ToList());
                 U16(22, channels);
                 return Out($"channels {w.Channels} → {channels}", D);
             }
@@ -830,7 +831,7 @@ public sealed class FileCorruptor
                 return Out($"format {(w.Format == 1 ? "PCM" : "float")} relabelled {(to == 1 ? "PCM" : "float")} ({w.Bits}-bit){(nonFinite ? ", non-finite samples" : "")}", label);
             }
             case 9:
-                U16(20, Pick([0, 2, 0xFFFE, 0x55, 6]));
+                U16(20, Pick(new[] { 0, 2, 0xFFFE, 0x55, 6 }.Where(t => t != BinaryPrimitives.ReadUInt16LittleEndian(b.Bytes.AsSpan(20))).ToList()));
                 if (!w.Extensible && BinaryPrimitives.ReadUInt16LittleEndian(span[20..]) == 0xFFFE)
                     return Out("format tag WAVE_FORMAT_EXTENSIBLE with a 16-byte fmt chunk", D);
                 return Out($"format tag {BinaryPrimitives.ReadUInt16LittleEndian(span[20..])}", D);
@@ -842,7 +843,8 @@ public sealed class FileCorruptor
             }
             case 11:
             {
-                U16(32, Pick([0, 1, 3, 65535]));
+                int align = w.Channels * w.Bits / 8;
+                U16(32, Pick(new[] { 0, 1, 3, 65535 }.Where(a => a != align).ToList()));
                 return Out("block align contradicts channels × bits", D);
             }
             case 12:
