@@ -130,7 +130,7 @@ public class MagicFuzzTests(ITestOutputHelper output)
     [
         "#!train --model m --steps 100000",
         "#!keywords --speakers 200 --no-cache",
-        "#!reparam --model rep --repeats 1000000",
+        "#!reparam --model rep --repeats 100000",
     ];
 
     [Fact]

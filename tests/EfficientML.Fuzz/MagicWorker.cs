@@ -129,6 +129,9 @@ static class MagicWorker
         {
             cancelAt = clock.Elapsed;
             await _root.SendAsync(new Cancel());
+            // An interrupt that reaches .NET Interactive before it has scheduled the cell is not seen at all (the cell
+            // runs on and is not answered "cancelled"); a user interrupts again, and so does the worker, once.
+            if (await Task.WhenAny(submission, Task.Delay(500)) != submission) await _root.SendAsync(new Cancel());
             endedAfterCancel = await Task.WhenAny(submission, Task.Delay(FuzzMode.ProbeTimeout)) == submission;
         }
         var elapsed = clock.Elapsed;
