@@ -12,6 +12,9 @@ public class MagicSyntaxTests(KernelFixture fixture) : IClassFixture<KernelFixtu
     [InlineData("#!train foo --model m", "#!train does not take 'foo' on its own")]
     [InlineData("#!train --model m --steps 2 --steps 3", "--steps is given twice")]
     [InlineData("#!speculate --model m --prompt \"Call me", "A quotation mark is not closed")]
+    [InlineData("#!speculate --model m --top-k []", "--top-k takes a whole number")]
+    [InlineData("#!speculate --model m --top-k {}", "--top-k takes a whole number")]
+    [InlineData("#!train --model m --steps [1,2]", "--steps takes a whole number")]
     public async Task A_malformed_magic_line_gets_one_message_and_runs_nothing(string line, string message)
     {
         await Kernel.SucceedAsync($"#!model --name m {TestKernel.TinyModelOptions}");

@@ -15,31 +15,31 @@ namespace EfficientML.Interactive;
 public sealed class SpeculateCommand : KernelDirectiveCommand
 {
     /// <summary>Name of the model to decode (the target).</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>Text to continue.</summary>
-    public string? Prompt { get; set; }
+    public OptionText? Prompt { get; set; }
     /// <summary>New tokens to produce.</summary>
-    public string? Tokens { get; set; }
+    public OptionText? Tokens { get; set; }
     /// <summary>Exit layer of self-drafting.</summary>
-    public string? K { get; set; }
+    public OptionText? K { get; set; }
     /// <summary>Draft tokens per round.</summary>
-    public string? Gamma { get; set; }
+    public OptionText? Gamma { get; set; }
     /// <summary>Adapt γ to the acceptance.</summary>
     public bool Adaptive { get; set; }
     /// <summary>Largest γ of the adaptive rule.</summary>
-    public string? MaxGamma { get; set; }
+    public OptionText? MaxGamma { get; set; }
     /// <summary>Sampling temperature (0: greedy).</summary>
-    public string? Temperature { get; set; }
+    public OptionText? Temperature { get; set; }
     /// <summary>Sample among the k most likely tokens.</summary>
-    public string? TopK { get; set; }
+    public OptionText? TopK { get; set; }
     /// <summary>Seed of the sampler.</summary>
-    public string? Seed { get; set; }
+    public OptionText? Seed { get; set; }
     /// <summary>m2r2, early-exit, or the name of a draft model.</summary>
-    public string? Draft { get; set; }
+    public OptionText? Draft { get; set; }
     /// <summary>Steps of accelerator training.</summary>
-    public string? Steps { get; set; }
+    public OptionText? Steps { get; set; }
     /// <summary>Variable name of the result.</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
 }
 
 /// <summary>

@@ -89,7 +89,9 @@ public static class Subcloning
     /// <paramref name="calibration"/> token ids (B, T). Losses in the report are measured on <paramref name="evaluation"/>
     /// (B, T) when given, else on the calibration tokens (each position predicting the next).
     /// </summary>
-    public static SubcloneResult Shrink(TinyGpt model, SubcloneOptions options, Tensor calibration, Tensor? evaluation = null, long seed = 1)
+    /// <remarks><paramref name="cancellation"/> is checked between the stages (ranking, copying, measuring).</remarks>
+    public static SubcloneResult Shrink(TinyGpt model, SubcloneOptions options, Tensor calibration, Tensor? evaluation = null, long seed = 1,
+        CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -101,7 +103,9 @@ public static class Subcloning
             throw new InvalidSettingsException($"Calibration tokens must be (batch, time) with time ≥ 2; got shape [{string.Join(", ", calibration.shape)}].");
 
         using var _ = no_grad();
+        cancellation.ThrowIfCancellationRequested();
         var stats = Measure(model, calibration.to(model.Device));
+        cancellation.ThrowIfCancellationRequested();
         var keptDims = TopSorted(stats.Importance, target.Dim);
         var keptSet = keptDims.ToHashSet();
         var agreement = stats.LayerImportance.Select(layer => TopSorted(layer, target.Dim).Count(keptSet.Contains) / (double)target.Dim).ToArray();
@@ -150,6 +154,11 @@ public static class Subcloning
             }
         }
         small.train(model.training);
+        if (cancellation.IsCancellationRequested)
+        {
+            small.Dispose();
+            cancellation.ThrowIfCancellationRequested();
+        }
 
         var eval = (evaluation ?? calibration).to(model.Device);
         double Loss(TinyGpt m) => NextTokenLoss(m, eval);
