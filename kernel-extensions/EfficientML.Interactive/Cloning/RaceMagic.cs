@@ -9,11 +9,11 @@ namespace EfficientML.Interactive;
 public sealed class RaceCommand : TrainingOptionsCommand
 {
     /// <summary>Name of the model that starts from somewhere (a clone).</summary>
-    public string? Challenger { get; set; }
+    public OptionText? Challenger { get; set; }
     /// <summary>Name of the model it is timed against.</summary>
-    public string? Baseline { get; set; }
+    public OptionText? Baseline { get; set; }
     /// <summary>Variable name of the race result.</summary>
-    public string? Race { get; set; }
+    public OptionText? Race { get; set; }
 }
 
 /// <summary>

@@ -15,23 +15,23 @@ namespace EfficientML.Interactive;
 public sealed class ClusterCommand : TrainingOptionsCommand
 {
     /// <summary>Name of the model to compress.</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>Bits per weight (k = 2^bits centroids).</summary>
-    public string? Bits { get; set; }
+    public OptionText? Bits { get; set; }
     /// <summary>Temperature τ of the soft assignment.</summary>
-    public string? Tau { get; set; }
+    public OptionText? Tau { get; set; }
     /// <summary>Layers to cluster, comma-separated.</summary>
-    public string? Layers { get; set; }
+    public OptionText? Layers { get; set; }
     /// <summary>Variable name of the clustered model.</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
     /// <summary>Variable name of the compression result.</summary>
-    public string? Result { get; set; }
+    public OptionText? Result { get; set; }
     /// <summary>Post-training k-means only.</summary>
     public bool NoFinetune { get; set; }
     /// <summary>eDKM storage of what backward needs.</summary>
     public bool Edkm { get; set; }
     /// <summary>Layer whose histogram and centroids are shown.</summary>
-    public string? Watch { get; set; }
+    public OptionText? Watch { get; set; }
 }
 
 /// <summary>

@@ -17,25 +17,25 @@ namespace EfficientML.Interactive;
 public sealed class RouteCommand : TrainingOptionsCommand
 {
     /// <summary>Name of the model to convert.</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>Expert sizes as fractions of the MLP width, comma-separated.</summary>
-    public string? Experts { get; set; }
+    public OptionText? Experts { get; set; }
     /// <summary>Difficulty-label tolerance in nats.</summary>
-    public string? Tolerance { get; set; }
+    public OptionText? Tolerance { get; set; }
     /// <summary>Hidden width of each router (0 = linear).</summary>
-    public string? RouterHidden { get; set; }
+    public OptionText? RouterHidden { get; set; }
     /// <summary>Sensitivity shown on the text (and at which fine-tuning is evaluated).</summary>
-    public string? Theta { get; set; }
+    public OptionText? Theta { get; set; }
     /// <summary>Sensitivities of the sweep, comma-separated.</summary>
-    public string? Thetas { get; set; }
+    public OptionText? Thetas { get; set; }
     /// <summary>Text coloured by the experts its characters use.</summary>
-    public string? Text { get; set; }
+    public OptionText? Text { get; set; }
     /// <summary>Also fine-tune and measure the elastic (static-width) baseline.</summary>
     public bool Baseline { get; set; }
     /// <summary>Variable name of the routed model.</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
     /// <summary>Variable name of the study.</summary>
-    public string? Result { get; set; }
+    public OptionText? Result { get; set; }
 }
 
 /// <summary>
@@ -118,7 +118,8 @@ static class RouteMagic
         var defaults = new RoutingOptions();
         var fractions = OptionValues.Numbers(c.Experts, "--experts", "0.25,0.5,0.75,1", min: 0, max: 1) ?? ExpertSizes.DefaultFractions;
         double tolerance = Tolerance(c.Tolerance, defaults.Tolerance);
-        int routerHidden = OptionValues.Int(c.RouterHidden, "--router-hidden", defaults.RouterHidden, min: 0);
+        int routerHidden = OptionValues.Int(c.RouterHidden, "--router-hidden", defaults.RouterHidden, min: 0, max: RoutingOptions.MaxRouterHidden,
+            why: "0 makes each router one linear map; a router is a small network beside its layer");
         // θ = 0 sends every token to the smallest expert, θ = 1 to the full MLP (the dense model).
         const string ThetaWhy = "θ = 0 sends every token to the smallest expert, θ = 1 to the full MLP (the dense model)";
         double theta = OptionValues.Double(c.Theta, "--theta", defaults.EvalTheta, min: 0, max: 1, why: ThetaWhy);

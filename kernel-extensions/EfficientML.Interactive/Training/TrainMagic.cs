@@ -10,9 +10,9 @@ namespace EfficientML.Interactive;
 public sealed class TrainCommand : TrainingOptionsCommand
 {
     /// <summary>Name of the model to train.</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>Variable name of the training run.</summary>
-    public string? Run { get; set; }
+    public OptionText? Run { get; set; }
 }
 
 /// <summary>

@@ -104,6 +104,8 @@ public static class Subcloning
 
         using var _ = no_grad();
         cancellation.ThrowIfCancellationRequested();
+        MemoryBudget.Require(CalibrationBytes(source, calibration.shape[0], calibration.shape[1]),
+            $"Ranking on {calibration.shape[0]:N0} windows of {calibration.shape[1]:N0} tokens", "Use fewer calibration windows.");
         var stats = Measure(model, calibration.to(model.Device));
         cancellation.ThrowIfCancellationRequested();
         var keptDims = TopSorted(stats.Importance, target.Dim);
@@ -214,6 +216,13 @@ public static class Subcloning
         int head = (layers + 1) / 2, tail = layers - head;
         return Enumerable.Range(0, head).Concat(Enumerable.Range(sourceLayers - tail, tail)).ToArray();
     }
+
+    /// <summary>
+    /// A generous estimate of the memory one ranking pass needs: per token, the residual stream, each head's contribution to
+    /// it and the MLP's hidden activations, and per window the attention weights (all float32).
+    /// </summary>
+    public static double CalibrationBytes(TinyGptConfig c, long windows, long length) =>
+        4.0 * windows * length * (4.0 * c.Dim + (double)c.Heads * c.Dim + 2.0 * c.MlpDim + 2.0 * c.Heads * length);
 
     sealed record Statistics(double[] Importance, double[][] LayerImportance, double[] BlockChange, double[][] HeadImportance, double[][] NeuronImportance);
 
