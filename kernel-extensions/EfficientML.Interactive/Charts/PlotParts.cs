@@ -69,6 +69,5 @@ static class PlotParts
         }
     }
 
-    /// <summary>Pixels at the top of a chart that plotly's tool bar covers while the pointer is over the chart.</summary>
-    const int ToolBarHeight = 30;
+    const int ToolBarHeight = ChartStyle.ToolBarHeight;
 }
