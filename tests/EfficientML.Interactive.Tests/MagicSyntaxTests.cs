@@ -34,4 +34,19 @@ public class MagicSyntaxTests(KernelFixture fixture) : IClassFixture<KernelFixtu
         Assert.True(words[2].Quoted);
         Assert.False(words[3].Quoted);
     }
+
+    [Fact]
+    public async Task A_magic_never_replaces_a_variable_a_csharp_cell_made()
+    {
+        await Kernel.SucceedAsync("var race = \"my own race\";");
+        await Kernel.SucceedAsync($"#!model --name c1 {TestKernel.TinyModelOptions}");
+        await Kernel.SucceedAsync($"#!model --name c2 {TestKernel.TinyModelOptions}");
+        var failure = TestKernel.SingleFailure(await Kernel.SubmitAsync("#!race --challenger c1 --baseline c2 --steps 1 --batch 2 --block 16 --eval-every 0"));
+        Assert.Contains("A C# variable 'race' already exists, made in a C# cell", failure);
+        Assert.Contains("--race race2", failure);
+        Assert.Equal("my own race", TestKernel.ReturnValue(await Kernel.SucceedAsync("race")));
+        // Named explicitly it runs; run again under the same name it replaces its own earlier result.
+        await Kernel.SucceedAsync("#!race --challenger c1 --baseline c2 --steps 1 --batch 2 --block 16 --eval-every 0 --race raceTwo");
+        await Kernel.SucceedAsync("#!race --challenger c1 --baseline c2 --steps 1 --batch 2 --block 16 --eval-every 0 --race raceTwo");
+    }
 }

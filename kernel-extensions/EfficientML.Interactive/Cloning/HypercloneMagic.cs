@@ -68,8 +68,8 @@ static class HypercloneMagic
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
         // Checked here rather than marked required, so a missing factor gets a message with an example.
         int factor = Factor(c.Factor);
-        string? name = c.Name is null ? null : OptionValues.VariableName(c.Name, "--name", modelName + "_x2");
-        var reportName = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
+        var name = session.ResultName(c.Name, "--name", $"{modelName}_x{Factor(c.Factor)}");
+        var reportName = session.ResultName(c.Report, "--report", DefaultReportName);
         var model = ModelMagic.Find(session, modelName, "grow");
         var weight = (c.Weight ?? DefaultWeight).Trim();
         model.Parameter(weight);
@@ -96,7 +96,6 @@ static class HypercloneMagic
         {
             session.TrainingGate.Release();
         }
-        name ??= $"{modelName}_x{result.Report.WidthFactor.ToString(CultureInfo.InvariantCulture)}";
         session.Models.Set(name, result.Model);
         await session.ShareAsync(name, result.Model, typeof(TinyGpt));
         await session.ShareAsync(reportName, result.Report, typeof(CloneReport));

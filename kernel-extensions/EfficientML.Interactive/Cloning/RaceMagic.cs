@@ -49,7 +49,7 @@ static class RaceMagic
     {
         if (c.Challenger is null || c.Baseline is null)
             throw new MagicException("#!race needs both --challenger NAME and --baseline NAME, e.g. #!race --challenger model_x2 --baseline fresh.");
-        var raceName = OptionValues.VariableName(c.Race, "--race", DefaultRaceName);
+        var raceName = session.ResultName(c.Race, "--race", DefaultRaceName);
         var (challengerName, baselineName) = (c.Challenger.Trim(), c.Baseline.Trim());
         var challenger = ModelMagic.Find(session, challengerName, "race");
         var baseline = ModelMagic.Find(session, baselineName, "race");

@@ -81,8 +81,8 @@ static class SubcloneMagic
     static async Task RunAsync(SubcloneCommand c, KernelInvocationContext context, NotebookSession session)
     {
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
-        var name = OptionValues.VariableName(c.Name, "--name", modelName + "_sub");
-        var reportName = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
+        var name = session.ResultName(c.Name, "--name", modelName + "_sub");
+        var reportName = session.ResultName(c.Report, "--report", DefaultReportName);
         var model = ModelMagic.Find(session, modelName, "shrink");
         var source = model.Config;
         if (c.Layers != null && c.Keep != null)

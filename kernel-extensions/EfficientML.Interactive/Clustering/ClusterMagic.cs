@@ -97,8 +97,8 @@ static class ClusterMagic
             Bits = bits,
             Temperature = OptionValues.Double(c.Tau, "--tau", new DkmOptions().Temperature, min: 1e-12, max: 1e6),
         }.Validate();
-        var name = OptionValues.VariableName(c.Name, "--name", $"{modelName}_{bits}bit");
-        var resultName = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
+        var name = session.ResultName(c.Name, "--name", $"{modelName}_{bits}bit");
+        var resultName = session.ResultName(c.Result, "--result", DefaultResultName);
         if (name == modelName)
             throw new MagicException($"--name {name} is the model being clustered; the clustered copy needs a name of its own, e.g. --name {modelName}_{bits}bit.");
         var layerNames = Layers(c.Layers);

@@ -108,7 +108,7 @@ static class KeywordsMagic
     static async Task RunAsync(KeywordsCommand c, KernelInvocationContext context, NotebookSession session)
     {
         var options = Options(c);
-        var name = OptionValues.VariableName(c.Name, "--name", DefaultName);
+        var name = session.ResultName(c.Name, "--name", DefaultName);
         var display = new ThrottledDisplay(context, LiveView.UpdateInterval);
         int total = KeywordDatasetBuilder.ClipsPerSpeaker(options) * (options.TrainSpeakers + options.ValidationSpeakers + options.TestSpeakers);
         display.Show(new HtmlString($"<div>Making {total:N0} clips …</div>"), force: true);

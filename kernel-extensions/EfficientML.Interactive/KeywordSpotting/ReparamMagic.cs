@@ -71,8 +71,8 @@ static class ReparamMagic
             $"Make one in C#, e.g. var {modelName} = new RepCnn(new RepCnnConfig {{ Classes = 16 }})");
         if (model.IsReparameterized)
             throw new MagicException($"'{modelName}' is already folded (one conv per block); pass the multi-branch model it came from.");
-        var name = OptionValues.VariableName(c.Name, "--name", $"{modelName}_folded");
-        var resultName = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
+        var name = session.ResultName(c.Name, "--name", $"{modelName}_folded");
+        var resultName = session.ResultName(c.Result, "--result", DefaultResultName);
         int repeats = OptionValues.Int(c.Repeats, "--repeats", DefaultRepeats, min: 1, max: Reparameterization.MaxRepeats);
         int block = c.Block is null
             ? Math.Max(0, model.blocks.ToList().FindIndex(b => b.HasIdentity))

@@ -85,6 +85,7 @@ static class ModelMagic
         if (!describesNew && !c.Pretrained && c.From == null && session.TryFindModel<TinyGpt>(name, out var existing)) model = existing;
         else
         {
+            session.EnsureFree(name, "--name");
             // Read and checked on the kernel's thread (cheap); built or loaded off it, so the kernel stays responsive.
             var config = c.Pretrained || c.From != null ? null : Config(c);
             long seed = OptionValues.Long(c.Seed, "--seed", DefaultSeed);

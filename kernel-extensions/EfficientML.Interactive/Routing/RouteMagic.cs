@@ -125,8 +125,8 @@ static class RouteMagic
         double theta = OptionValues.Double(c.Theta, "--theta", defaults.EvalTheta, min: 0, max: 1, why: ThetaWhy);
         var thetas = (OptionValues.Numbers(c.Thetas, "--thetas", "0,0.25,0.5,0.75,1", min: 0, max: 1) ?? RoutingEvaluation.DefaultThetas)
             .Distinct().Order().ToList();
-        var name = OptionValues.VariableName(c.Name, "--name", $"{modelName}_routed");
-        var resultName = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
+        var name = session.ResultName(c.Name, "--name", $"{modelName}_routed");
+        var resultName = session.ResultName(c.Result, "--result", DefaultResultName);
         if (name == modelName)
             throw new MagicException($"--name {name} is the model being converted; the routed copy needs a name of its own, e.g. --name {modelName}_routed.");
         if (name == resultName)

@@ -55,7 +55,8 @@ static class SpeculateMagic
     public const string DefaultResultName = "speculation";
 
     /// <summary>The C# variable that holds the M2R2 accelerators the run drafted with.</summary>
-    public const string AdaptersVariable = "adapters";
+    /// <summary>The C# variable the accelerators are kept in: one per model and exit layer, e.g. tiny_adapters_k4.</summary>
+    public static string AdaptersVariable(string model, int k) => $"{model}_adapters_k{k}";
 
     public const int DefaultTokens = 200;
     public const int DefaultGamma = 4;
@@ -90,7 +91,7 @@ static class SpeculateMagic
                           "from a second, smaller model (--draft NAME). Runs plain decoding on the same prompt as the baseline, shows the text " +
                           "coloured by where each token came from while decoding (accepted draft, corrected, bonus), then the run's figures, its " +
                           "speed over plain decoding, and whether greedy output equals plain greedy output token for token. Keeps the " +
-                          $"SpeculativeResult (--name, default '{DefaultResultName}') and the accelerators ('{AdaptersVariable}') as C# variables. " +
+                          $"SpeculativeResult (--name, default '{DefaultResultName}') and the accelerators ('{AdaptersVariable("model", 4)}' for --model model --k 4) as C# variables. " +
                           "Interrupt the cell to stop training or decoding. " +
                           "C#: new SpeculativeDecoder(model, new SelfDrafter(k, adapters)).Generate(prompt, new SpeculationOptions { Gamma = 4 }).",
         };
@@ -197,7 +198,7 @@ static class SpeculateMagic
                     adapters = fresh;
                     trainedHere = run;
                 }
-                await session.ShareAsync(AdaptersVariable, adapters, typeof(AcceleratorAdapters));
+                await session.ShareAsync(AdaptersVariable(plan.ModelName, plan.K), adapters, typeof(AcceleratorAdapters));
             }
 
             using var drafter = plan.Kind switch
@@ -304,7 +305,7 @@ static class SpeculateMagic
     static Plan Read(SpeculateCommand c, NotebookSession session, TextCorpus corpus)
     {
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
-        var resultName = OptionValues.VariableName(c.Name, "--name", DefaultResultName);
+        var resultName = session.ResultName(c.Name, "--name", DefaultResultName);
         int tokens = OptionValues.Int(c.Tokens, "--tokens", DefaultTokens, min: 1, max: MaxTokens);
         int gamma = Gamma(c.Gamma);
         int? maxGamma = c.MaxGamma is null ? null : OptionValues.Int(c.MaxGamma, "--max-gamma", DefaultMaxGamma, min: 1, max: MaxGamma);
@@ -368,6 +369,7 @@ static class SpeculateMagic
             // The checks above cover the options; what is left is about the draft model (vocabulary, context, device).
             throw new MagicException($"--draft {draftName}: {e.Message}");
         }
+        if (kind == DraftKind.M2R2) session.EnsureFree(AdaptersVariable(modelName, k), "--model or --k");
         return new Plan(modelName, model, kind, draftName, draftModel, k, steps, prompt, promptTokens, options, resultName);
     }
 

@@ -48,7 +48,7 @@ static class TrainMagic
     static async Task RunAsync(TrainCommand c, KernelInvocationContext context, NotebookSession session)
     {
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
-        var runName = OptionValues.VariableName(c.Run, "--run", DefaultRunName);
+        var runName = session.ResultName(c.Run, "--run", DefaultRunName);
         var model = ModelMagic.Find(session, modelName, "train");
         var options = TrainingOptionParameters.Read(c, model.Config.ContextLength);
         var corpus = MobyDickCorpus.Get();
