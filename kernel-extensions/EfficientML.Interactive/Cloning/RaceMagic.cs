@@ -56,7 +56,7 @@ static class RaceMagic
         if (ReferenceEquals(challenger, baseline))
             throw new MagicException($"--challenger and --baseline are the same model ('{challengerName}'): a race needs two. " +
                                      $"Make a second one of the same shape, e.g. #!model --name fresh with the same sizes.");
-        var options = TrainingOptionParameters.Read(c, challenger.Config.ContextLength);
+        var options = QuickMode.Apply(session, context, Name, TrainingOptionParameters.Read(c, challenger.Config.ContextLength), QuickMode.Training);
         var corpus = MobyDickCorpus.Get();
         await session.TrainingGate.WaitAsync(context.CancellationToken);
         try

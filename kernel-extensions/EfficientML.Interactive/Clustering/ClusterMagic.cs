@@ -110,7 +110,10 @@ static class ClusterMagic
                                          $"drop {(unused.Count == 1 ? "it" : "them")}, or drop --no-finetune.");
         }
         var model = ModelMagic.Find(session, modelName, "cluster");
-        var training = c.NoFinetune ? null : TrainingOptionParameters.Read(c, model.Config.ContextLength, FineTuningDefaults) with { EvalAtStart = true };
+        var training = c.NoFinetune ? null : QuickMode.Apply(session, context, Name,
+            TrainingOptionParameters.Read(c, model.Config.ContextLength, FineTuningDefaults) with { EvalAtStart = true }, ClusteringExperiments.FineTuning(quick: true));
+        int? postTrainingEvalBatches = session.Quick ? QuickMode.Fewer(FineTuningDefaults.EvalBatches, ClusteringExperiments.FineTuning(quick: true).EvalBatches)
+                                                     : FineTuningDefaults.EvalBatches;
         var corpus = MobyDickCorpus.Get();
 
         TinyGpt? copy = null;
@@ -130,7 +133,9 @@ static class ClusterMagic
             CompressionResult result;
             if (training is null)
             {
-                result = ClusteringFineTuning.PostTraining(copy, corpus, layers, FineTuningDefaults.EvalBatches);
+                if (session.Quick)
+                    QuickMode.Announce(context, Name, [$"{FineTuningDefaults.EvalBatches} → {postTrainingEvalBatches} validation batches"]);
+                result = ClusteringFineTuning.PostTraining(copy, corpus, layers, postTrainingEvalBatches);
                 view = new ClusterView(watch, options.Clusters, run: null) { Result = result };
                 view.Capture(layers);
                 context.Display(view, HtmlFormatter.MimeType);

@@ -60,6 +60,9 @@ static class RouteMagic
     /// <summary>Calibration windows that rank the MLP neurons (of the model's context length, from the training split).</summary>
     public const int CalibrationSequences = 16;
 
+    /// <summary>Calibration windows in quick mode.</summary>
+    public const int QuickCalibrationSequences = 4;
+
     /// <summary>Fine-tuning starts from trained weights: fewer steps, a gentler rate and a short warmup than <c>#!train</c>.</summary>
     public static TrainingOptions FineTuningDefaults { get; } = RoutingExperiments.FineTuning(quick: false) with { EvalEvery = 25 };
 
@@ -134,7 +137,9 @@ static class RouteMagic
         var text = Text(c.Text);
         var model = ModelMagic.Find(session, modelName, "route");
         var options = Options(fractions, c.Experts, tolerance, routerHidden, theta, model.Config.MlpDim);
-        var training = TrainingOptionParameters.Read(c, model.Config.ContextLength, FineTuningDefaults) with { EvalAtStart = true };
+        var training = QuickMode.Apply(session, context, Name,
+            TrainingOptionParameters.Read(c, model.Config.ContextLength, FineTuningDefaults) with { EvalAtStart = true }, RoutingExperiments.FineTuning(quick: true));
+        bool quick = session.Quick;
         var corpus = MobyDickCorpus.Get();
         text ??= DefaultText(corpus);
 
@@ -144,7 +149,7 @@ static class RouteMagic
         await session.TrainingGate.WaitAsync(context.CancellationToken);
         try
         {
-            using var calibration = Calibration(corpus, model, training.Seed);
+            using var calibration = Calibration(corpus, model, training.Seed, quick ? QuickCalibrationSequences : CalibrationSequences);
             routed = await Task.Run(() => RoutedGpt.FromDense(model, calibration, options, training.Seed));
             var run = RoutingFineTuning.NewRun(routed, corpus, training, $"DynaMoE routers + experts (validation at θ = {Invariant(theta)})");
             var elasticRun = c.Baseline
@@ -163,7 +168,8 @@ static class RouteMagic
             }
             var measured = routed;
             // Off the kernel's thread, so an interrupt is seen while the steps run; the trainer checks the token between steps.
-            var outcome = await Task.Run(() => Measure(measured, model, calibration, corpus, options, training, thetas, text, run, elasticRun, Stage, context.CancellationToken));
+            int routerFitBatches = quick ? 1 : 4;
+            var outcome = await Task.Run(() => Measure(measured, model, calibration, corpus, options, training, thetas, text, routerFitBatches, run, elasticRun, Stage, context.CancellationToken));
             // Interrupted: the cell has ended, so nothing more is shown or shared, and the half-trained copy is dropped.
             if (outcome is null || context.CancellationToken.IsCancellationRequested) return;
             kept = true;
@@ -186,9 +192,10 @@ static class RouteMagic
     /// </summary>
     static Outcome? Measure(
         RoutedGpt routed, TinyGpt dense, Tensor calibration, TextCorpus corpus, RoutingOptions options, TrainingOptions training,
-        IReadOnlyList<double> thetas, string text, TrainingRun run, TrainingRun? elasticRun, Action<string, bool> stage, CancellationToken cancellation)
+        IReadOnlyList<double> thetas, string text, int routerFitBatches, TrainingRun run, TrainingRun? elasticRun, Action<string, bool> stage,
+        CancellationToken cancellation)
     {
-        var study = RoutingExperiments.Measure(routed, corpus, options, training, thetas, training.EvalBatches, routerFitBatches: 4,
+        var study = RoutingExperiments.Measure(routed, corpus, options, training, thetas, training.EvalBatches, routerFitBatches,
             elasticRun is null ? null : () => RoutedGpt.FromDense(dense, calibration, options, training.Seed),
             run, elasticRun, trained: Diverged, stage: stage, cancellation: cancellation);
         if (study is null) return null;
@@ -230,10 +237,10 @@ static class RouteMagic
         Enumerable.Range(0, (int)experts.shape[0]).Select(l => DifficultyLabels.Shares(experts[l], count)).ToArray();
 
     /// <summary>Sequences of the model's context length from the training split, which rank the MLP neurons.</summary>
-    static Tensor Calibration(TextCorpus corpus, TinyGpt model, long seed)
+    static Tensor Calibration(TextCorpus corpus, TinyGpt model, long seed, int sequences)
     {
         using var generator = Seeding.Generator(seed);
-        var (x, y) = corpus.SampleBatch(Split.Train, CalibrationSequences, model.Config.ContextLength, generator);
+        var (x, y) = corpus.SampleBatch(Split.Train, sequences, model.Config.ContextLength, generator);
         y.Dispose();
         return x;
     }

@@ -169,8 +169,9 @@ static class SpeculateMagic
                     view.Stage = $"Training M2R2 accelerators for the first {plan.K} of {plan.Model.Config.Layers} layers of '{plan.ModelName}' (the model stays frozen)…";
                     display.Show(view);
                     var fresh = AcceleratorAdapters.For(plan.Model, plan.K, Math.Min(SpeculativeExperiments.Rank, plan.Model.Config.Dim));
-                    var d = AcceleratorTrainingDefaults(session.Quick);
-                    var training = d with { Steps = plan.Steps, BlockSize = Math.Min(d.BlockSize, plan.Model.Config.ContextLength), WarmupSteps = Math.Min(d.WarmupSteps, plan.Steps / 10) };
+                    var d = AcceleratorTrainingDefaults(quick: false);
+                    var asked = d with { Steps = plan.Steps, BlockSize = Math.Min(d.BlockSize, plan.Model.Config.ContextLength), WarmupSteps = Math.Min(d.WarmupSteps, plan.Steps / 10) };
+                    var training = QuickMode.Apply(session, context, Name, asked, AcceleratorTrainingDefaults(quick: true));
                     void Progress(TrainingRun r)
                     {
                         if (view.Run is null)
@@ -345,7 +346,7 @@ static class SpeculateMagic
         }
         if (c.Steps is not null && kind != DraftKind.M2R2)
             throw new MagicException($"--steps trains M2R2's accelerators, which --draft {draftName} does not use: drop --steps, or use --draft {M2R2Draft}.");
-        int steps = OptionValues.Int(c.Steps, "--steps", AcceleratorTrainingDefaults(session.Quick).Steps, min: 1, max: TrainingOptions.MaxSteps);
+        int steps = OptionValues.Int(c.Steps, "--steps", AcceleratorTrainingDefaults(quick: false).Steps, min: 1, max: TrainingOptions.MaxSteps);
 
         var prompt = c.Prompt ?? DefaultPrompt(corpus, config.ContextLength);
         if (prompt.Length == 0)

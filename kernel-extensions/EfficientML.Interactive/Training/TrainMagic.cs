@@ -50,7 +50,7 @@ static class TrainMagic
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
         var runName = session.ResultName(c.Run, "--run", DefaultRunName);
         var model = ModelMagic.Find(session, modelName, "train");
-        var options = TrainingOptionParameters.Read(c, model.Config.ContextLength);
+        var options = QuickMode.Apply(session, context, Name, TrainingOptionParameters.Read(c, model.Config.ContextLength), QuickMode.Training);
         var corpus = MobyDickCorpus.Get();
         await session.TrainingGate.WaitAsync(context.CancellationToken);
         try
