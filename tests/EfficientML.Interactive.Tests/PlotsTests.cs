@@ -77,4 +77,19 @@ public class PlotsTests
         Assert.DoesNotContain("#b2182b", magnitudeJson);
         Assert.Contains("#08306b", magnitudeJson);
     }
+
+    [Fact]
+    public void A_long_title_wraps_at_spaces_and_the_plot_moves_down_to_make_room()
+    {
+        var title = "mean |activation| per residual dimension (columns) after each layer (rows, 0 = embeddings), relative to the layer's mean";
+        var lines = ChartStyle.TitleLines(title);
+        Assert.Equal(2, lines.Count);
+        Assert.All(lines, l => Assert.True(l.Length <= ChartStyle.TitleLineLength, l));
+        Assert.Equal(title, string.Join(" ", lines));
+
+        using var doc = System.Text.Json.JsonDocument.Parse(ChartHtml.FigureJson(SeriesChart.Bars(["a"], [1], title: title)));
+        var layout = doc.RootElement.GetProperty("layout");
+        Assert.Contains("<br>", layout.GetProperty("title").GetProperty("text").GetString());
+        Assert.Equal(ChartStyle.TopMargin("short") + 19, layout.GetProperty("margin").GetProperty("t").GetInt32());
+    }
 }

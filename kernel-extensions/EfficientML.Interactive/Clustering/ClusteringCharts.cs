@@ -158,11 +158,11 @@ public static class ClusteringCharts
             TextPosition: StyleParam.TextPosition.Outside, UseDefaults: false);
         var chart = Chart.Combine([total, perWorker]).WithXAxisStyle<double, double, string>(AxisType: StyleParam.AxisType.Log);
         var best = ratios.Max();
-        chart = ChartStyle.Apply(chart, $"Bytes kept for backward by one DKM step: up to {Format.Ratio(best)}× less per worker than plain DKM",
-            "bytes kept for backward (log scale)", null, height: 140 + 56 * rows.Count);
+        var title = $"Bytes kept for backward by one DKM step: up to {Format.Ratio(best)}× less per worker than plain DKM";
+        chart = ChartStyle.Apply(chart, title, "bytes kept for backward (log scale)", null, height: 140 + 56 * rows.Count);
         var layout = GenericChart.getLayout(chart);
         layout.SetProperty("barmode", "group");
-        layout.SetProperty("margin", new Dictionary<string, object> { ["l"] = 20, ["r"] = 20, ["t"] = ChartStyle.ToolBarHeight + 32, ["b"] = 90 });
+        layout.SetProperty("margin", new Dictionary<string, object> { ["l"] = 20, ["r"] = 20, ["t"] = ChartStyle.TopMargin(title), ["b"] = 90 });
         layout.SetProperty("yaxis", new Dictionary<string, object> { ["automargin"] = true, ["autorange"] = "reversed", ["type"] = "category" });
         if (layout.TryGetPropertyValue("xaxis") is { } axis && axis.Value is DynamicObj.DynamicObj xaxis)
         {
