@@ -46,6 +46,14 @@ public sealed class NotebookSession
     /// <summary>M2R2 accelerators trained by <c>#!speculate</c>, per model and exit layer.</summary>
     internal TrainedAccelerators Accelerators { get; } = new();
 
+    int _runningMagics;
+
+    /// <summary>Magic commands whose body is running now (an interrupted one counts until its work has stopped).</summary>
+    public int RunningMagics => Volatile.Read(ref _runningMagics);
+
+    internal void MagicStarted() => Interlocked.Increment(ref _runningMagics);
+    internal void MagicEnded() => Interlocked.Decrement(ref _runningMagics);
+
     /// <summary>The most recent run of <c>#!train</c>, fine-tuning of <c>#!cluster</c> or <c>#!route</c>, or accelerator training of <c>#!speculate</c> (also while it runs).</summary>
     public TrainingRun? LastRun { get; internal set; }
 
