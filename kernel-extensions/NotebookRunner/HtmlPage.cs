@@ -192,6 +192,9 @@ internal static class HtmlPage
         .outputs { margin-top: 6px; padding-left: 12px; border-left: 3px solid #e4e8ec; }
         .output { margin: 6px 0; overflow-x: auto; }
         .output pre.text { margin: 0; white-space: pre-wrap; word-break: break-word; }
+        /* The kernel's own object views (tree view, plain-text values) do not wrap; long summaries and values wrap here. */
+        .output .dni-treeview, .output .dni-code-hint { white-space: normal !important; }
+        .output .dni-code-hint code, .output .dni-plaintext pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
         .output.stderr pre { color: #9a6700; }
         .output.error { background: var(--red-bg); border: 1px solid #ffcecb; border-radius: 6px; padding: 8px 12px; }
         .output.error pre { color: var(--red); }

@@ -66,8 +66,29 @@ internal static class NotebookFile
             ["language"] = "C#",
             ["name"] = ".net-csharp",
         });
-        metadata.TryAdd("language_info", new Dictionary<string, object> { ["name"] = "polyglot-notebook" });
+        // Jupyter's tools (nbconvert, JupyterLab) pick the highlighter from language_info; VS Code's "polyglot-notebook"
+        // name means nothing to them, so the C# description the .NET kernel itself reports is written instead.
+        if (!metadata.TryGetValue("language_info", out var info) || IsPolyglotLanguageInfo(info))
+            metadata["language_info"] = CSharpLanguageInfo();
     }
+
+    /// <summary>language_info for C# cells, as the .NET kernel reports it to Jupyter.</summary>
+    public static Dictionary<string, object> CSharpLanguageInfo() => new()
+    {
+        ["name"] = "C#",
+        ["file_extension"] = ".cs",
+        ["mimetype"] = "text/x-csharp",
+        ["pygments_lexer"] = "csharp",
+    };
+
+    private static bool IsPolyglotLanguageInfo(object? info) => info switch
+    {
+        IDictionary<string, object> d => d.TryGetValue("name", out var n) && n?.ToString() == "polyglot-notebook",
+        System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.Object } json =>
+            json.TryGetProperty("name", out var name) && name.ToString() == "polyglot-notebook",
+        null => true,
+        _ => false,
+    };
 
     public static bool IsMarkdown(InteractiveDocumentElement element) =>
         string.Equals(element.KernelName, MarkdownKernel, StringComparison.OrdinalIgnoreCase) ||

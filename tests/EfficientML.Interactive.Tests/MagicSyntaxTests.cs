@@ -12,6 +12,9 @@ public class MagicSyntaxTests(KernelFixture fixture) : IClassFixture<KernelFixtu
     [InlineData("#!train foo --model m", "#!train does not take 'foo' on its own")]
     [InlineData("#!train --model m --steps 2 --steps 3", "--steps is given twice")]
     [InlineData("#!speculate --model m --prompt \"Call me", "A quotation mark is not closed")]
+    [InlineData("#!speculate --model m --top-k []", "--top-k takes a whole number")]
+    [InlineData("#!speculate --model m --top-k {}", "--top-k takes a whole number")]
+    [InlineData("#!train --model m --steps [1,2]", "--steps takes a whole number")]
     public async Task A_malformed_magic_line_gets_one_message_and_runs_nothing(string line, string message)
     {
         await Kernel.SucceedAsync($"#!model --name m {TestKernel.TinyModelOptions}");
@@ -30,5 +33,20 @@ public class MagicSyntaxTests(KernelFixture fixture) : IClassFixture<KernelFixtu
         Assert.Equal(["#!speculate", "--prompt", "--not an option", "--tokens", "5"], words.Select(w => w.Text));
         Assert.True(words[2].Quoted);
         Assert.False(words[3].Quoted);
+    }
+
+    [Fact]
+    public async Task A_magic_never_replaces_a_variable_a_csharp_cell_made()
+    {
+        await Kernel.SucceedAsync("var race = \"my own race\";");
+        await Kernel.SucceedAsync($"#!model --name c1 {TestKernel.TinyModelOptions}");
+        await Kernel.SucceedAsync($"#!model --name c2 {TestKernel.TinyModelOptions}");
+        var failure = TestKernel.SingleFailure(await Kernel.SubmitAsync("#!race --challenger c1 --baseline c2 --steps 1 --batch 2 --block 16 --eval-every 0"));
+        Assert.Contains("A C# variable 'race' already exists, made in a C# cell", failure);
+        Assert.Contains("--race race2", failure);
+        Assert.Equal("my own race", TestKernel.ReturnValue(await Kernel.SucceedAsync("race")));
+        // Named explicitly it runs; run again under the same name it replaces its own earlier result.
+        await Kernel.SucceedAsync("#!race --challenger c1 --baseline c2 --steps 1 --batch 2 --block 16 --eval-every 0 --race raceTwo");
+        await Kernel.SucceedAsync("#!race --challenger c1 --baseline c2 --steps 1 --batch 2 --block 16 --eval-every 0 --race raceTwo");
     }
 }

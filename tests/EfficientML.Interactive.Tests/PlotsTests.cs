@@ -61,4 +61,35 @@ public class PlotsTests
         Assert.Contains("weights [300×40], averaged to 128×40", json);
         Assert.Throws<InvalidSettingsException>(() => HeatMap.Of(torch.ones(2, 3, 4)));
     }
+
+    [Fact]
+    public void Heat_map_of_non_negative_data_uses_a_sequential_scale_from_zero()
+    {
+        using var signed = torch.tensor(new float[] { -2, 1, 0.5f, 1 }).reshape(2, 2);
+        using var magnitudes = torch.tensor(new float[] { 0.25f, 1, 3, 2 }).reshape(2, 2);
+        var signedJson = ChartHtml.FigureJson(HeatMap.Of(signed));
+        var magnitudeJson = ChartHtml.FigureJson(HeatMap.Of(magnitudes));
+
+        Assert.Contains("\"zmin\":-2", signedJson.Replace(" ", ""));
+        Assert.Contains("#b2182b", signedJson);
+        Assert.Contains("\"zmin\":0", magnitudeJson.Replace(" ", ""));
+        Assert.Contains("\"zmax\":3", magnitudeJson.Replace(" ", ""));
+        Assert.DoesNotContain("#b2182b", magnitudeJson);
+        Assert.Contains("#08306b", magnitudeJson);
+    }
+
+    [Fact]
+    public void A_long_title_wraps_at_spaces_and_the_plot_moves_down_to_make_room()
+    {
+        var title = "mean |activation| per residual dimension (columns) after each layer (rows, 0 = embeddings), relative to the layer's mean";
+        var lines = ChartStyle.TitleLines(title);
+        Assert.Equal(2, lines.Count);
+        Assert.All(lines, l => Assert.True(l.Length <= ChartStyle.TitleLineLength, l));
+        Assert.Equal(title, string.Join(" ", lines));
+
+        using var doc = System.Text.Json.JsonDocument.Parse(ChartHtml.FigureJson(SeriesChart.Bars(["a"], [1], title: title)));
+        var layout = doc.RootElement.GetProperty("layout");
+        Assert.Contains("<br>", layout.GetProperty("title").GetProperty("text").GetString());
+        Assert.Equal(ChartStyle.TopMargin("short") + 19, layout.GetProperty("margin").GetProperty("t").GetInt32());
+    }
 }

@@ -114,7 +114,7 @@ public class RouteMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtur
     [InlineData("--experts a,b", "--experts takes numbers (0 to 1) separated by commas, without spaces or brackets (got 'a,b')")]
     [InlineData("--tolerance -0.1", "--tolerance must be 0 to 10 (got -0.1): how many nats above")]
     [InlineData("--tolerance much", "--tolerance takes a number (0 to 10) (got 'much')")]
-    [InlineData("--router-hidden -1", "--router-hidden must be zero or more (got -1)")]
+    [InlineData("--router-hidden -1", "--router-hidden must be 0 to 4,096 (got -1): 0 makes each router one linear map")]
     [InlineData("--steps 0", "--steps must be 1 to 10,000,000 (got 0)")]
     [InlineData("--block 64", "--block 64 is longer than the model's context of 32 tokens")]
     [InlineData("--name origin", "--name origin is the model being converted")]

@@ -46,7 +46,7 @@ public class SpeculateMagicTests(KernelFixture fixture) : IClassFixture<KernelFi
         Assert.Equal("M2R2 (k=1)", run.Drafter);
         var plain = model.Generate(ByteTokens("Call <me> Ishmael."), new GenerationOptions { MaxNewTokens = 40 });
         Assert.Equal(plain, run.Tokens);
-        var adapters = Assert.IsType<AcceleratorAdapters>(TestKernel.ReturnValue(await Kernel.SucceedAsync("adapters")));
+        var adapters = Assert.IsType<AcceleratorAdapters>(TestKernel.ReturnValue(await Kernel.SucceedAsync("target_adapters_k1")));
         Assert.Equal(1, adapters.MaxExit);
         Assert.Equal("M2R2 accelerators", Kernel.Session.LastRun!.Name);
         Assert.Equal(3, Kernel.Session.LastRun.Steps.Count);
@@ -86,7 +86,7 @@ public class SpeculateMagicTests(KernelFixture fixture) : IClassFixture<KernelFi
         Assert.Equal(30, second.Stream.Count);
         Assert.Contains("Upon this every", TestKernel.Html(again)[^1]);                        // the default prompt: the validation split's start
         Assert.Contains("✓ The same output", TestKernel.Html(again)[^1]);
-        Assert.Same(adapters, TestKernel.ReturnValue(await Kernel.SucceedAsync("adapters")));
+        Assert.Same(adapters, TestKernel.ReturnValue(await Kernel.SucceedAsync("target_adapters_k1")));
     }
 
     static int[] ByteTokens(string text) => System.Text.Encoding.UTF8.GetBytes(text).Select(b => (int)b).ToArray();

@@ -134,4 +134,23 @@ public class OnnxExportTests
         Assert.Contains("outside 0..255", Assert.Throws<InvalidSettingsException>(() => runtime.Forward(full(1, 3, 256L, dtype: int64))).Message);
         Assert.Throws<MissingFileException>(() => new OnnxLanguageModel(TestModels.TempFile("missing.onnx")));
     }
+
+    [Theory]
+    [InlineData("VocabSize", 512, "logits are 256 wide but the configuration says 512")]
+    [InlineData("ContextLength", 96, "does not describe its graph")]
+    public void Metadata_that_does_not_describe_the_graph_is_refused(string field, int value, string expected)
+    {
+        using var model = Model(tied: true, kvHeads: 4, TinyGptConfig.Gelu);
+        var path = TestModels.TempFile("lie.onnx");
+        TinyGptOnnx.Export(model, path);
+        ModelProto proto;
+        using (var stream = File.OpenRead(path)) proto = ModelProto.Parser.ParseFrom(stream);
+        var entry = proto.MetadataProps.Single(p => p.Key == TinyGptOnnx.ConfigKey);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(entry.Value)!.AsObject();
+        config[field] = value;
+        entry.Value = config.ToJsonString();
+        using (var stream = File.Create(path)) Google.Protobuf.MessageExtensions.WriteTo(proto, stream);
+        var e = Assert.Throws<InvalidFileException>(() => new OnnxLanguageModel(path));
+        Assert.Contains(expected, e.Message);
+    }
 }

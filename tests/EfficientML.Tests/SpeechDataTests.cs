@@ -149,6 +149,33 @@ public class SpeechDataTests
     }
 
     [Fact]
+    public void Header_lies_are_refused_not_read_as_short_or_silent_audio()
+    {
+        var good = WaveFile.ToBytes(new AudioClip(Enumerable.Range(0, 1000).Select(i => MathF.Sin(i * 0.1f) * 0.5f).ToArray(), 16000));
+        // The data chunk says 2,000 bytes, but the file was cut after 1,000 of them.
+        var cut = good[..(44 + 1000)];
+        Assert.Contains("the file is truncated", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(cut)).Message);
+        // A streaming writer's size (0 or 0xFFFFFFFF) still means "to the end".
+        var streamed = (byte[])good.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(streamed.AsSpan(40), uint.MaxValue);
+        Assert.Equal(1000, WaveFile.FromBytes(streamed).Samples.Length);
+        // 65,535 channels of 16 bits: 2,000 bytes hold no whole frame.
+        var channels = (byte[])good.Clone();
+        BinaryPrimitives.WriteUInt16LittleEndian(channels.AsSpan(22), ushort.MaxValue);
+        Assert.Contains("holds no whole frame of 65,535 channels", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(channels)).Message);
+        // A data chunk of one byte.
+        var oneByte = good[..45];
+        BinaryPrimitives.WriteUInt32LittleEndian(oneByte.AsSpan(40), 1);
+        Assert.Contains("holds no whole frame", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(oneByte)).Message);
+        // 16-bit PCM relabelled as 32-bit float: the bytes read as huge or NaN values, not audio.
+        var relabelled = (byte[])good.Clone();
+        BinaryPrimitives.WriteUInt16LittleEndian(relabelled.AsSpan(20), 3);
+        BinaryPrimitives.WriteUInt16LittleEndian(relabelled.AsSpan(34), 32);
+        BinaryPrimitives.WriteUInt16LittleEndian(relabelled.AsSpan(32), 4);
+        Assert.Contains("are probably not", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(relabelled)).Message);
+    }
+
+    [Fact]
     public void A_clip_resamples_to_another_rate()
     {
         var clip = new AudioClip(Tone(440, 8000, 8000), 8000);

@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace Notebooks.Tests;
 
 /// <summary>Every notebook in the repository's notebooks/ folder runs in quick mode through the in-process back end.</summary>
-public sealed class RepositoryNotebooksTests(ITestOutputHelper output)
+public sealed partial class RepositoryNotebooksTests(ITestOutputHelper output)
 {
     private const string NoneFound = "(no notebooks yet)";
 
@@ -55,6 +55,24 @@ public sealed class RepositoryNotebooksTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(NotebookNames))]
+    public void Every_notebook_tells_jupyter_its_cells_are_csharp_and_keeps_polyglot_metadata(string name)
+    {
+        if (name == NoneFound)
+        {
+            return;
+        }
+
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(NotebooksFolder, name)));
+        var metadata = json.RootElement.GetProperty("metadata");
+        var language = metadata.GetProperty("language_info");
+        Assert.Equal("C#", language.GetProperty("name").GetString());
+        Assert.Equal("csharp", language.GetProperty("pygments_lexer").GetString());
+        Assert.Equal(".net-csharp", metadata.GetProperty("kernelspec").GetProperty("name").GetString());
+        Assert.Equal("csharp", metadata.GetProperty("polyglot_notebook").GetProperty("kernelInfo").GetProperty("defaultKernelName").GetString());
+    }
+
+    [Theory]
+    [MemberData(nameof(NotebookNames))]
     public async Task Every_notebook_runs_in_quick_mode(string name)
     {
         if (name == NoneFound)
@@ -68,5 +86,26 @@ public sealed class RepositoryNotebooksTests(ITestOutputHelper output)
 
         output.WriteLine($"pages: {result.HtmlPath}");
         Assert.True(result.Succeeded, result.Succeeded ? "" : Cli.FailureReport(result));
+        AssertSelfChecksShowNumbers(name, result);
     }
+
+    /// <summary>
+    /// A self-check cell (one that defines <c>Check(bool ok, string what)</c>) prints the figures it checked; a comparison
+    /// with NaN is false either way round, so a check written as "not worse than" would pass on a NaN. None may show one.
+    /// </summary>
+    private static void AssertSelfChecksShowNumbers(string name, NotebookRunResult result)
+    {
+        var checkCells = result.CodeCells.Where(c => c.Code.Contains("void Check(", StringComparison.Ordinal)).ToList();
+        Assert.True(checkCells.Count > 0, $"{name} has no self-check cell (one that defines void Check(bool ok, string what))");
+        foreach (var cell in checkCells)
+        {
+            var text = string.Join("\n", cell.Outputs.Select(o => o.PlainText));
+            Assert.True(text.Contains('✓'), $"{name} {cell.Label}: the self-check cell printed no passed check");
+            var bad = NotANumber().Match(text);
+            Assert.False(bad.Success, $"{name} {cell.Label}: a self-check printed '{bad.Value}':\n{text}");
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bNaN\b|-?∞|\b-?Infinity\b")]
+    private static partial System.Text.RegularExpressions.Regex NotANumber();
 }

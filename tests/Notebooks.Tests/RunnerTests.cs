@@ -107,6 +107,25 @@ public sealed class RunnerTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("steps=4", Runs.OutputText(cells[3]!));
         Assert.Contains("8", Runs.OutputText(cells[3]!));
         Assert.Contains("<h1 id=\"a-dib-notebook\">A dib notebook</h1>", File.ReadAllText(result.HtmlPath!));
+        AssertJupyterSeesCSharp(result.IpynbPath!);
+    }
+
+    [Fact]
+    public async Task The_executed_notebook_names_its_language_csharp_for_jupyter_where_polyglot_wrote_its_own_name()
+    {
+        var result = await Runs.RunAsync(TinyNotebook(), _temp.Output, output);
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+        AssertJupyterSeesCSharp(result.IpynbPath!);
+    }
+
+    /// <summary>nbconvert and JupyterLab highlight by language_info; Polyglot's own kernel metadata stays.</summary>
+    private static void AssertJupyterSeesCSharp(string ipynb)
+    {
+        var metadata = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(ipynb))!["metadata"]!;
+        Assert.Equal("C#", (string?)metadata["language_info"]!["name"]);
+        Assert.Equal("csharp", (string?)metadata["language_info"]!["pygments_lexer"]);
+        Assert.Equal("csharp", (string?)metadata["polyglot_notebook"]!["kernelInfo"]!["defaultKernelName"]);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public static class ChartHtml
             <script type="text/javascript">
             (function () {
               var figure = {{figure}};
-              var config = {"responsive": true, "displaylogo": false};
+              var config = {"responsive": true, "displaylogo": false, "displayModeBar": "hover"};
               var started = Date.now();
               function draw() {
                 var element = document.getElementById("{{id}}");

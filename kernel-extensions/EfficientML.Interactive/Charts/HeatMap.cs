@@ -7,8 +7,9 @@ using Chart = Plotly.NET.CSharp.Chart;
 namespace EfficientML.Interactive;
 
 /// <summary>
-/// A heat map of a matrix (a weight, an attention map): row 0 at the top, a blue (negative), white (zero), red (positive) scale
-/// centred on zero. Matrices larger than <c>maxSide</c> on an axis are averaged down block-wise, so the HTML stays small.
+/// A heat map of a matrix (a weight, an attention map): row 0 at the top. Signed data gets a blue (negative), white (zero),
+/// red (positive) scale centred on zero; data with no negative value (magnitudes, counts, importances) gets a sequential
+/// white-to-dark-blue scale from zero, so a diverging scale's pale half is not wasted on values that cannot occur. Matrices larger than <c>maxSide</c> on an axis are averaged down block-wise, so the HTML stays small.
 /// </summary>
 public static class HeatMap
 {
@@ -47,22 +48,30 @@ public static class HeatMap
     public static GenericChart Of(IReadOnlyList<IReadOnlyList<double>> rows, string? title = null, IReadOnlyList<long>? x = null, IReadOnlyList<long>? y = null)
     {
         if (rows.Count == 0 || rows[0].Count == 0) throw new InvalidSettingsException("A heat map needs at least one cell.");
-        double limit = rows.SelectMany(r => r).Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max();
+        var finite = rows.SelectMany(r => r).Where(double.IsFinite).ToList();
+        double limit = finite.Select(Math.Abs).DefaultIfEmpty(0).Max();
+        bool signed = finite.Any(v => v < 0);
         var chart = Chart.Heatmap<double, long, long, string>(
             rows.Select(r => r.Select(v => double.IsFinite(v) ? v : 0)),
             X: (x ?? Enumerable.Range(0, rows[0].Count).Select(i => (long)i).ToList()).ToList(),
             Y: (y ?? Enumerable.Range(0, rows.Count).Select(i => (long)i).ToList()).ToList(),
-            ColorScale: StyleParam.Colorscale.RdBu, ReverseYAxis: true, UseDefaults: false);
+            ReverseYAxis: true, UseDefaults: false);
         foreach (var trace in GenericChart.getTraces(chart))
         {
-            // Symmetric range: zero is white, so sign and magnitude read at a glance.
-            trace.SetProperty("zmin", -Math.Max(limit, 1e-12));
+            // Signed: a symmetric range, zero white, so sign and magnitude read at a glance. Non-negative: zero to the largest.
+            trace.SetProperty("zmin", signed ? -Math.Max(limit, 1e-12) : 0.0);
             trace.SetProperty("zmax", Math.Max(limit, 1e-12));
-            // Explicit stops (named scales differ between plotting libraries): negative blue, zero white, positive red.
-            trace.SetProperty("colorscale", new object[] { new object[] { 0.0, "#2166ac" }, new object[] { 0.5, "#f7f7f7" }, new object[] { 1.0, "#b2182b" } });
+            // Explicit stops (named scales differ between plotting libraries).
+            trace.SetProperty("colorscale", signed ? Diverging : Sequential);
         }
         return ChartStyle.Apply(chart, title, "column", "row", height: 420);
     }
+
+    /// <summary>Negative blue, zero white, positive red.</summary>
+    static readonly object[] Diverging = [new object[] { 0.0, "#2166ac" }, new object[] { 0.5, "#f7f7f7" }, new object[] { 1.0, "#b2182b" }];
+
+    /// <summary>Zero white to the largest value dark blue.</summary>
+    static readonly object[] Sequential = [new object[] { 0.0, "#f7fbff" }, new object[] { 0.35, "#9ecae1" }, new object[] { 0.7, "#3182bd" }, new object[] { 1.0, "#08306b" }];
 
     /// <summary>First source index of each of <paramref name="bins"/> equal bins over <paramref name="length"/> indices.</summary>
     static long[] BinStarts(long length, long bins) =>

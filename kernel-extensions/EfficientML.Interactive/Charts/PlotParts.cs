@@ -54,8 +54,12 @@ static class PlotParts
     {
         var layout = GenericChart.getLayout(chart);
         layout.SetProperty("height", height);
+        var heading = layout.TryGetPropertyValue("title");
+        var title = heading?.Value as Dictionary<string, object>;
+        // A title ChartStyle wrapped onto more lines takes 19 pixels more per line.
+        if (title?.GetValueOrDefault("text") is string text) top += 19 * (text.Split("<br>").Length - 1);
         layout.SetProperty("margin", new Dictionary<string, object> { ["l"] = left, ["r"] = right, ["t"] = top, ["b"] = bottom });
-        if (layout.TryGetPropertyValue("title") is { } heading && heading.Value is Dictionary<string, object> title)
+        if (title is not null)
         {
             title["yref"] = "container";
             title["y"] = 1;
@@ -69,6 +73,5 @@ static class PlotParts
         }
     }
 
-    /// <summary>Pixels at the top of a chart that plotly's tool bar covers while the pointer is over the chart.</summary>
-    const int ToolBarHeight = 30;
+    const int ToolBarHeight = ChartStyle.ToolBarHeight;
 }

@@ -12,19 +12,19 @@ namespace EfficientML.Interactive;
 public sealed class HypercloneCommand : KernelDirectiveCommand
 {
     /// <summary>Name of the model to grow.</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>Width factor n (an integer ≥ 2).</summary>
-    public string? Factor { get; set; }
+    public OptionText? Factor { get; set; }
     /// <summary>Signal-to-noise ratio in dB of the symmetry-breaking noise.</summary>
-    public string? NoiseDb { get; set; }
+    public OptionText? NoiseDb { get; set; }
     /// <summary>Seed of the noise.</summary>
-    public string? Seed { get; set; }
+    public OptionText? Seed { get; set; }
     /// <summary>Variable name of the grown model.</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
     /// <summary>Variable name of the report.</summary>
-    public string? Report { get; set; }
+    public OptionText? Report { get; set; }
     /// <summary>Parameter whose heat maps are shown before and after.</summary>
-    public string? Weight { get; set; }
+    public OptionText? Weight { get; set; }
 }
 
 /// <summary>
@@ -68,8 +68,8 @@ static class HypercloneMagic
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
         // Checked here rather than marked required, so a missing factor gets a message with an example.
         int factor = Factor(c.Factor);
-        string? name = c.Name is null ? null : OptionValues.VariableName(c.Name, "--name", modelName + "_x2");
-        var reportName = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
+        var name = session.ResultName(c.Name, "--name", $"{modelName}_x{Factor(c.Factor)}");
+        var reportName = session.ResultName(c.Report, "--report", DefaultReportName);
         var model = ModelMagic.Find(session, modelName, "grow");
         var weight = (c.Weight ?? DefaultWeight).Trim();
         model.Parameter(weight);
@@ -79,18 +79,23 @@ static class HypercloneMagic
             Seed = OptionValues.Long(c.Seed, "--seed", new HyperCloneOptions().Seed),
         };
         HyperCloneResult result;
+        var cancellation = context.CancellationToken;
         // Not while a training step (of an interrupted #!train, #!race, #!cluster or #!route) may still be writing these weights.
-        await session.TrainingGate.WaitAsync(context.CancellationToken);
+        await session.TrainingGate.WaitAsync(cancellation);
         try
         {
-            // The library checks the factor first, so a bad one gets its message before any work.
-            result = HyperCloning.Expand(model, factor, options);
+            // Off the kernel's thread and checked between layers, so an interrupt ends it at once; awaited to the end,
+            // so nothing keeps reading the model after the cell has ended.
+            result = await Task.Run(() => HyperCloning.Expand(model, factor, options, cancellation));
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            return;
         }
         finally
         {
             session.TrainingGate.Release();
         }
-        name ??= $"{modelName}_x{result.Report.WidthFactor.ToString(CultureInfo.InvariantCulture)}";
         session.Models.Set(name, result.Model);
         await session.ShareAsync(name, result.Model, typeof(TinyGpt));
         await session.ShareAsync(reportName, result.Report, typeof(CloneReport));

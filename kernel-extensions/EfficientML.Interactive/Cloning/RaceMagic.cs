@@ -9,11 +9,11 @@ namespace EfficientML.Interactive;
 public sealed class RaceCommand : TrainingOptionsCommand
 {
     /// <summary>Name of the model that starts from somewhere (a clone).</summary>
-    public string? Challenger { get; set; }
+    public OptionText? Challenger { get; set; }
     /// <summary>Name of the model it is timed against.</summary>
-    public string? Baseline { get; set; }
+    public OptionText? Baseline { get; set; }
     /// <summary>Variable name of the race result.</summary>
-    public string? Race { get; set; }
+    public OptionText? Race { get; set; }
 }
 
 /// <summary>
@@ -49,14 +49,14 @@ static class RaceMagic
     {
         if (c.Challenger is null || c.Baseline is null)
             throw new MagicException("#!race needs both --challenger NAME and --baseline NAME, e.g. #!race --challenger model_x2 --baseline fresh.");
-        var raceName = OptionValues.VariableName(c.Race, "--race", DefaultRaceName);
+        var raceName = session.ResultName(c.Race, "--race", DefaultRaceName);
         var (challengerName, baselineName) = (c.Challenger.Trim(), c.Baseline.Trim());
         var challenger = ModelMagic.Find(session, challengerName, "race");
         var baseline = ModelMagic.Find(session, baselineName, "race");
         if (ReferenceEquals(challenger, baseline))
             throw new MagicException($"--challenger and --baseline are the same model ('{challengerName}'): a race needs two. " +
                                      $"Make a second one of the same shape, e.g. #!model --name fresh with the same sizes.");
-        var options = TrainingOptionParameters.Read(c, challenger.Config.ContextLength);
+        var options = QuickMode.Apply(session, context, Name, TrainingOptionParameters.Read(c, challenger.Config.ContextLength), QuickMode.Training);
         var corpus = MobyDickCorpus.Get();
         await session.TrainingGate.WaitAsync(context.CancellationToken);
         try

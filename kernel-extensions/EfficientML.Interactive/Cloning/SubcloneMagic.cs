@@ -15,25 +15,25 @@ namespace EfficientML.Interactive;
 public sealed class SubcloneCommand : KernelDirectiveCommand
 {
     /// <summary>Name of the model to shrink.</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>Residual width d′ of the subclone.</summary>
-    public string? Width { get; set; }
+    public OptionText? Width { get; set; }
     /// <summary>Number of blocks to keep (from both ends).</summary>
-    public string? Layers { get; set; }
+    public OptionText? Layers { get; set; }
     /// <summary>Exactly which blocks to keep, comma-separated.</summary>
-    public string? Keep { get; set; }
+    public OptionText? Keep { get; set; }
     /// <summary>MLP width of the subclone.</summary>
-    public string? Mlp { get; set; }
+    public OptionText? Mlp { get; set; }
     /// <summary>Turn input rescaling off.</summary>
     public bool NoRescale { get; set; }
     /// <summary>Variable name of the subclone.</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
     /// <summary>Variable name of the report.</summary>
-    public string? Report { get; set; }
+    public OptionText? Report { get; set; }
     /// <summary>Calibration batch as BATCHxLENGTH.</summary>
-    public string? CalibrationTokens { get; set; }
+    public OptionText? CalibrationTokens { get; set; }
     /// <summary>Seed of the token sampler and of the random-init comparison.</summary>
-    public string? Seed { get; set; }
+    public OptionText? Seed { get; set; }
 }
 
 /// <summary>
@@ -81,8 +81,8 @@ static class SubcloneMagic
     static async Task RunAsync(SubcloneCommand c, KernelInvocationContext context, NotebookSession session)
     {
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
-        var name = OptionValues.VariableName(c.Name, "--name", modelName + "_sub");
-        var reportName = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
+        var name = session.ResultName(c.Name, "--name", modelName + "_sub");
+        var reportName = session.ResultName(c.Report, "--report", DefaultReportName);
         var model = ModelMagic.Find(session, modelName, "shrink");
         var source = model.Config;
         if (c.Layers != null && c.Keep != null)
@@ -102,13 +102,22 @@ static class SubcloneMagic
 
         var corpus = MobyDickCorpus.Get();
         SubcloneResult result;
-        await session.TrainingGate.WaitAsync(context.CancellationToken);
+        var cancellation = context.CancellationToken;
+        await session.TrainingGate.WaitAsync(cancellation);
         try
         {
-            var (calibration, evaluation) = Tokens(corpus, batch, length, seed);
-            using (calibration)
-            using (evaluation)
-                result = Subcloning.Shrink(model, options, calibration, evaluation, seed);
+            // Off the kernel's thread and checked between stages, awaited to the end (as #!hyperclone).
+            result = await Task.Run(() =>
+            {
+                var (calibration, evaluation) = Tokens(corpus, batch, length, seed);
+                using (calibration)
+                using (evaluation)
+                    return Subcloning.Shrink(model, options, calibration, evaluation, seed, cancellation);
+            });
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            return;
         }
         finally
         {

@@ -15,23 +15,23 @@ namespace EfficientML.Interactive;
 public sealed class ClusterCommand : TrainingOptionsCommand
 {
     /// <summary>Name of the model to compress.</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>Bits per weight (k = 2^bits centroids).</summary>
-    public string? Bits { get; set; }
+    public OptionText? Bits { get; set; }
     /// <summary>Temperature τ of the soft assignment.</summary>
-    public string? Tau { get; set; }
+    public OptionText? Tau { get; set; }
     /// <summary>Layers to cluster, comma-separated.</summary>
-    public string? Layers { get; set; }
+    public OptionText? Layers { get; set; }
     /// <summary>Variable name of the clustered model.</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
     /// <summary>Variable name of the compression result.</summary>
-    public string? Result { get; set; }
+    public OptionText? Result { get; set; }
     /// <summary>Post-training k-means only.</summary>
     public bool NoFinetune { get; set; }
     /// <summary>eDKM storage of what backward needs.</summary>
     public bool Edkm { get; set; }
     /// <summary>Layer whose histogram and centroids are shown.</summary>
-    public string? Watch { get; set; }
+    public OptionText? Watch { get; set; }
 }
 
 /// <summary>
@@ -97,8 +97,8 @@ static class ClusterMagic
             Bits = bits,
             Temperature = OptionValues.Double(c.Tau, "--tau", new DkmOptions().Temperature, min: 1e-12, max: 1e6),
         }.Validate();
-        var name = OptionValues.VariableName(c.Name, "--name", $"{modelName}_{bits}bit");
-        var resultName = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
+        var name = session.ResultName(c.Name, "--name", $"{modelName}_{bits}bit");
+        var resultName = session.ResultName(c.Result, "--result", DefaultResultName);
         if (name == modelName)
             throw new MagicException($"--name {name} is the model being clustered; the clustered copy needs a name of its own, e.g. --name {modelName}_{bits}bit.");
         var layerNames = Layers(c.Layers);
@@ -110,7 +110,10 @@ static class ClusterMagic
                                          $"drop {(unused.Count == 1 ? "it" : "them")}, or drop --no-finetune.");
         }
         var model = ModelMagic.Find(session, modelName, "cluster");
-        var training = c.NoFinetune ? null : TrainingOptionParameters.Read(c, model.Config.ContextLength, FineTuningDefaults) with { EvalAtStart = true };
+        var training = c.NoFinetune ? null : QuickMode.Apply(session, context, Name,
+            TrainingOptionParameters.Read(c, model.Config.ContextLength, FineTuningDefaults) with { EvalAtStart = true }, ClusteringExperiments.FineTuning(quick: true));
+        int? postTrainingEvalBatches = session.Quick ? QuickMode.Fewer(FineTuningDefaults.EvalBatches, ClusteringExperiments.FineTuning(quick: true).EvalBatches)
+                                                     : FineTuningDefaults.EvalBatches;
         var corpus = MobyDickCorpus.Get();
 
         TinyGpt? copy = null;
@@ -130,7 +133,9 @@ static class ClusterMagic
             CompressionResult result;
             if (training is null)
             {
-                result = ClusteringFineTuning.PostTraining(copy, corpus, layers, FineTuningDefaults.EvalBatches);
+                if (session.Quick)
+                    QuickMode.Announce(context, Name, [$"{FineTuningDefaults.EvalBatches} → {postTrainingEvalBatches} validation batches"]);
+                result = ClusteringFineTuning.PostTraining(copy, corpus, layers, postTrainingEvalBatches);
                 view = new ClusterView(watch, options.Clusters, run: null) { Result = result };
                 view.Capture(layers);
                 context.Display(view, HtmlFormatter.MimeType);

@@ -138,8 +138,9 @@ public static class ClusteringCharts
 
     /// <summary>
     /// Bytes kept for backward by one DKM training step under each storage (rows of
-    /// <see cref="ClusteringExperiments.SavedMemory"/>), as bars on a log axis: all workers together and the busiest worker,
-    /// each busiest-worker bar labelled with how many times less it holds than plain DKM.
+    /// <see cref="ClusteringExperiments.SavedMemory"/>), as horizontal bars on a log axis (the storages' names are long, so
+    /// they read on the left, unrotated, plain DKM at the top): all workers together and the busiest worker, each
+    /// busiest-worker bar labelled with how many times less it holds than plain DKM.
     /// </summary>
     public static GenericChart SavedMemory(IReadOnlyList<SavedMemoryRow> rows)
     {
@@ -147,26 +148,29 @@ public static class ClusteringCharts
         if (rows.Count == 0) throw new InvalidSettingsException("Give at least one row of saved-memory measurements.");
         var reference = PlainDkm(rows);
         var labels = rows.Select(r => r.Name).ToList();
-        var total = Chart.Column<double, string, string>(rows.Select(r => (double)Math.Max(1, r.PeakBytes)), Keys: labels,
-            Name: "all workers", MarkerColor: Color.fromString("#9ecae1"), UseDefaults: false);
+        var total = Chart.Bar<double, string, string>(rows.Select(r => (double)Math.Max(1, r.PeakBytes)), Keys: labels,
+            Name: "all workers", MarkerColor: Color.fromString("#9ecae1"),
+            MultiText: rows.Select(r => Format.Bytes(r.PeakBytes)).ToList(), TextPosition: StyleParam.TextPosition.Outside, UseDefaults: false);
         var ratios = rows.Select(r => reference.PeakBytesPerWorker / (double)Math.Max(1, r.PeakBytesPerWorker)).ToList();
-        var perWorker = Chart.Column<double, string, string>(rows.Select(r => (double)Math.Max(1, r.PeakBytesPerWorker)), Keys: labels,
+        var perWorker = Chart.Bar<double, string, string>(rows.Select(r => (double)Math.Max(1, r.PeakBytesPerWorker)), Keys: labels,
             Name: "busiest worker", MarkerColor: ChartStyle.ColorAt(0),
-            MultiText: rows.Select((r, i) => ReferenceEquals(r, reference) ? "1× (plain DKM)" : $"÷{Format.Ratio(ratios[i])}").ToList(),
+            MultiText: rows.Select((r, i) => Format.Bytes(r.PeakBytesPerWorker) + (ReferenceEquals(r, reference) ? " (plain DKM)" : $", ÷{Format.Ratio(ratios[i])}")).ToList(),
             TextPosition: StyleParam.TextPosition.Outside, UseDefaults: false);
-        var chart = Chart.Combine([total, perWorker]).WithYAxisStyle<double, double, string>(AxisType: StyleParam.AxisType.Log);
+        var chart = Chart.Combine([total, perWorker]).WithXAxisStyle<double, double, string>(AxisType: StyleParam.AxisType.Log);
         var best = ratios.Max();
-        chart = ChartStyle.Apply(chart, $"Bytes kept for backward by one DKM step: up to {Format.Ratio(best)}× less per worker than plain DKM",
-            null, "bytes kept for backward (log scale)", height: 420);
+        var title = $"Bytes kept for backward by one DKM step: up to {Format.Ratio(best)}× less per worker than plain DKM";
+        chart = ChartStyle.Apply(chart, title, "bytes kept for backward (log scale)", null, height: 140 + 56 * rows.Count);
         var layout = GenericChart.getLayout(chart);
         layout.SetProperty("barmode", "group");
-        if (layout.TryGetPropertyValue("yaxis") is { } axis && axis.Value is DynamicObj.DynamicObj yaxis)
+        layout.SetProperty("margin", new Dictionary<string, object> { ["l"] = 20, ["r"] = 20, ["t"] = ChartStyle.TopMargin(title), ["b"] = 90 });
+        layout.SetProperty("yaxis", new Dictionary<string, object> { ["automargin"] = true, ["autorange"] = "reversed", ["type"] = "category" });
+        if (layout.TryGetPropertyValue("xaxis") is { } axis && axis.Value is DynamicObj.DynamicObj xaxis)
         {
-            yaxis.SetProperty("exponentformat", "SI");
-            yaxis.SetProperty("ticksuffix", "B");
-            // Room above the tallest bar for its label (a log axis's range is in powers of ten).
+            xaxis.SetProperty("exponentformat", "SI");
+            xaxis.SetProperty("ticksuffix", "B");
+            // Room right of the longest bar for its label (a log axis's range is in powers of ten).
             double low = rows.Min(r => Math.Max(1, r.PeakBytesPerWorker)), high = rows.Max(r => Math.Max(1, r.PeakBytes));
-            yaxis.SetProperty("range", new[] { Math.Log10(low) - 0.3, Math.Log10(high) + 0.35 });
+            xaxis.SetProperty("range", new[] { Math.Log10(low) - 0.3, Math.Log10(high) + 0.9 });
         }
         return chart;
     }

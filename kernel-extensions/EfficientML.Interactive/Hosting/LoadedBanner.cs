@@ -17,9 +17,18 @@ static class LoadedBanner
         return $"<div class=\"efml-loaded\" style=\"{Html.BlockStyle};padding:6px 10px;border-left:3px solid #1f77b4;background:rgba(31,119,180,0.06)\">" +
                $"<b>EfficientML {Html.Encode(EnvironmentReport.VersionOf(typeof(Devices).Assembly))} loaded</b> · device <code>{Html.Encode(device)}</code> · " +
                $"{TorchThreads.Current} torch thread(s) · magics {magics} · charts: plotly.js {ChartHtml.PlotlyVersion}, inline (works offline)" +
-               NumericsWarning() + "</div>\n" +
+               NumericsWarning() + "</div>\n" + WrapStyle + "\n" +
                ChartHtml.PlotlyScript();
     }
+
+    /// <summary>
+    /// The kernel's default object views keep a value's summary (<c>{ y = System.Single[], … }</c>) and its plain-text values
+    /// on one line, which runs past the right edge of the page; this style, loaded once with the extension, wraps them in
+    /// every output of the notebook (VS Code, Jupyter and the runner's pages share one document per notebook).
+    /// </summary>
+    internal const string WrapStyle =
+        "<style>.dni-treeview,.dni-code-hint{white-space:normal !important}" +
+        ".dni-code-hint code,.dni-plaintext pre{white-space:pre-wrap !important;overflow-wrap:anywhere}</style>";
 
     /// <summary>A red line when float32 results on this CPU disagree with float64 even after the start-up fix.</summary>
     static string NumericsWarning()

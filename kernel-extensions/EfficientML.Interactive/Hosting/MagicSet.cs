@@ -32,11 +32,28 @@ public sealed class MagicSet
         foreach (var parameter in directive.Parameters) MaxOccurrences.SetValue(parameter, int.MaxValue);
         Session.Root.AddDirective<TCommand>(directive, (command, context) => MagicRunner.RunAsync(command, context, () =>
         {
+            // A cell interrupted before its magic started has already been answered "cancelled"; the kernel then runs
+            // the magic in a fresh context of its own, whose token no interrupt reaches, so it must not run at all.
+            if (InterruptedBeforeStart(command, context)) return Task.CompletedTask;
             foreach (var line in LinesOf(command, directive.Name)) OptionSyntax.Check(line, directive);
-            return run(command, context);
+            return Counted(() => run(command, context));
         }));
         _added.Add((directive.Name, directive.Description ?? ""));
     }
+
+    async Task Counted(Func<Task> body)
+    {
+        Session.MagicStarted();
+        try { await body(); }
+        finally { Session.MagicEnded(); }
+    }
+
+    /// <summary>
+    /// True when <paramref name="command"/> came from a cell (it has a parent) but runs in a context of its own: the
+    /// cell's context had already ended, which happens only when it was cancelled before this magic began.
+    /// </summary>
+    internal static bool InterruptedBeforeStart(KernelCommand command, KernelInvocationContext context) =>
+        command.Parent is not null && ReferenceEquals(context.Command, command);
 
     /// <summary>The lines of the submitted cell that start with <paramref name="name"/>: the magic as the user wrote it.</summary>
     static IEnumerable<string> LinesOf(KernelCommand command, string name)

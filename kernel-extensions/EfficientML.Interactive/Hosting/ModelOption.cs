@@ -23,9 +23,9 @@ static class ModelOption
         kind ??= typeof(T).Name;
         var other = session.Models.Get(name) ?? session.Variable(name);
         if (other != null)
-            throw new MagicException($"'{name}' is a {other.GetType().Name}, not a {typeof(T).Name}: {verb} a {typeof(T).Name}.");
+            throw new MagicException($"'{OptionValues.Shown(name)}' is a {other.GetType().Name}, not a {typeof(T).Name}: {verb} a {typeof(T).Name}.");
         var known = session.ModelNames<T>();
-        throw new MagicException($"No {kind} named '{name}'. {howToMake}" +
+        throw new MagicException($"No {kind} named '{OptionValues.Shown(name)}'. {howToMake}" +
                                  (known.Count > 0 ? $", or {verb} one of: {string.Join(", ", known)}." : "."));
     }
 }

@@ -46,6 +46,14 @@ public sealed class NotebookSession
     /// <summary>M2R2 accelerators trained by <c>#!speculate</c>, per model and exit layer.</summary>
     internal TrainedAccelerators Accelerators { get; } = new();
 
+    int _runningMagics;
+
+    /// <summary>Magic commands whose body is running now (an interrupted one counts until its work has stopped).</summary>
+    public int RunningMagics => Volatile.Read(ref _runningMagics);
+
+    internal void MagicStarted() => Interlocked.Increment(ref _runningMagics);
+    internal void MagicEnded() => Interlocked.Decrement(ref _runningMagics);
+
     /// <summary>The most recent run of <c>#!train</c>, fine-tuning of <c>#!cluster</c> or <c>#!route</c>, or accelerator training of <c>#!speculate</c> (also while it runs).</summary>
     public TrainingRun? LastRun { get; internal set; }
 
@@ -78,6 +86,30 @@ public sealed class NotebookSession
         }
     }
 
+    readonly HashSet<string> _shared = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The C# variable name <paramref name="text"/> gives for a magic's result (or <paramref name="fallback"/>), checked
+    /// before any work: a usable name, and not a variable a C# cell made, which a magic never replaces (one a magic made
+    /// before, or re-running the same magic, is fine).
+    /// </summary>
+    public string ResultName(string? text, string option, string fallback)
+    {
+        var name = OptionValues.VariableName(text, option, fallback);
+        EnsureFree(name, option);
+        return name;
+    }
+
+    /// <summary>Throws when <paramref name="name"/> is a C# variable that no magic made.</summary>
+    internal void EnsureFree(string name, string option)
+    {
+        lock (_shared)
+            if (_shared.Contains(name)) return;
+        if (CSharp?.ScriptState?.GetVariable(name) is null) return;
+        throw new MagicException($"A C# variable '{name}' already exists, made in a C# cell, and a magic does not replace it. " +
+                                 $"Give this result another name with {option} (e.g. {option} {name}2), or rename yours.");
+    }
+
     /// <summary>
     /// Makes <paramref name="value"/> a C# variable called <paramref name="name"/>. A variable of that name and
     /// type is reassigned in place: declaring it anew would compile another script submission every time.
@@ -85,6 +117,7 @@ public sealed class NotebookSession
     public async Task ShareAsync(string name, object value, Type declaredType)
     {
         if (CSharp is null) return;
+        lock (_shared) _shared.Add(name);
         var existing = CSharp.ScriptState?.GetVariable(name);
         if (existing is { IsReadOnly: false } && existing.Type == declaredType)
         {

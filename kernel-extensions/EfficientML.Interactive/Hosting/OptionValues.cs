@@ -128,8 +128,23 @@ static class OptionValues
     {
         if (text is null) return fallback;
         var name = text.Trim();
-        if (!SyntaxFacts.IsValidIdentifier(name) || SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None)
-            throw new MagicException($"{option} '{text}' is not a usable C# variable name: use letters, digits and '_', not starting with a digit, e.g. {option} {fallback}2.");
+        // ASCII only: C# also accepts invisible formatting characters and other scripts, which make names that look alike
+        // but differ, or that the C# kernel then fails to declare.
+        bool plain = name.Length is > 0 and <= MaxNameLength && name.All(c => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_');
+        if (!plain || !SyntaxFacts.IsValidIdentifier(name) || SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None)
+            throw new MagicException($"{option} '{Shown(name)}' is not a usable C# variable name: use up to {MaxNameLength} ASCII letters, digits and '_', " +
+                                     $"not starting with a digit and not a C# keyword, e.g. {option} {fallback}2.");
         return name;
+    }
+
+    /// <summary>Longest variable name a magic accepts.</summary>
+    public const int MaxNameLength = 64;
+
+    /// <summary>The text for a message: invisible characters shown as \uXXXX, long text cut.</summary>
+    public static string Shown(string text)
+    {
+        var visible = string.Concat(text.Take(80).Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format
+            ? $"\\u{(int)c:X4}" : c.ToString()));
+        return text.Length > 80 ? visible + $"… ({text.Length:N0} characters)" : visible;
     }
 }

@@ -13,27 +13,27 @@ namespace EfficientML.Interactive;
 public sealed class KeywordsCommand : KernelDirectiveCommand
 {
     /// <summary>Keywords, comma-separated.</summary>
-    public string? Keywords { get; set; }
+    public OptionText? Keywords { get; set; }
     /// <summary>Words for the unknown class, comma-separated.</summary>
-    public string? UnknownWords { get; set; }
+    public OptionText? UnknownWords { get; set; }
     /// <summary>No unknown class.</summary>
     public bool NoUnknown { get; set; }
     /// <summary>No silence class.</summary>
     public bool NoSilence { get; set; }
     /// <summary>Training speakers.</summary>
-    public string? Speakers { get; set; }
+    public OptionText? Speakers { get; set; }
     /// <summary>SNR range in dB.</summary>
-    public string? Snr { get; set; }
+    public OptionText? Snr { get; set; }
     /// <summary>Share of clips band-limited to 4 kHz.</summary>
-    public string? Telephone { get; set; }
+    public OptionText? Telephone { get; set; }
     /// <summary>Seed.</summary>
-    public string? Seed { get; set; }
+    public OptionText? Seed { get; set; }
     /// <summary>The smaller quick set.</summary>
     public bool Quick { get; set; }
     /// <summary>Synthesise again even when cached.</summary>
     public bool NoCache { get; set; }
     /// <summary>Variable name of the dataset.</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
 }
 
 /// <summary>
@@ -108,12 +108,14 @@ static class KeywordsMagic
     static async Task RunAsync(KeywordsCommand c, KernelInvocationContext context, NotebookSession session)
     {
         var options = Options(c);
-        var name = OptionValues.VariableName(c.Name, "--name", DefaultName);
+        var name = session.ResultName(c.Name, "--name", DefaultName);
         var display = new ThrottledDisplay(context, LiveView.UpdateInterval);
         int total = KeywordDatasetBuilder.ClipsPerSpeaker(options) * (options.TrainSpeakers + options.ValidationSpeakers + options.TestSpeakers);
         display.Show(new HtmlString($"<div>Making {total:N0} clips …</div>"), force: true);
         void Progress(double share) => display.Show(new HtmlString($"<div>Synthesising: {share:P0} of {total:N0} clips</div>"));
-        var dataset = await Task.Run(() => KeywordDatasetBuilder.Build(options, Progress, useCache: !c.NoCache), context.CancellationToken);
+        KeywordDataset dataset;
+        try { dataset = await Task.Run(() => KeywordDatasetBuilder.Build(options, Progress, useCache: !c.NoCache, cancellation: context.CancellationToken)); }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested) { return; }
         display.Show(dataset, force: true);
         await session.ShareAsync(name, dataset, typeof(KeywordDataset));
     }

@@ -14,19 +14,19 @@ namespace EfficientML.Interactive;
 public sealed class ReparamCommand : KernelDirectiveCommand
 {
     /// <summary>C# variable holding the trained multi-branch RepCnn.</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>C# variable holding KeywordFeatures or a features tensor to check on.</summary>
-    public string? Features { get; set; }
+    public OptionText? Features { get; set; }
     /// <summary>Variable name of the folded copy.</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
     /// <summary>Variable name of the report.</summary>
-    public string? Result { get; set; }
+    public OptionText? Result { get; set; }
     /// <summary>Block whose kernels are pictured.</summary>
-    public string? Block { get; set; }
+    public OptionText? Block { get; set; }
     /// <summary>Output channel pictured.</summary>
-    public string? Channel { get; set; }
+    public OptionText? Channel { get; set; }
     /// <summary>Timing repeats.</summary>
-    public string? Repeats { get; set; }
+    public OptionText? Repeats { get; set; }
 }
 
 /// <summary>
@@ -71,9 +71,9 @@ static class ReparamMagic
             $"Make one in C#, e.g. var {modelName} = new RepCnn(new RepCnnConfig {{ Classes = 16 }})");
         if (model.IsReparameterized)
             throw new MagicException($"'{modelName}' is already folded (one conv per block); pass the multi-branch model it came from.");
-        var name = OptionValues.VariableName(c.Name, "--name", $"{modelName}_folded");
-        var resultName = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
-        int repeats = OptionValues.Int(c.Repeats, "--repeats", DefaultRepeats);
+        var name = session.ResultName(c.Name, "--name", $"{modelName}_folded");
+        var resultName = session.ResultName(c.Result, "--result", DefaultResultName);
+        int repeats = OptionValues.Int(c.Repeats, "--repeats", DefaultRepeats, min: 1, max: Reparameterization.MaxRepeats);
         int block = c.Block is null
             ? Math.Max(0, model.blocks.ToList().FindIndex(b => b.HasIdentity))
             : OptionValues.Int(c.Block, "--block", 0, min: 0);
@@ -85,7 +85,10 @@ static class ReparamMagic
 
         using var features = Features(c.Features, session, model);
         using var check = features.to(model.parameters().First().device);
-        var (folded, report) = await Task.Run(() => Reparameterization.FoldCopy(model, check, repeats), context.CancellationToken);
+        RepCnn folded;
+        ReparameterizationReport report;
+        try { (folded, report) = await Task.Run(() => Reparameterization.FoldCopy(model, check, repeats, context.CancellationToken)); }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested) { return; }
         context.Display(report, HtmlFormatter.MimeType);
         using var copy = Reparameterization.Copy(model);
         context.Display(new HtmlString(KeywordHtml.Kernels(copy.blocks[block].FoldedBranches(), channel,

@@ -10,27 +10,27 @@ namespace EfficientML.Interactive;
 public sealed class ModelCommand : KernelDirectiveCommand
 {
     /// <summary>Variable name of the model (default <c>model</c>).</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
     /// <summary>Load the shipped pretrained model.</summary>
     public bool Pretrained { get; set; }
     /// <summary>Load a TinyGpt safetensors file.</summary>
-    public string? From { get; set; }
+    public OptionText? From { get; set; }
     /// <summary>Transformer blocks of a new model.</summary>
-    public string? Layers { get; set; }
+    public OptionText? Layers { get; set; }
     /// <summary>Width of a new model.</summary>
-    public string? Dim { get; set; }
+    public OptionText? Dim { get; set; }
     /// <summary>Query heads of a new model.</summary>
-    public string? Heads { get; set; }
+    public OptionText? Heads { get; set; }
     /// <summary>Key/value heads of a new model.</summary>
-    public string? KvHeads { get; set; }
+    public OptionText? KvHeads { get; set; }
     /// <summary>MLP width of a new model.</summary>
-    public string? Mlp { get; set; }
+    public OptionText? Mlp { get; set; }
     /// <summary>Context length of a new model.</summary>
-    public string? Context { get; set; }
+    public OptionText? Context { get; set; }
     /// <summary>Give a new model its own output matrix.</summary>
     public bool Untied { get; set; }
     /// <summary>Seed of a new model's weights.</summary>
-    public string? Seed { get; set; }
+    public OptionText? Seed { get; set; }
 }
 
 /// <summary>
@@ -82,10 +82,16 @@ static class ModelMagic
             throw new MagicException("--layers, --dim, --heads, --kv-heads, --mlp, --context, --untied and --seed describe a new model; a loaded model keeps its own. " +
                                      $"Drop them, or drop {(c.Pretrained ? "--pretrained" : "--from")} to create a new model.");
         TinyGpt model;
-        if (c.Pretrained) model = PretrainedModels.LoadTinyMoby();
-        else if (c.From != null) model = Load(c.From);
-        else if (!describesNew && session.TryFindModel<TinyGpt>(name, out var existing)) model = existing;
-        else model = new TinyGpt(Config(c), OptionValues.Long(c.Seed, "--seed", DefaultSeed));
+        if (!describesNew && !c.Pretrained && c.From == null && session.TryFindModel<TinyGpt>(name, out var existing)) model = existing;
+        else
+        {
+            session.EnsureFree(name, "--name");
+            // Read and checked on the kernel's thread (cheap); built or loaded off it, so the kernel stays responsive.
+            var config = c.Pretrained || c.From != null ? null : Config(c);
+            long seed = OptionValues.Long(c.Seed, "--seed", DefaultSeed);
+            var from = c.From is null ? null : c.From.Trim();
+            model = await Task.Run(() => c.Pretrained ? PretrainedModels.LoadTinyMoby() : from != null ? Load(from) : new TinyGpt(config!, seed));
+        }
         session.Models.Set(name, model);
         await session.ShareAsync(name, model, typeof(TinyGpt));
         context.Display(model, HtmlFormatter.MimeType);

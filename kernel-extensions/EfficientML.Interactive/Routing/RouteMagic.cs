@@ -17,25 +17,25 @@ namespace EfficientML.Interactive;
 public sealed class RouteCommand : TrainingOptionsCommand
 {
     /// <summary>Name of the model to convert.</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>Expert sizes as fractions of the MLP width, comma-separated.</summary>
-    public string? Experts { get; set; }
+    public OptionText? Experts { get; set; }
     /// <summary>Difficulty-label tolerance in nats.</summary>
-    public string? Tolerance { get; set; }
+    public OptionText? Tolerance { get; set; }
     /// <summary>Hidden width of each router (0 = linear).</summary>
-    public string? RouterHidden { get; set; }
+    public OptionText? RouterHidden { get; set; }
     /// <summary>Sensitivity shown on the text (and at which fine-tuning is evaluated).</summary>
-    public string? Theta { get; set; }
+    public OptionText? Theta { get; set; }
     /// <summary>Sensitivities of the sweep, comma-separated.</summary>
-    public string? Thetas { get; set; }
+    public OptionText? Thetas { get; set; }
     /// <summary>Text coloured by the experts its characters use.</summary>
-    public string? Text { get; set; }
+    public OptionText? Text { get; set; }
     /// <summary>Also fine-tune and measure the elastic (static-width) baseline.</summary>
     public bool Baseline { get; set; }
     /// <summary>Variable name of the routed model.</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
     /// <summary>Variable name of the study.</summary>
-    public string? Result { get; set; }
+    public OptionText? Result { get; set; }
 }
 
 /// <summary>
@@ -59,6 +59,9 @@ static class RouteMagic
 
     /// <summary>Calibration windows that rank the MLP neurons (of the model's context length, from the training split).</summary>
     public const int CalibrationSequences = 16;
+
+    /// <summary>Calibration windows in quick mode.</summary>
+    public const int QuickCalibrationSequences = 4;
 
     /// <summary>Fine-tuning starts from trained weights: fewer steps, a gentler rate and a short warmup than <c>#!train</c>.</summary>
     public static TrainingOptions FineTuningDefaults { get; } = RoutingExperiments.FineTuning(quick: false) with { EvalEvery = 25 };
@@ -118,14 +121,15 @@ static class RouteMagic
         var defaults = new RoutingOptions();
         var fractions = OptionValues.Numbers(c.Experts, "--experts", "0.25,0.5,0.75,1", min: 0, max: 1) ?? ExpertSizes.DefaultFractions;
         double tolerance = Tolerance(c.Tolerance, defaults.Tolerance);
-        int routerHidden = OptionValues.Int(c.RouterHidden, "--router-hidden", defaults.RouterHidden, min: 0);
+        int routerHidden = OptionValues.Int(c.RouterHidden, "--router-hidden", defaults.RouterHidden, min: 0, max: RoutingOptions.MaxRouterHidden,
+            why: "0 makes each router one linear map; a router is a small network beside its layer");
         // θ = 0 sends every token to the smallest expert, θ = 1 to the full MLP (the dense model).
         const string ThetaWhy = "θ = 0 sends every token to the smallest expert, θ = 1 to the full MLP (the dense model)";
         double theta = OptionValues.Double(c.Theta, "--theta", defaults.EvalTheta, min: 0, max: 1, why: ThetaWhy);
         var thetas = (OptionValues.Numbers(c.Thetas, "--thetas", "0,0.25,0.5,0.75,1", min: 0, max: 1) ?? RoutingEvaluation.DefaultThetas)
             .Distinct().Order().ToList();
-        var name = OptionValues.VariableName(c.Name, "--name", $"{modelName}_routed");
-        var resultName = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
+        var name = session.ResultName(c.Name, "--name", $"{modelName}_routed");
+        var resultName = session.ResultName(c.Result, "--result", DefaultResultName);
         if (name == modelName)
             throw new MagicException($"--name {name} is the model being converted; the routed copy needs a name of its own, e.g. --name {modelName}_routed.");
         if (name == resultName)
@@ -133,7 +137,9 @@ static class RouteMagic
         var text = Text(c.Text);
         var model = ModelMagic.Find(session, modelName, "route");
         var options = Options(fractions, c.Experts, tolerance, routerHidden, theta, model.Config.MlpDim);
-        var training = TrainingOptionParameters.Read(c, model.Config.ContextLength, FineTuningDefaults) with { EvalAtStart = true };
+        var training = QuickMode.Apply(session, context, Name,
+            TrainingOptionParameters.Read(c, model.Config.ContextLength, FineTuningDefaults) with { EvalAtStart = true }, RoutingExperiments.FineTuning(quick: true));
+        bool quick = session.Quick;
         var corpus = MobyDickCorpus.Get();
         text ??= DefaultText(corpus);
 
@@ -143,7 +149,7 @@ static class RouteMagic
         await session.TrainingGate.WaitAsync(context.CancellationToken);
         try
         {
-            using var calibration = Calibration(corpus, model, training.Seed);
+            using var calibration = Calibration(corpus, model, training.Seed, quick ? QuickCalibrationSequences : CalibrationSequences);
             routed = await Task.Run(() => RoutedGpt.FromDense(model, calibration, options, training.Seed));
             var run = RoutingFineTuning.NewRun(routed, corpus, training, $"DynaMoE routers + experts (validation at θ = {Invariant(theta)})");
             var elasticRun = c.Baseline
@@ -162,7 +168,8 @@ static class RouteMagic
             }
             var measured = routed;
             // Off the kernel's thread, so an interrupt is seen while the steps run; the trainer checks the token between steps.
-            var outcome = await Task.Run(() => Measure(measured, model, calibration, corpus, options, training, thetas, text, run, elasticRun, Stage, context.CancellationToken));
+            int routerFitBatches = quick ? 1 : 4;
+            var outcome = await Task.Run(() => Measure(measured, model, calibration, corpus, options, training, thetas, text, routerFitBatches, run, elasticRun, Stage, context.CancellationToken));
             // Interrupted: the cell has ended, so nothing more is shown or shared, and the half-trained copy is dropped.
             if (outcome is null || context.CancellationToken.IsCancellationRequested) return;
             kept = true;
@@ -185,9 +192,10 @@ static class RouteMagic
     /// </summary>
     static Outcome? Measure(
         RoutedGpt routed, TinyGpt dense, Tensor calibration, TextCorpus corpus, RoutingOptions options, TrainingOptions training,
-        IReadOnlyList<double> thetas, string text, TrainingRun run, TrainingRun? elasticRun, Action<string, bool> stage, CancellationToken cancellation)
+        IReadOnlyList<double> thetas, string text, int routerFitBatches, TrainingRun run, TrainingRun? elasticRun, Action<string, bool> stage,
+        CancellationToken cancellation)
     {
-        var study = RoutingExperiments.Measure(routed, corpus, options, training, thetas, training.EvalBatches, routerFitBatches: 4,
+        var study = RoutingExperiments.Measure(routed, corpus, options, training, thetas, training.EvalBatches, routerFitBatches,
             elasticRun is null ? null : () => RoutedGpt.FromDense(dense, calibration, options, training.Seed),
             run, elasticRun, trained: Diverged, stage: stage, cancellation: cancellation);
         if (study is null) return null;
@@ -229,10 +237,10 @@ static class RouteMagic
         Enumerable.Range(0, (int)experts.shape[0]).Select(l => DifficultyLabels.Shares(experts[l], count)).ToArray();
 
     /// <summary>Sequences of the model's context length from the training split, which rank the MLP neurons.</summary>
-    static Tensor Calibration(TextCorpus corpus, TinyGpt model, long seed)
+    static Tensor Calibration(TextCorpus corpus, TinyGpt model, long seed, int sequences)
     {
         using var generator = Seeding.Generator(seed);
-        var (x, y) = corpus.SampleBatch(Split.Train, CalibrationSequences, model.Config.ContextLength, generator);
+        var (x, y) = corpus.SampleBatch(Split.Train, sequences, model.Config.ContextLength, generator);
         y.Dispose();
         return x;
     }

@@ -15,31 +15,31 @@ namespace EfficientML.Interactive;
 public sealed class SpeculateCommand : KernelDirectiveCommand
 {
     /// <summary>Name of the model to decode (the target).</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>Text to continue.</summary>
-    public string? Prompt { get; set; }
+    public OptionText? Prompt { get; set; }
     /// <summary>New tokens to produce.</summary>
-    public string? Tokens { get; set; }
+    public OptionText? Tokens { get; set; }
     /// <summary>Exit layer of self-drafting.</summary>
-    public string? K { get; set; }
+    public OptionText? K { get; set; }
     /// <summary>Draft tokens per round.</summary>
-    public string? Gamma { get; set; }
+    public OptionText? Gamma { get; set; }
     /// <summary>Adapt γ to the acceptance.</summary>
     public bool Adaptive { get; set; }
     /// <summary>Largest γ of the adaptive rule.</summary>
-    public string? MaxGamma { get; set; }
+    public OptionText? MaxGamma { get; set; }
     /// <summary>Sampling temperature (0: greedy).</summary>
-    public string? Temperature { get; set; }
+    public OptionText? Temperature { get; set; }
     /// <summary>Sample among the k most likely tokens.</summary>
-    public string? TopK { get; set; }
+    public OptionText? TopK { get; set; }
     /// <summary>Seed of the sampler.</summary>
-    public string? Seed { get; set; }
+    public OptionText? Seed { get; set; }
     /// <summary>m2r2, early-exit, or the name of a draft model.</summary>
-    public string? Draft { get; set; }
+    public OptionText? Draft { get; set; }
     /// <summary>Steps of accelerator training.</summary>
-    public string? Steps { get; set; }
+    public OptionText? Steps { get; set; }
     /// <summary>Variable name of the result.</summary>
-    public string? Name { get; set; }
+    public OptionText? Name { get; set; }
 }
 
 /// <summary>
@@ -55,7 +55,8 @@ static class SpeculateMagic
     public const string DefaultResultName = "speculation";
 
     /// <summary>The C# variable that holds the M2R2 accelerators the run drafted with.</summary>
-    public const string AdaptersVariable = "adapters";
+    /// <summary>The C# variable the accelerators are kept in: one per model and exit layer, e.g. tiny_adapters_k4.</summary>
+    public static string AdaptersVariable(string model, int k) => $"{model}_adapters_k{k}";
 
     public const int DefaultTokens = 200;
     public const int DefaultGamma = 4;
@@ -90,7 +91,7 @@ static class SpeculateMagic
                           "from a second, smaller model (--draft NAME). Runs plain decoding on the same prompt as the baseline, shows the text " +
                           "coloured by where each token came from while decoding (accepted draft, corrected, bonus), then the run's figures, its " +
                           "speed over plain decoding, and whether greedy output equals plain greedy output token for token. Keeps the " +
-                          $"SpeculativeResult (--name, default '{DefaultResultName}') and the accelerators ('{AdaptersVariable}') as C# variables. " +
+                          $"SpeculativeResult (--name, default '{DefaultResultName}') and the accelerators ('{AdaptersVariable("model", 4)}' for --model model --k 4) as C# variables. " +
                           "Interrupt the cell to stop training or decoding. " +
                           "C#: new SpeculativeDecoder(model, new SelfDrafter(k, adapters)).Generate(prompt, new SpeculationOptions { Gamma = 4 }).",
         };
@@ -168,8 +169,9 @@ static class SpeculateMagic
                     view.Stage = $"Training M2R2 accelerators for the first {plan.K} of {plan.Model.Config.Layers} layers of '{plan.ModelName}' (the model stays frozen)…";
                     display.Show(view);
                     var fresh = AcceleratorAdapters.For(plan.Model, plan.K, Math.Min(SpeculativeExperiments.Rank, plan.Model.Config.Dim));
-                    var d = AcceleratorTrainingDefaults(session.Quick);
-                    var training = d with { Steps = plan.Steps, BlockSize = Math.Min(d.BlockSize, plan.Model.Config.ContextLength), WarmupSteps = Math.Min(d.WarmupSteps, plan.Steps / 10) };
+                    var d = AcceleratorTrainingDefaults(quick: false);
+                    var asked = d with { Steps = plan.Steps, BlockSize = Math.Min(d.BlockSize, plan.Model.Config.ContextLength), WarmupSteps = Math.Min(d.WarmupSteps, plan.Steps / 10) };
+                    var training = QuickMode.Apply(session, context, Name, asked, AcceleratorTrainingDefaults(quick: true));
                     void Progress(TrainingRun r)
                     {
                         if (view.Run is null)
@@ -197,7 +199,7 @@ static class SpeculateMagic
                     adapters = fresh;
                     trainedHere = run;
                 }
-                await session.ShareAsync(AdaptersVariable, adapters, typeof(AcceleratorAdapters));
+                await session.ShareAsync(AdaptersVariable(plan.ModelName, plan.K), adapters, typeof(AcceleratorAdapters));
             }
 
             using var drafter = plan.Kind switch
@@ -304,7 +306,7 @@ static class SpeculateMagic
     static Plan Read(SpeculateCommand c, NotebookSession session, TextCorpus corpus)
     {
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
-        var resultName = OptionValues.VariableName(c.Name, "--name", DefaultResultName);
+        var resultName = session.ResultName(c.Name, "--name", DefaultResultName);
         int tokens = OptionValues.Int(c.Tokens, "--tokens", DefaultTokens, min: 1, max: MaxTokens);
         int gamma = Gamma(c.Gamma);
         int? maxGamma = c.MaxGamma is null ? null : OptionValues.Int(c.MaxGamma, "--max-gamma", DefaultMaxGamma, min: 1, max: MaxGamma);
@@ -344,7 +346,7 @@ static class SpeculateMagic
         }
         if (c.Steps is not null && kind != DraftKind.M2R2)
             throw new MagicException($"--steps trains M2R2's accelerators, which --draft {draftName} does not use: drop --steps, or use --draft {M2R2Draft}.");
-        int steps = OptionValues.Int(c.Steps, "--steps", AcceleratorTrainingDefaults(session.Quick).Steps, min: 1, max: TrainingOptions.MaxSteps);
+        int steps = OptionValues.Int(c.Steps, "--steps", AcceleratorTrainingDefaults(quick: false).Steps, min: 1, max: TrainingOptions.MaxSteps);
 
         var prompt = c.Prompt ?? DefaultPrompt(corpus, config.ContextLength);
         if (prompt.Length == 0)
@@ -368,6 +370,7 @@ static class SpeculateMagic
             // The checks above cover the options; what is left is about the draft model (vocabulary, context, device).
             throw new MagicException($"--draft {draftName}: {e.Message}");
         }
+        if (kind == DraftKind.M2R2) session.EnsureFree(AdaptersVariable(modelName, k), "--model or --k");
         return new Plan(modelName, model, kind, draftName, draftModel, k, steps, prompt, promptTokens, options, resultName);
     }
 

@@ -10,9 +10,9 @@ namespace EfficientML.Interactive;
 public sealed class TrainCommand : TrainingOptionsCommand
 {
     /// <summary>Name of the model to train.</summary>
-    public string? Model { get; set; }
+    public OptionText? Model { get; set; }
     /// <summary>Variable name of the training run.</summary>
-    public string? Run { get; set; }
+    public OptionText? Run { get; set; }
 }
 
 /// <summary>
@@ -48,9 +48,9 @@ static class TrainMagic
     static async Task RunAsync(TrainCommand c, KernelInvocationContext context, NotebookSession session)
     {
         var modelName = (c.Model ?? ModelMagic.DefaultName).Trim();
-        var runName = OptionValues.VariableName(c.Run, "--run", DefaultRunName);
+        var runName = session.ResultName(c.Run, "--run", DefaultRunName);
         var model = ModelMagic.Find(session, modelName, "train");
-        var options = TrainingOptionParameters.Read(c, model.Config.ContextLength);
+        var options = QuickMode.Apply(session, context, Name, TrainingOptionParameters.Read(c, model.Config.ContextLength), QuickMode.Training);
         var corpus = MobyDickCorpus.Get();
         await session.TrainingGate.WaitAsync(context.CancellationToken);
         try

@@ -11,19 +11,19 @@ namespace EfficientML.Interactive;
 public abstract class TrainingOptionsCommand : KernelDirectiveCommand
 {
     /// <summary>Optimizer steps.</summary>
-    public string? Steps { get; set; }
+    public OptionText? Steps { get; set; }
     /// <summary>Peak learning rate.</summary>
-    public string? Lr { get; set; }
+    public OptionText? Lr { get; set; }
     /// <summary>Sequences per step.</summary>
-    public string? Batch { get; set; }
+    public OptionText? Batch { get; set; }
     /// <summary>Tokens per sequence.</summary>
-    public string? Block { get; set; }
+    public OptionText? Block { get; set; }
     /// <summary>Warmup steps.</summary>
-    public string? Warmup { get; set; }
+    public OptionText? Warmup { get; set; }
     /// <summary>Evaluate every this many steps.</summary>
-    public string? EvalEvery { get; set; }
+    public OptionText? EvalEvery { get; set; }
     /// <summary>Seed of the batch sampler.</summary>
-    public string? Seed { get; set; }
+    public OptionText? Seed { get; set; }
 }
 
 /// <summary>The parameters (with hover help) and the reading of <see cref="TrainingOptionsCommand"/>, in one place.</summary>

@@ -15,10 +15,10 @@ public static class KeywordDatasetBuilder
     /// The dataset for <paramref name="options"/>: read from the cache in <paramref name="cacheFolder"/> (default
     /// <see cref="KeywordDatasetCache.DefaultFolder"/>) when it was made before, otherwise synthesised and cached.
     /// <paramref name="progress"/> is called with the share done (0…1) on the building thread; <paramref name="espeakLibrary"/> overrides where
-    /// libespeak-ng.so.1 is loaded from.
+    /// libespeak-ng.so.1 is loaded from. <paramref name="cancellation"/> is checked between clips.
     /// </summary>
     public static KeywordDataset Build(KeywordDatasetOptions options, Action<double>? progress = null, bool useCache = true,
-        string? cacheFolder = null, string? espeakLibrary = null, NoiseLibrary? noise = null)
+        string? cacheFolder = null, string? espeakLibrary = null, NoiseLibrary? noise = null, CancellationToken cancellation = default)
     {
         options.Validate();
         var cache = new KeywordDatasetCache(cacheFolder);
@@ -45,6 +45,7 @@ public static class KeywordDatasetBuilder
                 var rng = new Random(DerivedSeed(options.Seed, s, p));
                 foreach (var (label, word) in Script(options, rng))
                 {
+                    cancellation.ThrowIfCancellationRequested();
                     var (audio, clip) = word.Length == 0
                         ? renderer.Silence(rng, label)
                         : renderer.Word(word, label, plan[s].Speakers[p], rng);

@@ -20,7 +20,8 @@ public static class WaveFile
     public static AudioClip Read(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path)) throw new MissingFileException($"No WAV file at '{path}'.", path);
+        InputFiles.Length(path, "WAV file", minimumBytes: 12, missing: p => new MissingFileException($"No WAV file at '{p}'.", p),
+            tooShort: (p, n) => new InvalidFileException($"'{p}' is not a WAV file this reader understands: it has {n} bytes{(n == 0 ? " (or is not a regular file)" : "")}, fewer than a RIFF/WAVE header."));
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -82,6 +83,9 @@ public static class WaveFile
         return bytes;
     }
 
+    /// <summary>Largest magnitude a float sample may have (float WAV is nominally within ±1; louder files exist, this is not one).</summary>
+    const double MaxFloatSample = 1000;
+
     static AudioClip Parse(ReadOnlySpan<byte> bytes, string name)
     {
         InvalidFileException Bad(string what) => new($"'{name}' is not a WAV file this reader understands: {what}.");
@@ -117,9 +121,11 @@ public static class WaveFile
             }
             else if (id.SequenceEqual("data"u8))
             {
-                // Streaming writers leave the size at 0 or 0xFFFFFFFF, and truncated files end early: take what is there.
-                long length = size == 0 || size > available ? available : size;
-                data = bytes.Slice(body, (int)length);
+                // Streaming writers leave the size at 0 or 0xFFFFFFFF ("to the end"); any other size must be there in full.
+                bool open = size == 0 || size == uint.MaxValue;
+                if (!open && size > available)
+                    throw Bad($"its 'data' chunk says {size:N0} bytes but only {available:N0} follow: the file is truncated (copy or record it again)");
+                data = bytes.Slice(body, (int)(open ? available : size));
                 haveData = true;
                 if (haveFormat) break;
             }
@@ -139,6 +145,8 @@ public static class WaveFile
 
         int width = bits / 8, frame = width * channels;
         int frames = data.Length / frame;
+        if (frames == 0)
+            throw Bad($"its 'data' chunk ({data.Length:N0} bytes) holds no whole frame of {channels:N0} channel{(channels == 1 ? "" : "s")} × {bits} bits");
         var samples = new float[frames];
         for (int f = 0; f < frames; f++)
         {
@@ -158,6 +166,9 @@ public static class WaveFile
                 };
             }
             samples[f] = (float)(sum / channels);
+            // Float data is nominally within ±1; NaN, ∞ or absurd values mean the bytes are not floats (a mislabelled header).
+            if (floating && !(Math.Abs(samples[f]) <= MaxFloatSample))
+                throw Bad($"sample {f:N0} reads as {samples[f]}, which is not audio: the header calls the samples {bits}-bit float, and they are probably not");
         }
         return new AudioClip(samples, (int)rate);
     }

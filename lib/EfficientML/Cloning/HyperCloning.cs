@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace EfficientML.Cloning;
 
-/// <summary>Settings of <see cref="HyperCloning.Expand(TinyGpt, int, HyperCloneOptions?)"/>.</summary>
+/// <summary>Settings of <see cref="HyperCloning.Expand(TinyGpt, int, HyperCloneOptions?, CancellationToken)"/>.</summary>
 public sealed record HyperCloneOptions
 {
     /// <summary>
@@ -77,7 +77,8 @@ public static class HyperCloning
     /// Returns a model with every width (residual, heads, key/value heads, MLP) multiplied by <paramref name="widthFactor"/>
     /// and head width unchanged, initialised so its logits equal <paramref name="model"/>'s, plus a report that checks it.
     /// </summary>
-    public static HyperCloneResult Expand(TinyGpt model, int widthFactor, HyperCloneOptions? options = null)
+    /// <remarks><paramref name="cancellation"/> is checked between layers; a cancelled expansion frees what it built.</remarks>
+    public static HyperCloneResult Expand(TinyGpt model, int widthFactor, HyperCloneOptions? options = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new HyperCloneOptions();
@@ -87,7 +88,10 @@ public static class HyperCloning
         int n = widthFactor;
         var source = model.Config;
         var target = GrownConfig(source, n);
+        cancellation.ThrowIfCancellationRequested();
         var grown = new TinyGpt(target);
+        try
+        {
         using (no_grad())
         using (var scope = NewDisposeScope())
         {
@@ -97,6 +101,7 @@ public static class HyperCloning
             Copy(grown.wpe.weight!, model.wpe.weight!.repeat(1, n));
             for (int l = 0; l < source.Layers; l++)
             {
+                cancellation.ThrowIfCancellationRequested();
                 var (a, b) = (model.blocks[l], grown.blocks[l]);
                 CopyNorm(b.ln_1, a.ln_1, n);
                 CopyLinear(b.attn.q_proj, a.attn.q_proj, n, noise, options.NoiseSnrDb);   // heads tiled: head h' copies h' mod H
@@ -121,6 +126,13 @@ public static class HyperCloning
             }
             noise?.Dispose();
         }
+        cancellation.ThrowIfCancellationRequested();
+        }
+        catch
+        {
+            grown.Dispose();
+            throw;
+        }
         grown.train(model.training);
         var report = Check(model, grown, n, options);
         return new HyperCloneResult(grown, report);
@@ -130,20 +142,22 @@ public static class HyperCloning
     public static TinyGptConfig GrownConfig(TinyGptConfig source, int widthFactor)
     {
         CheckFactor(widthFactor);
+        int Grow(int size, string name) => (long)size * widthFactor <= TinyGptConfig.MaxSize ? size * widthFactor
+            : throw new InvalidSettingsException($"A width factor of {widthFactor} makes {name} {(long)size * widthFactor:N0}, more than the {TinyGptConfig.MaxSize:N0} a TinyGpt may have: use a smaller factor.");
         return (source with
         {
-            Dim = source.Dim * widthFactor,
-            Heads = source.Heads * widthFactor,
-            KvHeads = source.KvHeads * widthFactor,
-            MlpDim = source.MlpDim * widthFactor,
+            Dim = Grow(source.Dim, nameof(source.Dim)),
+            Heads = Grow(source.Heads, nameof(source.Heads)),
+            KvHeads = Grow(source.KvHeads, nameof(source.KvHeads)),
+            MlpDim = Grow(source.MlpDim, nameof(source.MlpDim)),
         }).Validate();
     }
 
     /// <summary>Overload for a factor given as a number: anything but an integer ≥ 2 is refused with the reason.</summary>
     public static HyperCloneResult Expand(TinyGpt model, double widthFactor, HyperCloneOptions? options = null)
     {
-        if (!double.IsFinite(widthFactor) || widthFactor != Math.Floor(widthFactor))
-            throw new InvalidSettingsException($"HyperCloning needs an integer width factor of 2 or more (got {widthFactor}): the weights are tiled whole copies. Use 2, 3 or 4.");
+        if (!double.IsFinite(widthFactor) || widthFactor != Math.Floor(widthFactor) || widthFactor < 2 || widthFactor > int.MaxValue)
+            throw new InvalidSettingsException($"HyperCloning needs an integer width factor of 2 or more (got {widthFactor:G}): the weights are tiled whole copies. Use 2, 3 or 4.");
         return Expand(model, (int)widthFactor, options);
     }
 

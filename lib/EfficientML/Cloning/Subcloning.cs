@@ -89,7 +89,9 @@ public static class Subcloning
     /// <paramref name="calibration"/> token ids (B, T). Losses in the report are measured on <paramref name="evaluation"/>
     /// (B, T) when given, else on the calibration tokens (each position predicting the next).
     /// </summary>
-    public static SubcloneResult Shrink(TinyGpt model, SubcloneOptions options, Tensor calibration, Tensor? evaluation = null, long seed = 1)
+    /// <remarks><paramref name="cancellation"/> is checked between the stages (ranking, copying, measuring).</remarks>
+    public static SubcloneResult Shrink(TinyGpt model, SubcloneOptions options, Tensor calibration, Tensor? evaluation = null, long seed = 1,
+        CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -101,7 +103,11 @@ public static class Subcloning
             throw new InvalidSettingsException($"Calibration tokens must be (batch, time) with time ≥ 2; got shape [{string.Join(", ", calibration.shape)}].");
 
         using var _ = no_grad();
+        cancellation.ThrowIfCancellationRequested();
+        MemoryBudget.Require(CalibrationBytes(source, calibration.shape[0], calibration.shape[1]),
+            $"Ranking on {calibration.shape[0]:N0} windows of {calibration.shape[1]:N0} tokens", "Use fewer calibration windows.");
         var stats = Measure(model, calibration.to(model.Device));
+        cancellation.ThrowIfCancellationRequested();
         var keptDims = TopSorted(stats.Importance, target.Dim);
         var keptSet = keptDims.ToHashSet();
         var agreement = stats.LayerImportance.Select(layer => TopSorted(layer, target.Dim).Count(keptSet.Contains) / (double)target.Dim).ToArray();
@@ -150,6 +156,11 @@ public static class Subcloning
             }
         }
         small.train(model.training);
+        if (cancellation.IsCancellationRequested)
+        {
+            small.Dispose();
+            cancellation.ThrowIfCancellationRequested();
+        }
 
         var eval = (evaluation ?? calibration).to(model.Device);
         double Loss(TinyGpt m) => NextTokenLoss(m, eval);
@@ -205,6 +216,13 @@ public static class Subcloning
         int head = (layers + 1) / 2, tail = layers - head;
         return Enumerable.Range(0, head).Concat(Enumerable.Range(sourceLayers - tail, tail)).ToArray();
     }
+
+    /// <summary>
+    /// A generous estimate of the memory one ranking pass needs: per token, the residual stream, each head's contribution to
+    /// it and the MLP's hidden activations, and per window the attention weights (all float32).
+    /// </summary>
+    public static double CalibrationBytes(TinyGptConfig c, long windows, long length) =>
+        4.0 * windows * length * (4.0 * c.Dim + (double)c.Heads * c.Dim + 2.0 * c.MlpDim + 2.0 * c.Heads * length);
 
     sealed record Statistics(double[] Importance, double[][] LayerImportance, double[] BlockChange, double[][] HeadImportance, double[][] NeuronImportance);
 

@@ -35,10 +35,13 @@ public static class ClusteringExperiments
 
     /// <summary>
     /// One training step of the decoder layer's six weight matrices soft-clustered by DKM, under each storage in
-    /// <see cref="Tricks"/>: what was kept for backward (exactly, by the store) and how long the step took.
+    /// <see cref="Tricks"/>: what was kept for backward (exactly, by the store) and how long the step took (the median of
+    /// <paramref name="timedSteps"/> steps after the first; by default 3, 1 in quick mode).
     /// </summary>
-    public static IReadOnlyList<SavedMemoryRow> SavedMemory(TextCorpus corpus, DkmOptions options, bool quick, int timedSteps = 3)
+    public static IReadOnlyList<SavedMemoryRow> SavedMemory(TextCorpus corpus, DkmOptions options, bool quick, int? timedSteps = null)
     {
+        int timed = timedSteps ?? (quick ? 1 : 3);
+        if (timed < 1) throw new InvalidSettingsException($"Time at least one step (got {timed}).");
         var config = DecoderLayer(quick);
         var rows = new List<SavedMemoryRow>();
         using var generator = Seeding.Generator(1);
@@ -51,7 +54,7 @@ public static class ClusteringExperiments
                 ["blocks.0.attn.q_proj", "blocks.0.attn.k_proj", "blocks.0.attn.v_proj", "blocks.0.attn.o_proj", "blocks.0.mlp.fc", "blocks.0.mlp.proj"]);
             var times = new List<double>();
             double loss = 0;
-            for (int i = 0; i <= timedSteps; i++)
+            for (int i = 0; i <= timed; i++)
             {
                 using var scope = NewDisposeScope();
                 store.ResetPeak();

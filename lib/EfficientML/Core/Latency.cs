@@ -9,7 +9,7 @@ namespace EfficientML.Core;
 public static class Latency
 {
     /// <summary>The median milliseconds per call of each of <paramref name="runs"/>, in their order.</summary>
-    public static double[] Medians(IReadOnlyList<Action> runs, int repeats = 50, int warmup = 5)
+    public static double[] Medians(IReadOnlyList<Action> runs, int repeats = 50, int warmup = 5, CancellationToken cancellation = default)
     {
         if (runs.Count == 0) throw new InvalidSettingsException("Give at least one thing to time.");
         if (repeats < 1) throw new InvalidSettingsException($"Time at least one repeat (got {repeats}).");
@@ -20,6 +20,7 @@ public static class Latency
         for (int r = 0; r < repeats; r++)
             for (int i = 0; i < runs.Count; i++)
             {
+                cancellation.ThrowIfCancellationRequested();
                 clock.Restart();
                 runs[i]();
                 times[i][r] = clock.Elapsed.TotalMilliseconds;

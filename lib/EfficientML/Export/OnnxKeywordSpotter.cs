@@ -30,8 +30,18 @@ public sealed class OnnxKeywordSpotter : IDisposable
         }
         Mels = input.Dimensions[1];
         Classes = output.Dimensions[1];
-        Config = _session.ModelMetadata.CustomMetadataMap.TryGetValue(RepCnnOnnx.ConfigKey, out var json) ? RepCnnConfig.FromJson(json) : null;
         Path = path;
+        try
+        {
+            Config = _session.ModelMetadata.CustomMetadataMap.TryGetValue(RepCnnOnnx.ConfigKey, out var json) ? RepCnnConfig.FromJson(json) : null;
+            if (Config is not null && (Config.Mels != Mels || Config.Classes != Classes))
+                throw new InvalidSettingsException($"the configuration says {Config.Mels} mel bands and {Config.Classes} classes, the graph {Mels} and {Classes}");
+        }
+        catch (Exception e) when (e is InvalidSettingsException or System.Text.Json.JsonException)
+        {
+            _session.Dispose();
+            throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({e.Message}). Re-export it with RepCnnOnnx.Export.", e);
+        }
     }
 
     /// <summary>Mel bands the model expects.</summary>

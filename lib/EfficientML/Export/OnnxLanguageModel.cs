@@ -24,8 +24,31 @@ public sealed class OnnxLanguageModel : IDisposable
             _session.Dispose();
             throw new InvalidFileException($"'{path}' is an ONNX model but not one exported by TinyGptOnnx (no '{TinyGptOnnx.ConfigKey}' metadata).");
         }
-        Config = TinyGptConfig.FromJson(json);
-        Path = path;
+        try
+        {
+            Config = TinyGptConfig.FromJson(json);
+            Path = path;
+            CheckGraph();
+        }
+        catch (Exception e) when (e is InvalidSettingsException or OnnxRuntimeException)
+        {
+            _session.Dispose();
+            throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({e.Message}) Re-export it with TinyGptOnnx.Export.", e);
+        }
+    }
+
+    /// <summary>
+    /// The metadata's configuration must be the graph's: the logits' width is the vocabulary, and a full window of
+    /// <see cref="TinyGptConfig.ContextLength"/> tokens runs (the position table is that long).
+    /// </summary>
+    void CheckGraph()
+    {
+        if (_session.OutputMetadata.TryGetValue(TinyGptOnnx.OutputName, out var output) && output.Dimensions is { Length: 3 } dims &&
+            dims[2] > 0 && dims[2] != Config.VocabSize)
+            throw new InvalidSettingsException($"the graph's logits are {dims[2]} wide but the configuration says {Config.VocabSize} tokens");
+        var logits = Logits(new long[Config.ContextLength], 1, Config.ContextLength);
+        if (logits.Length != (long)Config.ContextLength * Config.VocabSize)
+            throw new InvalidSettingsException($"a window of {Config.ContextLength} tokens gave {logits.Length} logits, not {Config.ContextLength} × {Config.VocabSize}");
     }
 
     /// <summary>The exported model's sizes (from the file's metadata).</summary>

@@ -52,8 +52,9 @@ internal static class OnnxModelFile
     {
         ArgumentNullException.ThrowIfNull(path);
         if (threads < 1) throw new InvalidSettingsException($"ONNX Runtime needs at least one thread (got {threads}).");
-        if (!File.Exists(path))
-            throw new MissingFileException($"No ONNX model at '{Path.GetFullPath(path)}'. Export one with {exporter} first.", path);
+        InputFiles.Length(path, "ONNX model", minimumBytes: 1,
+            missing: p => new MissingFileException($"No ONNX model at '{Path.GetFullPath(p)}'. Export one with {exporter} first.", p),
+            tooShort: (p, _) => new InvalidFileException($"'{p}' is empty, or not a regular file (a pipe or a device): it holds no ONNX model. Re-export it with {exporter}."));
         using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
         try
         {

@@ -35,6 +35,9 @@ public sealed record ReparameterizationReport(double MaxAbsDifference, double Lo
 /// <summary>Folds a copy of a trained RepCNN and checks it: same logits, fewer parameters, less time.</summary>
 public static class Reparameterization
 {
+    /// <summary>Most timing repeats <see cref="FoldCopy"/> takes.</summary>
+    public const int MaxRepeats = 100_000;
+
     /// <summary>A copy of <paramref name="model"/> (weights and batch-norm statistics) in evaluation mode; the original is untouched.</summary>
     public static RepCnn Copy(RepCnn model)
     {
@@ -56,8 +59,9 @@ public static class Reparameterization
     /// <paramref name="features"/> (e.g. a batch of real log-mel features): largest logit difference, parameters, and
     /// median time per call on one window (the first, batch 1) over <paramref name="repeats"/> alternating calls.
     /// </summary>
-    public static (RepCnn Folded, ReparameterizationReport Report) FoldCopy(RepCnn model, Tensor features, int repeats = 50)
+    public static (RepCnn Folded, ReparameterizationReport Report) FoldCopy(RepCnn model, Tensor features, int repeats = 50, CancellationToken cancellation = default)
     {
+        if (repeats is < 1 or > MaxRepeats) throw new InvalidSettingsException($"Time 1 to {MaxRepeats:N0} repeats (got {repeats:N0}).");
         var folded = Copy(model).Reparameterize();
         using var evalMode = new EvalMode(model);
         using var noGrad = no_grad();
@@ -68,7 +72,9 @@ public static class Reparameterization
         using (var largest = a.abs().max())
             (difference, scale) = (delta.item<float>(), largest.item<float>());
         using var window = features[..1];
-        var ms = Latency.Medians([() => model.call(window).Dispose(), () => folded.call(window).Dispose()], repeats);
+        double[] ms;
+        try { ms = Latency.Medians([() => model.call(window).Dispose(), () => folded.call(window).Dispose()], repeats, cancellation: cancellation); }
+        catch (OperationCanceledException) { folded.Dispose(); throw; }
         return (folded, new ReparameterizationReport(difference, scale, model.ParameterCount, folded.ParameterCount, ms[0], ms[1], window.shape, repeats));
     }
 }

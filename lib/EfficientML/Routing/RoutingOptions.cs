@@ -31,6 +31,9 @@ public sealed record RoutingOptions
     /// <summary>Hidden width of each router (0 = a linear router).</summary>
     public int RouterHidden { get; init; } = 32;
 
+    /// <summary>Largest router hidden width.</summary>
+    public const int MaxRouterHidden = 4096;
+
     /// <summary>
     /// Difficulty-label tolerance in nats: a token's label is the smallest expert whose next-token loss (every MLP
     /// narrowed to it) is at most this much above the full model's.
@@ -60,7 +63,8 @@ public sealed record RoutingOptions
         for (int j = 1; j < ExpertFractions.Count; j++)
             if (!(ExpertFractions[j] > ExpertFractions[j - 1]))
                 throw new InvalidSettingsException($"Expert sizes must increase ({string.Join(", ", ExpertFractions)}): list them from smallest to largest, each once.");
-        if (RouterHidden < 0) throw new InvalidSettingsException($"RouterHidden must be 0 (linear) or more, not {RouterHidden}.");
+        if (RouterHidden is < 0 or > MaxRouterHidden)
+            throw new InvalidSettingsException($"RouterHidden must be 0 (linear) to {MaxRouterHidden:N0}, not {RouterHidden:N0}: a router is a small network beside each layer.");
         if (!(Tolerance >= 0) || double.IsInfinity(Tolerance))
             throw new InvalidSettingsException($"Tolerance is a loss difference in nats and must be 0 or more (e.g. 0.1), not {Tolerance}.");
         if (!(RouterLossWeight > 0) || double.IsInfinity(RouterLossWeight))
