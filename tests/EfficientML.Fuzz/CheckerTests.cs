@@ -53,6 +53,9 @@ public class CheckerTests
         Assert.Contains("kernel blocked", Classes(new Checks.SubmissionOutcome { Completed = true, ProbeOk = false }));
         Assert.Contains("memory", Classes(new Checks.SubmissionOutcome { Completed = true, PeakRssBytes = 2_000, MemoryBudgetBytes = 1_000 }));
         Assert.Contains("state after failure", Classes(new Checks.SubmissionOutcome { Completed = true, Failures = [Clean], NewVariables = ["run"] }));
+        Assert.Empty(Classes(new Checks.SubmissionOutcome { Completed = true, Failures = ["Training 'm' diverged. Stopped at step 3: the loss became NaN."], NewVariables = ["run"] }));
+        Assert.Empty(Classes(new Checks.SubmissionOutcome { Completed = true, Failures = ["(1,16): error DNI202: Value 'class' not found in kernel csharp"] }));
+        Assert.Contains("message: parser code", Classes(new Checks.SubmissionOutcome { Completed = true, Failures = ["(1,19): error DNI103: Unrecognized parameter name '--bogus'"] }));
         Assert.Contains("state after failure", Classes(new Checks.SubmissionOutcome { Completed = true, Failures = [Clean], NewModels = ["x"] }));
         Assert.Empty(Classes(new Checks.SubmissionOutcome { Completed = true, NewVariables = ["run"] })); // a success may add variables
         Assert.Contains("crash", Classes(new Checks.SubmissionOutcome { Crashed = true }));

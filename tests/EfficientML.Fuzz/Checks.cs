@@ -55,6 +55,13 @@ public static class Checks
     /// <summary>True when <paramref name="input"/> contains text the wording rules flag (it would come back in an echo and look like a defect).</summary>
     public static bool EchoWouldTrip(string input) => Wording.Any(w => w.Pattern.IsMatch(input));
 
+    /// <summary>
+    /// .NET Interactive reads a value written <c>@name</c> from the kernel's variable <c>name</c> while it parses the
+    /// cell, before any magic runs; when there is none it answers with its own coded message (DNI202), which the extension
+    /// cannot reach. That one message is the kernel's, not a magic's.
+    /// </summary>
+    static readonly Regex KernelValueReference = new(@"^\(\d+,\d+\): error DNI202: Value '[^']*' not found in kernel \w+$", RegexOptions.CultureInvariant);
+
     /// <summary>What one magic submission did, as the worker and the parent's sampling saw it.</summary>
     public sealed record SubmissionOutcome
     {
@@ -84,17 +91,19 @@ public static class Checks
             v.Add(new("hang", magic, input, $"no answer within {FuzzMode.SubmissionTimeout.TotalSeconds:0} s; Cancel sent" +
                                             (o.EndedAfterCancel ? ", the cell then ended" : ", and the cell had not ended 10 s later")));
         if (!o.Crashed && !o.ProbeOk) v.Add(new("kernel blocked", magic, input, o.ProbeProblem ?? "1 + 1 did not answer 2 within 10 s"));
-        foreach (var message in o.Failures.Distinct())
+        foreach (var message in o.Failures.Distinct().Where(m => !KernelValueReference.IsMatch(m)))
             foreach (var (cls, match) in MessageProblems(message))
                 v.Add(new(cls, magic, input, $"matched '{match}'", message));
         if (o.PeakRssBytes > o.MemoryBudgetBytes)
             v.Add(new("memory", magic, input, $"resident memory peaked at {o.PeakRssBytes / 1e6:N0} MB, budget {o.MemoryBudgetBytes / 1e6:N0} MB"));
         bool failed = o.Completed && o.Failures.Count > 0;
-        if (failed && (o.NewVariables.Count > 0 || o.NewModels.Count > 0))
+        // A diverged training fails its cell but keeps its record (the curve up to the divergence) for inspection.
+        var newVariables = o.Failures.Any(m => m.Contains(" diverged. Stopped at step", StringComparison.Ordinal)) ? [] : o.NewVariables;
+        if (failed && (newVariables.Count > 0 || o.NewModels.Count > 0))
             v.Add(new("state after failure", magic, input,
                 string.Join("; ", new[]
                 {
-                    o.NewVariables.Count > 0 ? $"new C# variable(s): {string.Join(", ", o.NewVariables)}" : null,
+                    newVariables.Count > 0 ? $"new C# variable(s): {string.Join(", ", newVariables)}" : null,
                     o.NewModels.Count > 0 ? $"new registered model(s): {string.Join(", ", o.NewModels)}" : null,
                 }.Where(s => s != null)), o.Failures[0]));
         if (o.BusyAfterEnd is { } busy) v.Add(new("busy after end", magic, input, busy));
