@@ -74,6 +74,22 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
         Assert.True(original.training, "the original keeps its mode");
     }
 
+    [Fact]
+    public async Task A_magic_uses_the_model_a_cell_assigned_last_and_a_failure_registers_nothing()
+    {
+        await Kernel.SucceedAsync("var swapped = new EfficientML.Reparam.RepCnn(new EfficientML.Reparam.RepCnnConfig { Classes = 3, Channels = [8, 8] });");
+        await Kernel.SucceedAsync("#!reparam --model swapped --repeats 1 --name firstFold --result firstReport");
+        await Kernel.SucceedAsync("swapped = new EfficientML.Reparam.RepCnn(new EfficientML.Reparam.RepCnnConfig { Classes = 5, Channels = [8, 8, 8] });");
+        await Kernel.SucceedAsync("#!reparam --model swapped --repeats 1 --name secondFold --result secondReport");
+        var second = Assert.IsType<RepCnn>(TestKernel.ReturnValue(await Kernel.SucceedAsync("secondFold")));
+        Assert.Equal(5, second.Config.Classes);
+        Assert.Equal(3, second.Config.Blocks);
+
+        await Kernel.SucceedAsync("var unregistered = new EfficientML.Reparam.RepCnn(new EfficientML.Reparam.RepCnnConfig { Classes = 3, Channels = [8, 8] });");
+        TestKernel.SingleFailure(await Kernel.SubmitAsync("#!reparam --model unregistered --block 99"));
+        Assert.DoesNotContain("unregistered", Kernel.Session.Models.Names);
+    }
+
     [Theory]
     [InlineData("", "needs --model")]
     [InlineData("--model nothingHere", "No RepCnn named 'nothingHere'")]

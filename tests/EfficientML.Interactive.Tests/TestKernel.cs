@@ -54,7 +54,7 @@ sealed class TestKernel : IDisposable
         return result;
     }
 
-    public TinyGpt Model(string name) => Session.Models.TryGet<TinyGpt>(name, out var model) ? model : throw new KeyNotFoundException(name);
+    public TinyGpt Model(string name) => Session.TryFindModel<TinyGpt>(name, out var model) ? model : throw new KeyNotFoundException(name);
 
     public void Dispose() => Root.Dispose();
 

@@ -86,7 +86,7 @@ public class CheckpointLiesTests
         Mentions("negative dimension", Refusal(Lying(h => h["ln_f.bias"]!["shape"] = new JsonArray(-1, -1, 64))));
         Mentions("has no dtype", Refusal(Lying(h => h["ln_f.bias"]!.AsObject().Remove("dtype"))));
         // The header length one byte short: the data then starts a byte early and one byte is left over.
-        Mentions("is not valid JSON (it ends early or has a syntax error near byte", Refusal(Lying(_ => { }, raw: b =>
+        Mentions("is not valid JSON (it has a syntax error or an early end near byte", Refusal(Lying(_ => { }, raw: b =>
         {
             var copy = (byte[])b.Clone();
             BitConverter.GetBytes(BitConverter.ToUInt64(b, 0) - 1).CopyTo(copy, 0);
@@ -106,7 +106,7 @@ public class CheckpointLiesTests
     public void Configuration_json_that_is_not_a_configuration_is_refused_with_where()
     {
         Mentions("not valid JSON", Refusal(Lying(h => h["__metadata__"]!["config"] = "{ not json")));
-        Mentions("at Layers", Refusal(Lying(h => SetConfig(h, c => c["Layers"] = "many"))));
+        Mentions("at field Layers", Refusal(Lying(h => SetConfig(h, c => c["Layers"] = "many"))));
         Mentions("not valid JSON", Refusal(Lying(h => h["__metadata__"]!["config"] = "{\"Dim\":32,\"Dim\":64}")));
     }
 

@@ -145,6 +145,8 @@ public class SpeechDataTests
         Assert.Contains("format 7", mu);
         Assert.Contains("12-bit PCM", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(Wav(1, 1, 8000, 12, [1, 2, 3]))).Message);
         var noData = WaveFile.ToBytes(new AudioClip([0.1f], 8000))[..36];
+        Assert.Contains("the file is truncated", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(noData)).Message);
+        BinaryPrimitives.WriteUInt32LittleEndian(noData.AsSpan(4), 36 - 8);
         Assert.Contains("no 'data' chunk", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(noData)).Message);
     }
 
@@ -159,12 +161,25 @@ public class SpeechDataTests
         var streamed = (byte[])good.Clone();
         BinaryPrimitives.WriteUInt32LittleEndian(streamed.AsSpan(40), uint.MaxValue);
         Assert.Equal(1000, WaveFile.FromBytes(streamed).Samples.Length);
-        // 65,535 channels of 16 bits: 2,000 bytes hold no whole frame.
+        // 65,535 channels of 16 bits: the header's own frame size contradicts it.
         var channels = (byte[])good.Clone();
         BinaryPrimitives.WriteUInt16LittleEndian(channels.AsSpan(22), ushort.MaxValue);
-        Assert.Contains("holds no whole frame of 65,535 channels", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(channels)).Message);
+        Assert.Contains("but 65,535 channels × 16 bits make 131070", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(channels)).Message);
+        // The sample rate changed and the byte rate not: one of them is damaged.
+        var rate = (byte[])good.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(rate.AsSpan(24), 7999);
+        Assert.Contains("the sample rate or the byte rate is damaged", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(rate)).Message);
+        // The RIFF size contradicts the file's length.
+        var riff = (byte[])good.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(riff.AsSpan(4), (uint)good.Length - 20);
+        Assert.Contains("its RIFF header says", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(riff)).Message);
+        // A data chunk two frames short of the samples that follow it: four bytes belong to no chunk.
+        var shortData = (byte[])good.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(shortData.AsSpan(40), 2000 - 4);
+        Assert.Contains("belong to no chunk", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(shortData)).Message);
         // A data chunk of one byte.
         var oneByte = good[..45];
+        BinaryPrimitives.WriteUInt32LittleEndian(oneByte.AsSpan(4), 45 - 8);
         BinaryPrimitives.WriteUInt32LittleEndian(oneByte.AsSpan(40), 1);
         Assert.Contains("holds no whole frame", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(oneByte)).Message);
         // 16-bit PCM relabelled as 32-bit float: the bytes read as huge or NaN values, not audio.
@@ -172,6 +187,7 @@ public class SpeechDataTests
         BinaryPrimitives.WriteUInt16LittleEndian(relabelled.AsSpan(20), 3);
         BinaryPrimitives.WriteUInt16LittleEndian(relabelled.AsSpan(34), 32);
         BinaryPrimitives.WriteUInt16LittleEndian(relabelled.AsSpan(32), 4);
+        BinaryPrimitives.WriteUInt32LittleEndian(relabelled.AsSpan(28), 16000 * 4);
         Assert.Contains("are probably not", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(relabelled)).Message);
     }
 

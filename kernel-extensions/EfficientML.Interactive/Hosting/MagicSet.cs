@@ -15,7 +15,48 @@ public sealed class MagicSet
     static readonly PropertyInfo MaxOccurrences = typeof(KernelDirectiveParameter).GetProperty(nameof(KernelDirectiveParameter.MaxOccurrences))!;
     readonly List<(string Name, string Description)> _added = new();
 
-    internal MagicSet(NotebookSession session) => Session = session;
+    readonly Dictionary<string, KernelActionDirective> _directives = new(StringComparer.Ordinal);
+    readonly System.Runtime.CompilerServices.ConditionalWeakTable<SubmitCode, object> _checked = new();
+
+    internal MagicSet(NotebookSession session)
+    {
+        Session = session;
+        // The kernel parses a cell's magic lines before any magic runs, and reports what its parser cannot take (an
+        // unknown option) as a coded diagnostic. The first command of a cell that
+        // reaches the pipeline is checked here first, so such a line gets the magic's own one-line message instead.
+        session.Root.AddMiddleware(async (command, context, next) =>
+        {
+            if (Cell(command) is { } cell && _checked.TryAdd(cell, this))
+            {
+                try { CheckLines(cell); }
+                catch (MagicException e)
+                {
+                    context.Fail(cell, message: e.Message);
+                    return;
+                }
+            }
+            await next(command, context);
+        });
+    }
+
+    static SubmitCode? Cell(KernelCommand command)
+    {
+        SubmitCode? cell = null;
+        for (var c = command; c != null; c = c.Parent)
+            if (c is SubmitCode submit) cell = submit;
+        return cell;
+    }
+
+    void CheckLines(SubmitCode cell)
+    {
+        foreach (var raw in cell.Code.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (!line.StartsWith("#!", StringComparison.Ordinal)) continue;
+            int end = line.IndexOf(' ');
+            if (_directives.TryGetValue(end < 0 ? line : line[..end], out var directive)) OptionSyntax.Check(line, directive);
+        }
+    }
 
     /// <summary>The notebook the magics are added to.</summary>
     public NotebookSession Session { get; }
@@ -39,6 +80,7 @@ public sealed class MagicSet
             return Counted(() => run(command, context));
         }));
         _added.Add((directive.Name, directive.Description ?? ""));
+        _directives[directive.Name] = directive;
     }
 
     async Task Counted(Func<Task> body)

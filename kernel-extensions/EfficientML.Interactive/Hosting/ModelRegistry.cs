@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace EfficientML.Interactive;
 
 /// <summary>
-/// The models a notebook's magics made or used, by variable name, of any kind (a TinyGpt, a RepCnn, a conformer …):
+/// The models a notebook's magics made, by variable name, of any kind (a TinyGpt, a RepCnn, a conformer …):
 /// a magic asks for the kind it works on with <see cref="TryGet{T}"/>, and offers completions with <see cref="NamesOf{T}"/>.
 /// </summary>
 public sealed class ModelRegistry

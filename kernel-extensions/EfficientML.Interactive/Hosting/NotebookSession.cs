@@ -128,19 +128,18 @@ public sealed class NotebookSession
     }
 
     /// <summary>
-    /// The <typeparamref name="T"/> called <paramref name="name"/>: one a magic registered, else a C# variable holding one
-    /// (which then joins the registry, so the magic and the C# code work on the same object).
+    /// The <typeparamref name="T"/> called <paramref name="name"/>: the C# variable of that name when it holds one (so the
+    /// magic and the C# code work on the same object, also after a cell assigned a new one), else one a magic registered.
     /// </summary>
     public bool TryFindModel<T>(string name, [MaybeNullWhen(false)] out T model) where T : class
     {
-        if (Models.TryGet(name, out model)) return true;
+        // The C# variable first: a cell may have assigned a new model to a name a magic once made.
         if (Variable(name) is T fromCode)
         {
-            Models.Set(name, fromCode);
             model = fromCode;
             return true;
         }
-        return false;
+        return Models.TryGet(name, out model);
     }
 
     /// <summary>The value of the C# variable <paramref name="name"/>, or null when there is none.</summary>

@@ -74,7 +74,7 @@ static class OptionSyntax
     }
 
     /// <summary>An option looks like --name (a negative number such as -3 or -1e30 is a value, not an option).</summary>
-    static bool IsOption(string word) => word.StartsWith("--", StringComparison.Ordinal) && word.Length > 2 && !char.IsDigit(word[2]);
+    static bool IsOption(string word) => word.StartsWith("--", StringComparison.Ordinal) && word.Length > 2;
 
     static string Known(KernelActionDirective directive) =>
         $"Its options: {string.Join(", ", directive.Parameters.Select(p => p.Flag ? p.Name : p.Name + " VALUE"))}.";

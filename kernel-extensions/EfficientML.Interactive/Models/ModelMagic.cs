@@ -99,6 +99,8 @@ static class ModelMagic
 
     static TinyGpt Load(string from)
     {
+        if (string.IsNullOrWhiteSpace(from))
+            throw new MagicException("--from needs the path of a TinyGpt .safetensors file, e.g. --from artifacts/tiny.safetensors, or use --pretrained for the shipped model.");
         var path = Path.GetFullPath(from.Trim());
         if (!File.Exists(path))
             throw new MagicException($"--from: no file at '{path}' (relative paths start in {Environment.CurrentDirectory}). " +

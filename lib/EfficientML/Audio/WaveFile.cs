@@ -26,7 +26,7 @@ public static class WaveFile
         try { bytes = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new InvalidFileException($"Could not read the WAV file '{path}': {e.Message}", e);
+            throw new InvalidFileException($"Could not read the WAV file '{path}': {(e is UnauthorizedAccessException ? "permission denied" : "the system could not read it")}. Check the path and that the file is readable.", e);
         }
         return Parse(bytes, path);
     }
@@ -92,8 +92,14 @@ public static class WaveFile
 
         if (bytes.Length < 12 || !bytes[0..4].SequenceEqual("RIFF"u8) || !bytes[8..12].SequenceEqual("WAVE"u8))
             throw Bad("it does not start with a RIFF/WAVE header");
-        ushort format = 0, channels = 0, bits = 0;
-        uint rate = 0;
+        // The RIFF size is the file's length less 8 (streaming writers leave 0 or 0xFFFFFFFF; a pad byte may follow).
+        long riff = BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
+        if (riff != 0 && riff != uint.MaxValue && riff + 8 != bytes.Length && riff + 9 != bytes.Length)
+            throw Bad(riff + 8 > bytes.Length
+                ? $"its RIFF header says {riff + 8:N0} bytes but the file has {bytes.Length:N0}: the file is truncated (copy or record it again)"
+                : $"its RIFF header says {riff + 8:N0} bytes but the file has {bytes.Length:N0}: the header is damaged");
+        ushort format = 0, channels = 0, bits = 0, blockAlign = 0;
+        uint rate = 0, byteRate = 0;
         bool haveFormat = false;
         ReadOnlySpan<byte> data = default;
         bool haveData = false;
@@ -104,6 +110,9 @@ public static class WaveFile
             long size = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(at + 4)..]);
             int body = at + 8;
             long available = bytes.Length - body;
+            foreach (var c in id)
+                if (c is < 0x20 or > 0x7E)
+                    throw Bad($"the bytes at offset {at:N0} do not start a chunk (a chunk size earlier in the file is wrong)");
             if (id.SequenceEqual("fmt "u8))
             {
                 if (size < 16 || available < 16) throw Bad($"its 'fmt ' chunk is {Math.Min(size, available)} bytes, shorter than 16");
@@ -111,6 +120,8 @@ public static class WaveFile
                 format = BinaryPrimitives.ReadUInt16LittleEndian(fmt);
                 channels = BinaryPrimitives.ReadUInt16LittleEndian(fmt[2..]);
                 rate = BinaryPrimitives.ReadUInt32LittleEndian(fmt[4..]);
+                byteRate = BinaryPrimitives.ReadUInt32LittleEndian(fmt[8..]);
+                blockAlign = BinaryPrimitives.ReadUInt16LittleEndian(fmt[12..]);
                 bits = BinaryPrimitives.ReadUInt16LittleEndian(fmt[14..]);
                 if (format == FormatExtensible)
                 {
@@ -127,10 +138,14 @@ public static class WaveFile
                     throw Bad($"its 'data' chunk says {size:N0} bytes but only {available:N0} follow: the file is truncated (copy or record it again)");
                 data = bytes.Slice(body, (int)(open ? available : size));
                 haveData = true;
-                if (haveFormat) break;
+                if (open) { at = bytes.Length; break; }
             }
+            else if (size > available)
+                throw Bad($"its '{Encoding.ASCII.GetString(id)}' chunk says {size:N0} bytes but only {available:N0} follow: the file is truncated");
             at = (int)Math.Min(bytes.Length, body + size + (size & 1));                      // chunks are padded to even sizes
         }
+        if (bytes.Length - at > 1)
+            throw Bad($"its last {bytes.Length - at:N0} bytes belong to no chunk (a 'data' size that is too small?)");
         if (!haveFormat) throw Bad("it has no 'fmt ' chunk");
         if (!haveData) throw Bad("it has no 'data' chunk");
         if (channels == 0) throw Bad("its header says it has 0 channels");
@@ -144,6 +159,10 @@ public static class WaveFile
         }
 
         int width = bits / 8, frame = width * channels;
+        if (blockAlign != frame)
+            throw Bad($"its header says {blockAlign} bytes per frame, but {channels:N0} channel{(channels == 1 ? "" : "s")} × {bits} bits make {frame}");
+        if (byteRate != (long)rate * frame)
+            throw Bad($"its header says {byteRate:N0} bytes per second, but {rate:N0} Hz × {frame} bytes per frame make {(long)rate * frame:N0}: the sample rate or the byte rate is damaged");
         int frames = data.Length / frame;
         if (frames == 0)
             throw Bad($"its 'data' chunk ({data.Length:N0} bytes) holds no whole frame of {channels:N0} channel{(channels == 1 ? "" : "s")} × {bits} bits");

@@ -57,7 +57,7 @@ public static class TrainingRace
     public static RaceResult NewRace(TinyGpt challenger, TinyGpt baseline, TextCorpus corpus, TrainingOptions options, string challengerName, string baselineName)
     {
         if (challenger.Config != baseline.Config)
-            throw new InvalidSettingsException($"A race compares models of the same shape; got {challenger.Config} and {baseline.Config}.");
+            throw new InvalidSettingsException($"A race compares models of the same shape; the challenger and the baseline differ in {challenger.Config.Differences(baseline.Config)}.");
         var o = options with { EvalAtStart = true };
         return new RaceResult(
             LanguageModelTraining.NewRun(challenger, corpus, o, challengerName),

@@ -79,7 +79,7 @@ public sealed partial class PalettizedModel
         }
         catch (Exception e) when (e is JsonException or ArgumentException)
         {
-            throw new CheckpointException($"'{path}' has unreadable metadata: {e.Message}", e);
+            throw new CheckpointException($"'{path}' has unreadable metadata: {(e is InvalidSettingsException ? e.Message : $"it has {JsonProblems.Describe(e)}")}. Re-save the model.", e);
         }
         var shapes = ParameterShapes(config);
         using var file = SafeTensors.Read(path);
@@ -130,7 +130,7 @@ public sealed partial class PalettizedModel
         }
         catch (Exception e) when (e is not CheckpointException)
         {
-            throw Fail(path, name, $"has a malformed palette entry in the metadata ({e.Message})");
+            throw Fail(path, name, "has a malformed palette entry in the metadata (it needs shape, a list of whole numbers, and bits, a whole number; group_size is optional)");
         }
         if (!declared.SequenceEqual(shape))
             throw Fail(path, name, $"is declared with shape [{string.Join(", ", declared)}] but the configuration needs [{string.Join(", ", shape)}]");

@@ -18,6 +18,16 @@ public static class InputFiles
         if (string.IsNullOrWhiteSpace(path)) throw new InvalidSettingsException($"Give the path of a {what}.");
         if (Directory.Exists(path)) throw new InvalidSettingsException($"'{path}' is a folder, not a {what}. Give the path of the file itself.");
         var info = new FileInfo(path);
+        if (info.LinkTarget != null)
+        {
+            // A link is judged by what it leads to (its own entry says nothing of the file's length or kind).
+            FileSystemInfo? target;
+            try { target = info.ResolveLinkTarget(returnFinalTarget: true); }
+            catch (IOException) { throw new InvalidFileException($"'{path}' is a symbolic link that never reaches a file (it loops). Give the path of the {what} itself."); }
+            if (target is DirectoryInfo { Exists: true }) throw new InvalidSettingsException($"'{path}' leads to a folder, not a {what}. Give the path of the file itself.");
+            if (target is null || !target.Exists) throw missing(path);
+            info = new FileInfo(target.FullName);
+        }
         if (!info.Exists) throw missing(path);
         long length = info.Length;
         if (length < Math.Max(1, minimumBytes)) throw tooShort(path, length);

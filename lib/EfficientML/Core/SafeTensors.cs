@@ -127,6 +127,9 @@ public static class SafeTensors
                 $"'{path}' is truncated or not a safetensors file: its header claims {size} bytes but the file has {length}. Copy or download it again.");
         var json = new byte[size];
         stream.ReadExactly(json);
+        // Names are decoded lazily, long after the parse; invalid UTF-8 would surface then, outside any message.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+            throw new CheckpointException($"'{path}' is not a valid safetensors file: its header holds bytes that are not UTF-8 text (damaged in copying?). Copy or download it again.");
         JsonObject root;
         try
         {
@@ -213,9 +216,7 @@ public static class SafeTensors
         return values;
     }
 
-    static string Reason(Exception e) => e is JsonException { BytePositionInLine: long at }
-        ? $"it ends early or has a syntax error near byte {at}"
-        : "a name appears twice, or a value is of the wrong kind";
+    static string Reason(Exception e) => $"it has {JsonProblems.Describe(e)}";
 
     static long ElementSize(ScalarType t) => t switch
     {

@@ -36,12 +36,41 @@ public sealed class OnnxKeywordSpotter : IDisposable
             Config = _session.ModelMetadata.CustomMetadataMap.TryGetValue(RepCnnOnnx.ConfigKey, out var json) ? RepCnnConfig.FromJson(json) : null;
             if (Config is not null && (Config.Mels != Mels || Config.Classes != Classes))
                 throw new InvalidSettingsException($"the configuration says {Config.Mels} mel bands and {Config.Classes} classes, the graph {Mels} and {Classes}");
+            if (Config is not null) CheckBlocks(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph, Config);
         }
         catch (Exception e) when (e is InvalidSettingsException or System.Text.Json.JsonException)
         {
             _session.Dispose();
-            throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({e.Message}). Re-export it with RepCnnOnnx.Export.", e);
+            var why = e is InvalidSettingsException ? e.Message : $"it has {JsonProblems.Describe(e)}";
+            throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({why}). Re-export it with RepCnnOnnx.Export.", e);
         }
+    }
+
+    /// <summary>
+    /// Each block of <paramref name="config"/> is in <paramref name="graph"/> as written: its folded kernel's output width
+    /// and kernel size, its stride and dilation, and no block beyond the last; the head reads the last block's width.
+    /// </summary>
+    static void CheckBlocks(Onnx.GraphProto graph, RepCnnConfig config)
+    {
+        var dims = graph.Initializer.ToDictionary(t => t.Name, t => t.Dims.ToArray(), StringComparer.Ordinal);
+        var nodes = graph.Node.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        for (int i = 0; i < config.Blocks; i++)
+        {
+            if (!dims.TryGetValue($"blocks.{i}.weight", out var w) || w.Length != 3)
+                throw new InvalidSettingsException($"the configuration has {config.Blocks} blocks but the graph has no kernel for block {i}");
+            if (w[0] != config.Channels[i] || w[2] != config.KernelSize)
+                throw new InvalidSettingsException($"block {i} is {w[0]} channels wide with kernel {w[2]} in the graph, {config.Channels[i]} with kernel {config.KernelSize} in the configuration");
+            if (nodes.TryGetValue($"blocks.{i}.conv", out var conv))
+            {
+                long Attribute(string name) => conv.Attribute.FirstOrDefault(a => a.Name == name)?.Ints.FirstOrDefault() ?? 1;
+                if (Attribute("strides") != config.BlockStrides[i] || Attribute("dilations") != config.BlockDilations[i])
+                    throw new InvalidSettingsException($"block {i} has stride {Attribute("strides")} and dilation {Attribute("dilations")} in the graph, {config.BlockStrides[i]} and {config.BlockDilations[i]} in the configuration");
+            }
+        }
+        if (dims.ContainsKey($"blocks.{config.Blocks}.weight"))
+            throw new InvalidSettingsException($"the graph has more blocks than the configuration's {config.Blocks}");
+        if (dims.TryGetValue("head.weight", out var head) && (head.Length != 2 || head[1] != config.Channels[^1]))
+            throw new InvalidSettingsException($"the head reads {(head.Length == 2 ? head[1] : 0)} channels in the graph, {config.Channels[^1]} in the configuration");
     }
 
     /// <summary>Mel bands the model expects.</summary>

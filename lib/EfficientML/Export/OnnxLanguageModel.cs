@@ -33,7 +33,8 @@ public sealed class OnnxLanguageModel : IDisposable
         catch (Exception e) when (e is InvalidSettingsException or OnnxRuntimeException)
         {
             _session.Dispose();
-            throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({e.Message}) Re-export it with TinyGptOnnx.Export.", e);
+            var why = e is OnnxRuntimeException ort ? OnnxModelFile.Describe(ort) : e.Message;
+            throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({why}). Re-export it with TinyGptOnnx.Export.", e);
         }
     }
 

@@ -62,7 +62,49 @@ internal static class OnnxModelFile
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidFileException($"ONNX Runtime cannot load '{path}' (corrupt or not an ONNX model?): {e.Message} Re-export it with {exporter}.", e);
+            throw new InvalidFileException($"ONNX Runtime cannot load '{path}': {Describe(e)}. Re-export it with {exporter}.", e);
         }
+    }
+
+    /// <summary>
+    /// ONNX Runtime's complaint in words: its status code as a phrase, then its own text without the code, the path
+    /// it repeats, C++ source locations and function signatures (which tell a user nothing they can act on).
+    /// </summary>
+    public static string Describe(OnnxRuntimeException e)
+    {
+        var text = e.Message;
+        var code = System.Text.RegularExpressions.Regex.Match(text, @"\[ErrorCode:(\w+)\]").Groups[1].Value;
+        string what = code switch
+        {
+            "InvalidProtobuf" => "it is not a readable ONNX file (cut short, damaged, or another kind of file)",
+            "InvalidGraph" => "its graph is not a valid ONNX graph",
+            "InvalidArgument" => "its graph or a tensor in it is not well formed",
+            "NoModel" or "NoSuchFile" => "there is no model in it",
+            "NotImplemented" => "it uses an operation this ONNX Runtime does not implement",
+            _ => "it is damaged or not a model this library exported",
+        };
+        var detail = Clean(text);
+        return detail.Length == 0 ? what : $"{what} ({detail})";
+    }
+
+    static string Clean(string text)
+    {
+        var s = text;
+        foreach (var (pattern, replacement) in new[]
+        {
+            (@"\[ErrorCode:\w+\]\s*", ""),
+            (@"\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*", ""),
+            (@"Load model from \S+ failed:\s*", ""),
+            (@"system error number 40", "a symbolic link that loops"),
+            (@"system error number (\d+)", "the operating system refused to open it"),
+            (@"\S*/?[\w.-]+\.(cc|cpp|cxx|h|hpp):\d+\s+", ""),                       // a C++ source location
+            (@"\b(void|bool|int|auto|static|const)\s+(?=[\w~]+(::[\w~<>]+)+)", ""),
+            (@"[\w~]+(::[\w~<>]+)+(\([^()]*(\([^()]*\)[^()]*)*\))?( const)?\s*", ""), // a C++ function or signature
+            (@"\bStatus Message:\s*", ""),
+            (@"\s+", " "),
+        })
+            s = System.Text.RegularExpressions.Regex.Replace(s, pattern, replacement);
+        s = s.Trim().TrimEnd('.');
+        return s.Length > 240 ? s[..240] + " …" : s;
     }
 }

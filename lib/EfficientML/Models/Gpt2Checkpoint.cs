@@ -304,7 +304,7 @@ public static class Gpt2Checkpoint
             }
             catch (JsonException e)
             {
-                throw new CheckpointException($"'{configPath}' beside the checkpoint is not valid JSON ({e.Message}). Fix or remove it (and pass heads: to Load).", e);
+                throw new CheckpointException($"'{configPath}' beside the checkpoint is not valid JSON (it has {JsonProblems.Describe(e)}). Fix or remove it (and pass heads: to Load).", e);
             }
             // A config.json that describes another model would silently give wrong settings.
             foreach (var (key, actual) in new[] { ("n_embd", shape.Dim), ("n_layer", (long)shape.Layers) })
@@ -318,6 +318,11 @@ public static class Gpt2Checkpoint
             if (config["scale_attn_weights"] is JsonValue scaleNode && scaleNode.TryGetValue<bool>(out var scale) && !scale)
                 throw new CheckpointException($"'{configPath}' sets scale_attn_weights to false, which TinyGpt's attention does not implement; such a model cannot be loaded.");
         }
+
+        // The file's own metadata must describe its tensors too (a metadata lie would otherwise build a wrong model or fail later).
+        foreach (var (key, actual) in new[] { ("n_embd", shape.Dim), ("n_layer", (long)shape.Layers), ("vocab_size", shape.Vocab), ("n_positions", shape.Positions), ("n_inner", shape.Mlp) })
+            if (metadata.TryGetValue(key, out var said) && long.TryParse(said, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v != actual)
+                throw new CheckpointException($"'{path}': its metadata says {key} = {v} but its tensors have {actual}. The file is damaged: copy or download it again, or re-save the model.");
 
         int n;
         if (heads is int given)

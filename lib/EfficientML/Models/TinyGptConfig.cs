@@ -119,6 +119,19 @@ public sealed record TinyGptConfig
         return shapes;
     }
 
+    /// <summary>Where this and <paramref name="other"/> differ, in words ("Dim 48 against 32, Heads 6 against 4"); empty when equal.</summary>
+    public string Differences(TinyGptConfig other)
+    {
+        var fields = new (string Name, object Mine, object Theirs)[]
+        {
+            (nameof(VocabSize), VocabSize, other.VocabSize), (nameof(ContextLength), ContextLength, other.ContextLength),
+            (nameof(Layers), Layers, other.Layers), (nameof(Dim), Dim, other.Dim), (nameof(Heads), Heads, other.Heads),
+            (nameof(KvHeads), KvHeads, other.KvHeads), (nameof(MlpDim), MlpDim, other.MlpDim), (nameof(TiedHead), TiedHead, other.TiedHead),
+            (nameof(NormEps), NormEps, other.NormEps), (nameof(Activation), Activation, other.Activation),
+        };
+        return string.Join(", ", fields.Where(f => !f.Mine.Equals(f.Theirs)).Select(f => $"{f.Name} {f.Mine} against {f.Theirs}"));
+    }
+
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false, AllowDuplicateProperties = false };
 
     /// <summary>JSON form, stored in checkpoint metadata.</summary>
@@ -131,8 +144,7 @@ public sealed record TinyGptConfig
         try { config = JsonSerializer.Deserialize<TinyGptConfig>(json, Json); }
         catch (JsonException e)
         {
-            var where = e.Path is { Length: > 1 } path ? $" at {path.TrimStart('$', '.')}" : "";
-            throw new InvalidSettingsException($"The TinyGpt configuration is not valid JSON{where}: {e.Message.Split(" Path:")[0].Split(". ")[0]}.");
+            throw new InvalidSettingsException($"The TinyGpt configuration is not valid JSON: it has {JsonProblems.Describe(e)}.");
         }
         return (config ?? throw new InvalidSettingsException("The TinyGpt configuration JSON is empty (null).")).Validate();
     }

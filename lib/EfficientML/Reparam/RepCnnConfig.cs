@@ -78,6 +78,11 @@ public sealed record RepCnnConfig
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Reads the JSON form.</summary>
-    public static RepCnnConfig FromJson(string json) =>
-        (JsonSerializer.Deserialize<RepCnnConfig>(json, Json) ?? throw new InvalidSettingsException("Empty RepCnn configuration JSON.")).Validate();
+    public static RepCnnConfig FromJson(string json)
+    {
+        RepCnnConfig? config;
+        try { config = JsonSerializer.Deserialize<RepCnnConfig>(json, Json); }
+        catch (JsonException e) { throw new InvalidSettingsException($"The RepCnn configuration is not valid JSON: it has {JsonProblems.Describe(e)}."); }
+        return (config ?? throw new InvalidSettingsException("Empty RepCnn configuration JSON.")).Validate();
+    }
 }

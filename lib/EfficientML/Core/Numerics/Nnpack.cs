@@ -8,6 +8,11 @@ namespace EfficientML.Core.Numerics;
 /// </summary>
 public static unsafe class Nnpack
 {
+    /// <summary>The line written under libtorch's warning where NNPACK is unavailable.</summary>
+    public const string Explanation =
+        "EfficientML: NNPACK (an optional convolution library) does not run on this CPU, so libtorch's own convolutions are used; " +
+        "the warning above is harmless and is printed once.";
+
     /// <summary>Whether NNPACK runs on this CPU; null when this libtorch does not say.</summary>
     public static bool? Available { get; private set; }
 
@@ -19,7 +24,12 @@ public static unsafe class Nnpack
             set = TorchNative.LibtorchCpuExport("_ZN2at7Context20setUserEnabledNNPACKEb");
         if (available == 0 || context == 0 || set == 0) return null;
         Available = ((delegate* unmanaged<byte>)available)() != 0;
-        if (Available == false) ((delegate* unmanaged<nint, byte, void>)set)(((delegate* unmanaged<nint>)context)(), 0);
+        if (Available == false)
+        {
+            ((delegate* unmanaged<nint, byte, void>)set)(((delegate* unmanaged<nint>)context)(), 0);
+            // libtorch's own line has just gone to standard error; one more says what it means.
+            Console.Error.WriteLine(Explanation);
+        }
         return Available;
     }
 }
