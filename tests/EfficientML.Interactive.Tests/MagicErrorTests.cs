@@ -18,6 +18,9 @@ public class MagicErrorTests(KernelFixture fixture) : IClassFixture<KernelFixtur
     // What the kernel's own parser would answer with a coded diagnostic (DNI103) gets the magic's message.
     [InlineData("#!model --name p0 --bogus 1", "#!model has no option --bogus. Its options:")]
     [InlineData("#!train --model errors --steps --1", "--steps needs a value, but --1 follows it")]
+    [InlineData("#!model --name p4\u3000--layers 1", "unusual space (U+3000)")]
+    [InlineData("#!model --name p5 --layers 1 --", "#!model has no option --.")]
+    [InlineData("#!train --model errors --run --", "--run needs a value, but -- follows it")]
     [InlineData("#!model --name p3 --from \"\"", "--from needs the path of a TinyGpt .safetensors file")]
     public async Task A_bad_option_gives_one_clear_error_and_the_kernel_keeps_working(string magic, string expected)
     {

@@ -173,6 +173,8 @@ public class SpeechDataTests
         var riff = (byte[])good.Clone();
         BinaryPrimitives.WriteUInt32LittleEndian(riff.AsSpan(4), (uint)good.Length - 20);
         Assert.Contains("its RIFF header says", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(riff)).Message);
+        BinaryPrimitives.WriteUInt32LittleEndian(riff.AsSpan(4), (uint)good.Length - 9);
+        Assert.Contains("its RIFF header says", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(riff)).Message);
         // A data chunk two frames short of the samples that follow it: four bytes belong to no chunk.
         var shortData = (byte[])good.Clone();
         BinaryPrimitives.WriteUInt32LittleEndian(shortData.AsSpan(40), 2000 - 4);

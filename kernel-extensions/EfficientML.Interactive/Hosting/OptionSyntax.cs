@@ -26,6 +26,9 @@ static class OptionSyntax
             if (c == '"') { inQuotes = !inQuotes; any = quoted = true; continue; }
             if (char.IsWhiteSpace(c) && !inQuotes)
             {
+                // The kernel's parser splits words at ordinary spaces only: "--steps\u30001" is one word to it.
+                if (c is not (' ' or '\t' or '\r' or '\n'))
+                    throw new MagicException($"The line has an unusual space (U+{(int)c:X4}) between words; type an ordinary space there.");
                 if (any) words.Add(new Word(word.ToString(), quoted));
                 word.Clear();
                 any = quoted = false;
@@ -74,7 +77,7 @@ static class OptionSyntax
     }
 
     /// <summary>An option looks like --name (a negative number such as -3 or -1e30 is a value, not an option).</summary>
-    static bool IsOption(string word) => word.StartsWith("--", StringComparison.Ordinal) && word.Length > 2;
+    static bool IsOption(string word) => word.StartsWith("--", StringComparison.Ordinal);
 
     static string Known(KernelActionDirective directive) =>
         $"Its options: {string.Join(", ", directive.Parameters.Select(p => p.Flag ? p.Name : p.Name + " VALUE"))}.";

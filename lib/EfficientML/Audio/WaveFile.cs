@@ -92,9 +92,9 @@ public static class WaveFile
 
         if (bytes.Length < 12 || !bytes[0..4].SequenceEqual("RIFF"u8) || !bytes[8..12].SequenceEqual("WAVE"u8))
             throw Bad("it does not start with a RIFF/WAVE header");
-        // The RIFF size is the file's length less 8 (streaming writers leave 0 or 0xFFFFFFFF; a pad byte may follow).
+        // The RIFF size is the file's length less 8 (streaming writers leave 0 or 0xFFFFFFFF).
         long riff = BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
-        if (riff != 0 && riff != uint.MaxValue && riff + 8 != bytes.Length && riff + 9 != bytes.Length)
+        if (riff != 0 && riff != uint.MaxValue && riff + 8 != bytes.Length)
             throw Bad(riff + 8 > bytes.Length
                 ? $"its RIFF header says {riff + 8:N0} bytes but the file has {bytes.Length:N0}: the file is truncated (copy or record it again)"
                 : $"its RIFF header says {riff + 8:N0} bytes but the file has {bytes.Length:N0}: the header is damaged");
