@@ -161,6 +161,8 @@ public class SpeechDataTests
         var streamed = (byte[])good.Clone();
         BinaryPrimitives.WriteUInt32LittleEndian(streamed.AsSpan(40), uint.MaxValue);
         Assert.Equal(1000, WaveFile.FromBytes(streamed).Samples.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(streamed.AsSpan(4), 0);
+        Assert.Equal(1000, WaveFile.FromBytes(streamed).Samples.Length);
         // 65,535 channels of 16 bits: the header's own frame size contradicts it.
         var channels = (byte[])good.Clone();
         BinaryPrimitives.WriteUInt16LittleEndian(channels.AsSpan(22), ushort.MaxValue);
@@ -175,6 +177,8 @@ public class SpeechDataTests
         Assert.Contains("its RIFF header says", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(riff)).Message);
         BinaryPrimitives.WriteUInt32LittleEndian(riff.AsSpan(4), (uint)good.Length - 9);
         Assert.Contains("its RIFF header says", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(riff)).Message);
+        BinaryPrimitives.WriteUInt32LittleEndian(riff.AsSpan(4), 0);
+        Assert.Contains("leaves the size open", Assert.Throws<InvalidFileException>(() => WaveFile.FromBytes(riff)).Message);
         // A data chunk two frames short of the samples that follow it: four bytes belong to no chunk.
         var shortData = (byte[])good.Clone();
         BinaryPrimitives.WriteUInt32LittleEndian(shortData.AsSpan(40), 2000 - 4);

@@ -92,9 +92,10 @@ public static class WaveFile
 
         if (bytes.Length < 12 || !bytes[0..4].SequenceEqual("RIFF"u8) || !bytes[8..12].SequenceEqual("WAVE"u8))
             throw Bad("it does not start with a RIFF/WAVE header");
-        // The RIFF size is the file's length less 8 (streaming writers leave 0 or 0xFFFFFFFF).
+        // The RIFF size is the file's length less 8 (a streaming writer leaves 0 or 0xFFFFFFFF, in the data size too).
         long riff = BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
-        if (riff != 0 && riff != uint.MaxValue && riff + 8 != bytes.Length)
+        bool riffOpen = riff is 0 or uint.MaxValue, dataOpen = false;
+        if (!riffOpen && riff + 8 != bytes.Length)
             throw Bad(riff + 8 > bytes.Length
                 ? $"its RIFF header says {riff + 8:N0} bytes but the file has {bytes.Length:N0}: the file is truncated (copy or record it again)"
                 : $"its RIFF header says {riff + 8:N0} bytes but the file has {bytes.Length:N0}: the header is damaged");
@@ -138,7 +139,7 @@ public static class WaveFile
                     throw Bad($"its 'data' chunk says {size:N0} bytes but only {available:N0} follow: the file is truncated (copy or record it again)");
                 data = bytes.Slice(body, (int)(open ? available : size));
                 haveData = true;
-                if (open) { at = bytes.Length; break; }
+                if (open) { dataOpen = true; at = bytes.Length; break; }
             }
             else if (size > available)
                 throw Bad($"its '{Encoding.ASCII.GetString(id)}' chunk says {size:N0} bytes but only {available:N0} follow: the file is truncated");
@@ -147,6 +148,8 @@ public static class WaveFile
         if (bytes.Length - at > 1)
             throw Bad($"its last {bytes.Length - at:N0} bytes belong to no chunk (a 'data' size that is too small?)");
         if (!haveFormat) throw Bad("it has no 'fmt ' chunk");
+        if (riffOpen && haveData && !dataOpen)
+            throw Bad($"its RIFF header leaves the size open ({riff}) but its 'data' chunk gives one: a writer that knew the data's size would have written the file's too, so the header is damaged");
         if (!haveData) throw Bad("it has no 'data' chunk");
         if (channels == 0) throw Bad("its header says it has 0 channels");
         if (rate == 0 || rate > int.MaxValue) throw Bad($"its header says the sample rate is {rate} Hz");
