@@ -6,7 +6,8 @@ using EfficientML.Text;
 namespace EfficientML.Benchmarks.Suites;
 
 /// <summary>
-/// M2R2 on the pretrained tiny model, in one run: the layer-wise agreement of the slow and fast streams; tokens/s of
+/// M2R2 on the pretrained tiny model, in one run: plain cached greedy decoding with the lean decode step against the
+/// previous step, and the step against this machine's memory-bandwidth and matmul limits (<see cref="DecodeStepStudy"/>); the layer-wise agreement of the slow and fast streams; tokens/s of
 /// plain cached greedy decoding against early-exit drafting, M2R2 drafting and a separate small draft model at the same
 /// exit layer and γ (with acceptance rate and tokens per full pass, and a check that every output equals plain greedy);
 /// and dynamic compute (no verification): agreement and loss against layers used, confidence-based early exit vs
@@ -19,14 +20,14 @@ public sealed class SpeculativeSuite : IBenchmarkSuite
     public string Name => "speculative";
 
     /// <inheritdoc />
-    public string Description => "M2R2 self-speculative decoding: tokens/s vs plain greedy, acceptance vs early exit and a draft model; dynamic compute; AoT expert loading";
+    public string Description => "lean cached decode step vs the previous one and vs the machine's limits; M2R2 self-speculative decoding: tokens/s vs plain greedy, acceptance vs early exit and a draft model; dynamic compute; AoT expert loading";
 
     /// <inheritdoc />
     public IReadOnlyList<Measurement> Run(bool quick, TextWriter log)
     {
         using var corpus = TextCorpus.MobyDick();
         using var model = PretrainedModels.LoadTinyMoby();
-        var rows = new List<Measurement>();
+        var rows = new List<Measurement>(DecodeStepStudy.Run(model, SpeculativeExperiments.Prompts(corpus, quick ? 2 : 4), quick, log));
         int k = SpeculativeExperiments.ExitLayer;
 
         var (adapters, run) = SpeculativeExperiments.Accelerators(model, corpus, quick);

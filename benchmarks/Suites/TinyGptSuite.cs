@@ -26,7 +26,7 @@ public sealed class TinyGptSuite : IBenchmarkSuite
         var config = PretrainedModels.TinyMobyConfig;
         var rows = new List<Measurement>();
 
-        var matmul = MatmulFlops(device, quick ? 512 : 1024, quick ? 5 : 30);
+        var matmul = MachineLimits.MatmulFlops(device, quick ? 512 : 1024, quick ? 5 : 30);
         rows.Add(new("matmul float32 FLOP/s", matmul, "FLOP/s", Note: $"{(quick ? 512 : 1024)}² x {(quick ? 512 : 1024)}², {device.type}"));
         log.WriteLine($"matmul: {matmul / 1e9:F1} GFLOP/s");
 
@@ -59,18 +59,6 @@ public sealed class TinyGptSuite : IBenchmarkSuite
             $"each run 20 steps on a pool thread, as #!train does; {first / 1e6:F0} MB after the first"));
         log.WriteLine($"memory: {first / 1e6:F0} MB after 1 run, {last / 1e6:F0} MB after {runs}");
         return rows;
-    }
-
-    static double MatmulFlops(Device device, int n, int repeats)
-    {
-        using var scope = NewDisposeScope();
-        var a = randn(n, n, device: device);
-        var b = randn(n, n, device: device);
-        a.matmul(b).sum().item<float>(); // warm up
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < repeats; i++) a.matmul(b);
-        a.matmul(b).sum().item<float>(); // waits for the device
-        return 2.0 * n * n * n * (repeats + 1) / clock.Elapsed.TotalSeconds;
     }
 
     /// <summary>

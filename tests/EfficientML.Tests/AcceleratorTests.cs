@@ -85,4 +85,25 @@ public class AcceleratorTests
         Assert.Contains("probability", Assert.Throws<InvalidSettingsException>(() =>
             DynamicCompute.Evaluate(model, null, null, 1.5, Corpus.Value)).Message);
     }
+
+    [Fact]
+    public void Stacked_accelerators_compute_the_fast_state_of_the_accelerators_run_one_by_one()
+    {
+        using var model = TestModels.Random(TestModels.Small(layers: 4), seed: 40);
+        TestModels.Scramble(model, 40);
+        using var adapters = AcceleratorAdapters.For(model, rank: 8, seed: 4);
+        TestModels.Scramble(adapters, 41);                                     // non-zero up-projections and norms
+        using var _ = no_grad();
+        var taps = new Tensor[model.Config.Layers + 1];
+        model.Hidden(TestModels.Tokens(14, 11), tap: (i, h) => taps[i] = h);
+        for (int exit = 1; exit <= adapters.MaxExit; exit++)
+        {
+            using var stacked = adapters.Stack(exit);
+            var expected = adapters.Fast(taps, exit);
+            var actual = stacked.Fast(taps);
+            Assert.Equal(expected.shape, actual.shape);
+            Assert.True(TestModels.MaxRelativeDiff(expected, actual) < 1e-5, $"exit {exit}: {TestModels.MaxRelativeDiff(expected, actual):E2}");
+            Assert.True(TestModels.MaxAbsDiff(expected, taps[exit]) > 1e-3, "the accelerators changed nothing");
+        }
+    }
 }

@@ -58,7 +58,8 @@ public sealed partial class TinyGpt
         eval();
         try
         {
-            using var _ = no_grad();
+            // Inference mode: no gradients, and libtorch skips the autograd bookkeeping of every op (measurably faster per step).
+            using var _ = inference_mode();
             for (int i = 0; i < o.MaxNewTokens && !cancellation.IsCancellationRequested; i++)
             {
                 using var scope = NewDisposeScope();
@@ -94,8 +95,10 @@ public sealed partial class TinyGpt
             cache.Reset();
             cacheStart = tokens.Count - Math.Max(1, window / 2);
         }
-        var feed = tokens.Skip(cacheStart + cache.Length).Select(t => (long)t).ToArray();
-        return Forward(tensor(feed, device: Device).unsqueeze(0), cache)[0, -1];
+        var feed = new long[tokens.Count - cacheStart - cache.Length];
+        for (int i = 0; i < feed.Length; i++) feed[i] = tokens[cacheStart + cache.Length + i];
+        var hidden = Hidden(tensor(feed, device: Device).unsqueeze(0), cache);        // (1, T, C)
+        return Logits(hidden.select(1, -1))[0];                                      // the head reads only the last position
     }
 
     static int Pick(Tensor logits, GenerationOptions o, Generator sampler)

@@ -30,6 +30,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>The heads' outputs side by side, before the output projection: (B, T, H·hd), head h in columns h·hd … h·hd+hd−1.</summary>
     public Tensor HeadOutputs(Tensor x, KvCache? cache = null, int layer = 0, int start = 0)
     {
+        if (cache != null && !is_grad_enabled()) return CachedHeadOutputs(x, cache, layer, start);
         long b = x.shape[0], t = x.shape[1];
         var q = q_proj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);    // (B, H, T, hd)
         var k = k_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);  // (B, Hkv, T, hd)
@@ -49,13 +50,41 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         Tensor y;
         if (past == 0) y = F.scaled_dot_product_attention(q, k, v, is_casual: t > 1);
         else if (t == 1) y = F.scaled_dot_product_attention(q, k, v);               // one new token sees everything
+        else y = F.scaled_dot_product_attention(q, k, v, attn_mask: cache!.Mask(t, past, 1));
+        return y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);       // (B, T, H*hd)
+    }
+
+    /// <summary>
+    /// Decoding with the cache and without gradients: one fused projection whose key and value columns go into the cache
+    /// with one copy, attention over views of the cache, and grouped query heads folded onto their key/value head, so
+    /// nothing of the cache is copied. A single new token needs no mask; a longer input shares one mask across layers.
+    /// </summary>
+    Tensor CachedHeadOutputs(Tensor x, KvCache cache, int layer, int start)
+    {
+        var shape = x.shape;                                                                       // one call, not one per dimension
+        long b = shape[0], t = shape[1];
+        int groups = _heads / _kvHeads, width = _heads * _headDim;
+        var fused = cache.Projection(layer, this);
+        var qkv = F.linear(x, fused.Weight, fused.Bias);                                          // (B, T, H·hd + 2·Hkv·hd)
+        var (k, v) = cache.AppendRows(layer, start, qkv.narrow(2, width, 2 * _kvHeads * _headDim)); // (B, Hkv, start+T, hd)
+        var q = qkv.narrow(2, 0, width);                                                           // (B, T, H·hd)
+        if (t == 1)
+        {
+            // The G query heads of one key/value head (heads g·G … g·G+G−1) become G queries of it.
+            var y1 = F.scaled_dot_product_attention(q.view(b, _kvHeads, groups, _headDim), k, v);  // (B, Hkv, G, hd)
+            return y1.reshape(b, 1, width);
+        }
+        var qh = q.view(b, t, _heads, _headDim).transpose(1, 2);                                   // (B, H, T, hd)
+        Tensor y;
+        if (groups == 1)
+            y = start == 0 ? F.scaled_dot_product_attention(qh, k, v, is_casual: true)
+                : F.scaled_dot_product_attention(qh, k, v, attn_mask: cache.Mask(t, start, 1));
         else
         {
-            // Query i sits at position past+i and may see keys 0..past+i (the library's is_causal aligns top-left).
-            var mask = ones(t, past + t, dtype: ScalarType.Bool, device: x.device).tril(past);
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask: mask);
+            var qg = qh.reshape(b, _kvHeads, groups * t, _headDim);                                // (B, Hkv, G·T, hd)
+            y = F.scaled_dot_product_attention(qg, k, v, attn_mask: cache.Mask(t, start, groups)).reshape(b, _heads, t, _headDim);
         }
-        return y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);       // (B, T, H*hd)
+        return y.transpose(1, 2).reshape(b, t, width);                                             // (B, T, H·hd)
     }
 }
 
@@ -182,8 +211,7 @@ public sealed partial class TinyGpt : nn.Module<Tensor, Tensor>
         int start = cache?.Length ?? 0;
         if (start + t > Config.ContextLength)
             throw new InvalidSettingsException($"Sequence of {start + t} tokens exceeds the context length {Config.ContextLength}; crop the input or reset the cache.");
-        var pos = arange(start, start + t, dtype: ScalarType.Int64, device: idx.device);
-        var x = wte.forward(idx) + wpe.forward(pos);                                 // (B, T, C)
+        var x = wte.forward(idx) + wpe.weight!.narrow(0, start, t);                  // (B, T, C) + (T, C)
         tap?.Invoke(0, x);
         return RunLayers(x, cache, 0, depth, start, tap);
     }

@@ -10,12 +10,15 @@ namespace EfficientML.Speculative;
 /// <summary>One low-rank accelerator: LayerNorm, down-projection to the rank, GELU, up-projection (zero at the start).</summary>
 public sealed class LowRankAdapter : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Epsilon of the adapter's LayerNorm.</summary>
+    internal const double NormEps = 1e-5;
+
     public readonly LayerNorm norm;
     public readonly Linear down, up;
 
     public LowRankAdapter(int dim, int rank) : base(nameof(LowRankAdapter))
     {
-        norm = nn.LayerNorm(dim);
+        norm = nn.LayerNorm(dim, NormEps);
         down = nn.Linear(dim, rank);
         up = nn.Linear(rank, dim);
         RegisterComponents();
@@ -95,6 +98,16 @@ public sealed class AcceleratorAdapters : nn.Module
         return f;
     }
 
+    /// <summary>
+    /// The accelerators an exit at <paramref name="exit"/> runs, stacked for decoding (<see cref="StackedAccelerators"/>): a
+    /// copy of their weights without gradients, so take a new one after training them.
+    /// </summary>
+    internal StackedAccelerators Stack(int exit)
+    {
+        if (exit < 1 || exit > MaxExit) throw new InvalidSettingsException($"Exit layer must lie in 1..{MaxExit}, not {exit}.");
+        return new StackedAccelerators(adapters.Take(exit).ToList(), Dim);
+    }
+
     /// <summary>Fast states at every exit 0 … <see cref="MaxExit"/> at once from all slow states (L+1, B, T, C): (MaxExit+1, B, T, C).</summary>
     public Tensor FastStates(Tensor slow)
     {
@@ -107,5 +120,50 @@ public sealed class AcceleratorAdapters : nn.Module
             outs.Add(slow[i + 1] + sum);
         }
         return stack(outs);
+    }
+}
+
+/// <summary>
+/// The first k accelerators with their weights stacked, so a draft step runs them as a few batched operations instead of
+/// k small chains: one LayerNorm over (k, N, C), one batched down-projection (bmm), and one matmul that does all k
+/// up-projections and their sum (the k rank-r hidden states side by side times the k up-weights side by side). Weights are a
+/// copy made without gradients: for decoding, not training.
+/// </summary>
+internal sealed class StackedAccelerators : IDisposable
+{
+    readonly int _k, _dim;
+    readonly Tensor _gamma, _beta;        // (k, 1, C)
+    readonly Tensor _down, _downBias;     // (k, C, r), (k, 1, r)
+    readonly Tensor _up, _upBias;         // (C, k·r), (C): the up-projections side by side, and their biases summed
+
+    public StackedAccelerators(IReadOnlyList<LowRankAdapter> adapters, int dim)
+    {
+        (_k, _dim) = (adapters.Count, dim);
+        using var normal = inference_mode(false);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        _gamma = stack(adapters.Select(a => a.norm.weight!).ToArray()).unsqueeze(1).DetachFromDisposeScope();
+        _beta = stack(adapters.Select(a => a.norm.bias!).ToArray()).unsqueeze(1).DetachFromDisposeScope();
+        _down = stack(adapters.Select(a => a.down.weight!.t()).ToArray()).DetachFromDisposeScope();
+        _downBias = stack(adapters.Select(a => a.down.bias!).ToArray()).unsqueeze(1).DetachFromDisposeScope();
+        _up = cat(adapters.Select(a => a.up.weight!).ToArray(), 1).DetachFromDisposeScope();
+        _upBias = stack(adapters.Select(a => a.up.bias!).ToArray()).sum(0L).DetachFromDisposeScope();  // 0L: a plain 0 would pick the dtype overload
+    }
+
+    /// <summary>The fast state at exit k from the slow states <paramref name="slow"/>[0 … k], each (B, T, C): as <see cref="AcceleratorAdapters.Fast"/>.</summary>
+    public Tensor Fast(IReadOnlyList<Tensor> slow)
+    {
+        var h = slow[_k];                                                                   // (B, T, C)
+        var states = stack(Enumerable.Range(1, _k).Select(i => slow[i]).ToArray()).view(_k, -1, _dim); // (k, N, C)
+        long n = states.shape[1];
+        var normed = F.layer_norm(states, [_dim], eps: LowRankAdapter.NormEps).mul_(_gamma).add_(_beta);
+        var hidden = normed.bmm(_down).add_(_downBias).gelu_();                                // (k, N, r)
+        var sideBySide = hidden.transpose(0, 1).reshape(n, -1);                               // (N, k·r)
+        return h + F.linear(sideBySide, _up, _upBias).view(h.shape);                          // Σ_i A_i(h_{i+1})
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in new[] { _gamma, _beta, _down, _downBias, _up, _upBias }) t.Dispose();
     }
 }

@@ -35,6 +35,9 @@ public abstract class Drafter : IDisposable
         return target.Forward(feed, cache)[0];
     }
 
+    /// <summary>Starts a decoding with <paramref name="target"/>: forgets everything and takes what it needs from the current weights.</summary>
+    internal virtual void Begin(TinyGpt target) => Rollback(0);
+
     /// <summary>Forgets everything from window position <paramref name="length"/> on (the target's cache is rolled back by the decoder).</summary>
     internal abstract void Rollback(int length);
 

@@ -36,12 +36,17 @@ public sealed class ModelDrafter : Drafter
             throw new InvalidSettingsException($"The draft model is on {Model.Device.type} but the target on {target.Device.type}; move both to the same device.");
     }
 
+    internal override void Begin(TinyGpt target)
+    {
+        base.Begin(target);
+        Model.eval();                                                       // once per decoding, not per draft token
+    }
+
     internal override Tensor Next(TinyGpt target, KvCache cache, IReadOnlyList<int> window)
     {
-        Model.eval();
         _cache ??= Model.CreateCache(1, target.Config.ContextLength);
         var feed = Feed(window, _cache.Length, Model.Device);
-        return Model.Forward(feed, _cache)[0, -1];
+        return Model.Logits(Model.Hidden(feed, _cache).select(1, -1))[0];  // the head reads only the newest position
     }
 
     internal override void Rollback(int length)

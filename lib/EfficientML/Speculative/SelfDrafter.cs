@@ -13,6 +13,7 @@ namespace EfficientML.Speculative;
 public sealed class SelfDrafter : Drafter
 {
     readonly List<Tensor> _states = new();   // slow layer-k states (1, T, C) of window positions from the deep layers' length on
+    StackedAccelerators? _stacked;           // the accelerators batched for this decoding (taken in Begin)
 
     /// <summary>Drafts with the first <paramref name="exitLayer"/> blocks; <paramref name="adapters"/> (optional) accelerate the residual.</summary>
     public SelfDrafter(int exitLayer, AcceleratorAdapters? adapters = null)
@@ -42,10 +43,17 @@ public sealed class SelfDrafter : Drafter
         Adapters?.CheckFor(target.Config, ExitLayer);
     }
 
+    internal override void Begin(TinyGpt target)
+    {
+        base.Begin(target);
+        _stacked?.Dispose();
+        _stacked = Adapters?.Stack(ExitLayer);
+    }
+
     internal override Tensor Next(TinyGpt target, KvCache cache, IReadOnlyList<int> window)
     {
         var fast = Shallow(target, cache, window);
-        return target.Logits(fast)[0, -1];
+        return target.Logits(fast.select(1, -1))[0];                    // the head reads only the newest position
     }
 
     internal override Tensor Verify(TinyGpt target, KvCache cache, IReadOnlyList<int> window, int drafted)
@@ -72,8 +80,16 @@ public sealed class SelfDrafter : Drafter
         var taps = new Tensor[ExitLayer + 1];
         var slow = target.Hidden(feed, cache, ExitLayer, (i, s) => taps[i] = s);
         _states.Add(slow);
-        return Adapters.Fast(taps, ExitLayer);
+        return _stacked is not null && !is_grad_enabled() ? _stacked.Fast(taps) : Adapters.Fast(taps, ExitLayer);
     }
 
     internal override void Rollback(int length) => _states.Clear();
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _stacked?.Dispose();
+        _stacked = null;
+        base.Dispose();
+    }
 }

@@ -57,8 +57,8 @@ public sealed class SpeculativeDecoder
             throw new InvalidSettingsException($"The cache must hold one sequence of {window} positions; make it with Target.CreateCache().");
         cache.Reset();
         using var evalMode = new EvalMode(Target);
-        using var _ = no_grad();
-        Drafter.Rollback(0);
+        using var _ = inference_mode();
+        Drafter.Begin(Target);
         Prefill(cache, tokens, cacheStart);
         double prefillSeconds = total.Elapsed.TotalSeconds;
         bool stopped = false;
