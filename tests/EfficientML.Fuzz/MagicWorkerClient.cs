@@ -59,6 +59,9 @@ sealed class MagicWorkerClient : IDisposable
             throw new InvalidOperationException($"the worker did not start: {o?["error"]?.ToString() ?? "no answer within 3 minutes"}\n{client.StderrTail()}");
         }
         client.Catalog = o["catalog"]!.AsArray();
+        // A fresh kernel keeps compiling in the background for seconds after its setup cells (the runtime's tiered JIT);
+        // whether a cell leaves the CPU busy can only be judged from a process that was idle before it.
+        ProcessStats.WaitForIdle(client.Pid, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30));
         client.StartTime = clock.Elapsed;
         return client;
     }
