@@ -25,6 +25,34 @@ public static class ProcessStats
         }
     }
 
+    /// <summary>
+    /// CPU seconds, per thread, of the runtime's own background threads in <paramref name="pid"/>: the tiered JIT
+    /// (".NET Tiered Com…") and the background garbage collector (".NET BGC"). They recompile hot code and sweep the
+    /// heap for seconds after busy cells, on any machine; that is not work a cell left running.
+    /// </summary>
+    public static Dictionary<string, double> RuntimeThreadCpuSeconds(int pid)
+    {
+        var seconds = new Dictionary<string, double>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
+                    var name = stat[(open + 1)..close];
+                    if (!name.StartsWith(".NET Tiered", StringComparison.Ordinal) && !name.StartsWith(".NET BGC", StringComparison.Ordinal)) continue;
+                    var fields = stat[(close + 2)..].Split(' ');
+                    seconds[Path.GetFileName(task)] = (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / (double)TicksPerSecond;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException) { }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return seconds;
+    }
+
     /// <summary>Clock ticks per second of /proc/PID/stat (100 on Linux x64).</summary>
     public const int TicksPerSecond = 100;
 
@@ -50,7 +78,7 @@ public static class ProcessStats
     }
 
     /// <summary>
-    /// Waits until process <paramref name="pid"/> uses less than <paramref name="idleShare"/> of one core over
+    /// Waits until process <paramref name="pid"/>, less the runtime's own JIT and background GC threads, uses less than <paramref name="idleShare"/> of one core over
     /// <paramref name="window"/>, for at most <paramref name="deadline"/>. Null when it went idle (or is gone); else what was measured.
     /// </summary>
     public static string? WaitForIdle(int pid, TimeSpan window, TimeSpan deadline, double idleShare = 0.15, TimeSpan since = default, string sinceWhat = "the cell ended")
@@ -61,11 +89,14 @@ public static class ProcessStats
         while (true)
         {
             var before = CpuSeconds(pid);
+            var runtimeBefore = RuntimeThreadCpuSeconds(pid);
             var start = clock.Elapsed;
             Thread.Sleep(window);
             var after = CpuSeconds(pid);
+            var runtimeAfter = RuntimeThreadCpuSeconds(pid);
             if (before is null || after is null) return null;
-            lastShare = (after.Value - before.Value) / (clock.Elapsed - start).TotalSeconds;
+            double runtime = runtimeAfter.Where(t => runtimeBefore.ContainsKey(t.Key)).Sum(t => t.Value - runtimeBefore[t.Key]);
+            lastShare = Math.Max(0, after.Value - before.Value - runtime) / (clock.Elapsed - start).TotalSeconds;
             windows++;
             if (lastShare < idleShare) return null;
             if (clock.Elapsed >= deadline)
