@@ -1,0 +1,300 @@
+using System.Text;
+using EfficientML.Cloning;
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Text;
+using static TorchSharp.torch;
+
+namespace EfficientML.Speculative;
+
+/// <summary>Settings of <see cref="TargetSizeStudy.Run"/>.</summary>
+public sealed record TargetSizeOptions
+{
+    /// <summary>HyperCloning width factors of the targets (1 = the small model itself).</summary>
+    public IReadOnlyList<int> WidthFactors { get; init; } = new[] { 1, 2, 4, 6 };
+
+    /// <summary>Fixed draft lengths γ raced on every target.</summary>
+    public IReadOnlyList<int> Gammas { get; init; } = new[] { 1, 2, 3, 4 };
+
+    /// <summary>Exit layer k of the early-exit self-drafter (0 = no early-exit drafter).</summary>
+    public int ExitLayer { get; init; } = SpeculativeExperiments.ExitLayer;
+
+    /// <summary>Training steps of the fine-tuned variant of each grown target (0 = no fine-tuned variant).</summary>
+    public int FineTuneSteps { get; init; } = 40;
+
+    /// <summary>Prompts decoded per repeat.</summary>
+    public int Prompts { get; init; } = 2;
+
+    /// <summary>New tokens per prompt.</summary>
+    public int NewTokens { get; init; } = 64;
+
+    /// <summary>Timed repeats of the race (after one warm-up pass).</summary>
+    public int Repeats { get; init; } = 2;
+
+    /// <summary>Timed calls per step in the cost measurements.</summary>
+    public int CostRepeats { get; init; } = 20;
+
+    /// <summary>Smaller settings for smoke runs and notebooks: ×1 and ×4, γ 1 and 3, one prompt, 10 fine-tuning steps.</summary>
+    public static TargetSizeOptions Quick { get; } = new()
+    {
+        WidthFactors = new[] { 1, 4 }, Gammas = new[] { 1, 3 }, FineTuneSteps = 10, Prompts = 1, NewTokens = 32, Repeats = 1, CostRepeats = 8,
+    };
+
+    /// <summary>The fine-tuning of a grown target: <see cref="FineTuneSteps"/> steps of 4 × 64 bytes at 1e-3 (short, so it stays cheap at ×6).</summary>
+    public TrainingOptions FineTuning => new()
+    {
+        Steps = Math.Max(1, FineTuneSteps), BatchSize = 4, BlockSize = 64, LearningRate = 1e-3, WarmupSteps = Math.Min(5, Math.Max(1, FineTuneSteps) - 1),
+        WeightDecay = 0, EvalEvery = Math.Max(1, FineTuneSteps), EvalBatches = 1, Seed = 31,
+    };
+
+    /// <summary>Checks the settings against the small model; throws <see cref="InvalidSettingsException"/> naming the fix.</summary>
+    public TargetSizeOptions Validate(TinyGptConfig small)
+    {
+        if (WidthFactors is null || WidthFactors.Count == 0 || WidthFactors.Any(n => n < 1))
+            throw new InvalidSettingsException("Give at least one width factor, each 1 or more (1 = the small model itself).");
+        foreach (var n in WidthFactors.Where(n => n > 1)) HyperCloning.GrownConfig(small, n);
+        if (Gammas is null || Gammas.Count == 0 || Gammas.Any(g => g < 1 || g > 16))
+            throw new InvalidSettingsException("Give at least one γ, each in 1..16.");
+        if (ExitLayer < 0 || ExitLayer >= small.Layers)
+            throw new InvalidSettingsException($"The exit layer must lie in 1..{small.Layers - 1} (0 = no early-exit drafter), not {ExitLayer}.");
+        if (FineTuneSteps < 0) throw new InvalidSettingsException($"FineTuneSteps cannot be negative (got {FineTuneSteps}); 0 skips the fine-tuned targets.");
+        if (Prompts < 1 || NewTokens < 2 || Repeats < 1 || CostRepeats < 1)
+            throw new InvalidSettingsException("Prompts, Repeats and CostRepeats must be at least 1 and NewTokens at least 2.");
+        return this;
+    }
+}
+
+/// <summary>What one step costs on one target, measured at a fixed position (milliseconds, medians of interleaved calls).</summary>
+/// <param name="Target">"×n" or "×n fine-tuned".</param>
+/// <param name="WidthFactor">n.</param>
+/// <param name="Parameters">Parameters of the target.</param>
+/// <param name="PlainStep">One plain cached decoding step of the target (one token, head, argmax).</param>
+/// <param name="DraftModelStep">One step of the small draft model.</param>
+/// <param name="EarlyExitStep">One early-exit draft step on the target (k blocks, head, argmax); 0 without that drafter.</param>
+/// <param name="Verify">Per γ: the target's pass over γ + 1 tokens (two-model verification).</param>
+/// <param name="EarlyExitVerify">Per γ: the last draft through k blocks, then blocks k..L over γ + 1 tokens and the head.</param>
+/// <param name="MaxLogitDifference">max |Δlogit| between target and small model on HyperCloning's probe (0 for ×1).</param>
+public sealed record TargetCosts(string Target, int WidthFactor, long Parameters, double PlainStep, double DraftModelStep, double EarlyExitStep,
+    IReadOnlyDictionary<int, double> Verify, IReadOnlyDictionary<int, double> EarlyExitVerify, double MaxLogitDifference);
+
+/// <summary>One target × drafter × γ: measured and predicted.</summary>
+/// <param name="Target">"×n" or "×n fine-tuned".</param>
+/// <param name="WidthFactor">n.</param>
+/// <param name="FineTuned">Whether the target was trained after growing (so no longer an exact copy of the draft).</param>
+/// <param name="Parameters">Parameters of the target.</param>
+/// <param name="Drafter">The drafter's name.</param>
+/// <param name="Gamma">γ.</param>
+/// <param name="PlainTokensPerSecond">Plain cached greedy decoding of the target.</param>
+/// <param name="TokensPerSecond">Speculative decoding of the target.</param>
+/// <param name="SpeedUp">Measured: median of per-repeat ratios over plain.</param>
+/// <param name="Acceptance">Share of drafts accepted.</param>
+/// <param name="TokensPerRound">Tokens per target pass, measured.</param>
+/// <param name="DraftCost">One draft step in plain steps of this target.</param>
+/// <param name="VerifyCost">One verification pass in plain steps of this target.</param>
+/// <param name="PredictedSpeedUp">The cost model's speed-up from the measured acceptance and step costs.</param>
+public sealed record TargetSizePoint(string Target, int WidthFactor, bool FineTuned, long Parameters, string Drafter, int Gamma,
+    double PlainTokensPerSecond, double TokensPerSecond, double SpeedUp, double Acceptance, double TokensPerRound,
+    double DraftCost, double VerifyCost, double PredictedSpeedUp);
+
+/// <summary>The result of <see cref="TargetSizeStudy.Run"/>: every point, every target's step costs, the fine-tuning runs.</summary>
+public sealed record TargetSizeStudyResult(TargetSizeOptions Options, IReadOnlyList<TargetSizePoint> Points, IReadOnlyList<TargetCosts> Costs,
+    IReadOnlyList<TrainingRun> FineTuning)
+{
+    /// <summary>The speed-up M2R2 reports (Bhendawade et al., 2024) over plain decoding, for comparison.</summary>
+    public const double PaperSpeedUp = 2.8;
+
+    /// <summary>Drafter names in order of appearance.</summary>
+    public IReadOnlyList<string> Drafters => Points.Select(p => p.Drafter).Distinct().ToList();
+
+    /// <summary>The best measured point (highest speed-up).</summary>
+    public TargetSizePoint Best => Points.MaxBy(p => p.SpeedUp)!;
+
+    /// <summary>
+    /// The smallest width factor at which <paramref name="drafter"/> (exact-copy targets unless <paramref name="fineTuned"/>),
+    /// at its best γ there, measures a speed-up of 1 or more; null if it never does.
+    /// </summary>
+    public int? CrossesOneAt(string drafter, bool fineTuned = false) => Points
+        .Where(p => p.Drafter == drafter && p.FineTuned == fineTuned)
+        .GroupBy(p => p.WidthFactor).OrderBy(g => g.Key)
+        .FirstOrDefault(g => g.Max(p => p.SpeedUp) >= 1)?.Key;
+
+    /// <summary>A plain-text table: one line per point, then the costs and the crossing points.</summary>
+    public string ToTable()
+    {
+        var s = new StringBuilder();
+        s.AppendLine($"{"target",-16} {"params",11} {"drafter",-24} {"γ",2} {"plain t/s",9} {"spec t/s",9} {"ratio",6} {"pred",6} {"accept",7} {"tok/pass",8} {"draft",6} {"verify",6}");
+        foreach (var p in Points)
+            s.AppendLine($"{p.Target,-16} {p.Parameters,11:N0} {p.Drafter,-24} {p.Gamma,2} {p.PlainTokensPerSecond,9:F1} {p.TokensPerSecond,9:F1} {p.SpeedUp,5:F2}× {p.PredictedSpeedUp,5:F2}× {p.Acceptance,7:P1} {p.TokensPerRound,8:F2} {p.DraftCost,6:F3} {p.VerifyCost,6:F2}");
+        s.AppendLine("step costs (ms): target plain step; draft model step; early-exit step; verify γ+1 tokens");
+        foreach (var c in Costs)
+            s.AppendLine($"  {c.Target,-16} plain {c.PlainStep:F3}; draft model {c.DraftModelStep:F3}; early exit {c.EarlyExitStep:F3}; verify " +
+                string.Join(", ", c.Verify.Select(v => $"γ={v.Key}: {v.Value:F3}")) + $"; max |Δlogit| vs small {c.MaxLogitDifference:G2}");
+        foreach (var d in Drafters)
+            foreach (var tuned in Points.Select(p => p.FineTuned).Distinct())
+                s.AppendLine($"{d}{(tuned ? ", fine-tuned targets" : "")}: crosses 1× at " + (CrossesOneAt(d, tuned) is int n ? $"width ×{n}" : "no width measured"));
+        s.AppendLine($"paper (M2R2): {PaperSpeedUp}×; best here {Best.SpeedUp:F2}× ({Best.Drafter}, {Best.Target}, γ={Best.Gamma})");
+        return s.ToString();
+    }
+}
+
+/// <summary>
+/// Where speculative decoding pays: the pretrained model grown by HyperCloning to several widths computes the same
+/// function, so a draft keeps its acceptance while a target step's cost grows with the width. For every target it races
+/// plain cached greedy decoding against drafting by the original small model (an exact function copy of a grown target,
+/// so nearly every draft is accepted; a briefly fine-tuned grown target shows what a real gap costs) and by the target's
+/// own first k blocks (early exit), at fixed γ; it measures each step's cost and predicts the speed-up with
+/// <see cref="SpeculationMath"/>. Every speculative output is checked against plain greedy decoding of the same target.
+/// M2R2 accelerators are not raced on grown targets: training them there costs more than the study itself on this CPU.
+/// </summary>
+public static class TargetSizeStudy
+{
+    /// <summary>
+    /// Runs the study with <paramref name="small"/> as source and draft, on <paramref name="prompts"/>;
+    /// <paramref name="corpus"/> is needed only for the fine-tuned targets (null skips them).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A speculative output differed from plain greedy decoding.</exception>
+    public static TargetSizeStudyResult Run(TinyGpt small, IReadOnlyList<int[]> prompts, TextCorpus? corpus, TargetSizeOptions? options = null,
+        Action<string>? log = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(small);
+        var o = (options ?? new TargetSizeOptions()).Validate(small.Config);
+        if (prompts is null || prompts.Count == 0) throw new InvalidSettingsException("Give at least one prompt.");
+        prompts = prompts.Take(o.Prompts).ToList();
+        small.eval();
+        var points = new List<TargetSizePoint>();
+        var costs = new List<TargetCosts>();
+        var runs = new List<TrainingRun>();
+        foreach (int n in o.WidthFactors)
+            foreach (bool tuned in n > 1 && o.FineTuneSteps > 0 && corpus is not null ? new[] { false, true } : new[] { false })
+            {
+                cancellation.ThrowIfCancellationRequested();
+                string name = tuned ? $"×{n} fine-tuned" : $"×{n}";
+                double logitGap = 0;
+                TinyGpt target = small;
+                if (n > 1)
+                {
+                    var grown = HyperCloning.Expand(small, n, cancellation: cancellation);
+                    target = grown.Model;
+                    logitGap = grown.Report.MaxLogitDifference;
+                    if (tuned)
+                    {
+                        var run = LanguageModelTraining.Train(target, corpus!, o.FineTuning, $"fine-tuning {name}", cancellation: cancellation);
+                        runs.Add(run);
+                        log?.Invoke($"{name}: {run}");
+                    }
+                    target.eval();
+                }
+                try
+                {
+                    var cost = Measure(target, small, name, n, prompts[0], o, logitGap);
+                    costs.Add(cost);
+                    log?.Invoke($"{name}: plain step {cost.PlainStep:F3} ms, draft model step {cost.DraftModelStep:F3} ms, early-exit step {cost.EarlyExitStep:F3} ms");
+                    points.AddRange(Race(target, small, name, n, tuned, cost, prompts, o, log, cancellation));
+                }
+                finally
+                {
+                    if (!ReferenceEquals(target, small)) target.Dispose();
+                }
+            }
+        return new TargetSizeStudyResult(o, points, costs, runs);
+    }
+
+    /// <summary>
+    /// The cost model's speed-up: expected tokens per round at acceptance <paramref name="alpha"/> and γ drafts, over the
+    /// round's cost (γ draft steps and one verification, all in milliseconds) in plain steps.
+    /// </summary>
+    public static double Predict(double alpha, int gamma, double plainStep, double draftStep, double verify)
+    {
+        if (plainStep <= 0) throw new InvalidSettingsException("A plain step takes a positive time.");
+        return SpeculationMath.PredictedSpeedUp(alpha, gamma, draftStep / plainStep, verify / plainStep);
+    }
+
+    static IEnumerable<TargetSizePoint> Race(TinyGpt target, TinyGpt small, string name, int n, bool tuned, TargetCosts cost,
+        IReadOnlyList<int[]> prompts, TargetSizeOptions o, Action<string>? log, CancellationToken cancellation)
+    {
+        using var draft = new ModelDrafter(small, $"small model ({small.Config.Layers}×{small.Config.Dim})");
+        using var early = o.ExitLayer > 0 ? new SelfDrafter(o.ExitLayer) : null;
+        var drafters = early is null ? new Drafter[] { draft } : new Drafter[] { draft, early };
+        var points = new List<TargetSizePoint>();
+        foreach (int gamma in o.Gammas)
+        {
+            var options = new SpeculationOptions { MaxNewTokens = o.NewTokens, Gamma = gamma };
+            var lines = SpeculativeExperiments.Race(target, drafters, prompts, options, o.Repeats, s => log?.Invoke($"{name} γ={gamma} {s}"), cancellation);
+            var plain = lines[0];
+            for (int d = 0; d < drafters.Length; d++)
+            {
+                var l = lines[d + 1];
+                if (!l.SameAsPlain)
+                    throw new InvalidOperationException($"Speculative decoding of {name} with {l.Method} at γ={gamma} differed from plain greedy decoding: it must be lossless.");
+                bool self = drafters[d] == early;
+                double draftStep = self ? cost.EarlyExitStep : cost.DraftModelStep;
+                double verify = self ? cost.EarlyExitVerify[gamma] : cost.Verify[gamma];
+                points.Add(new TargetSizePoint(name, n, tuned, cost.Parameters, l.Method, gamma, plain.TokensPerSecond, l.TokensPerSecond, l.SpeedUp,
+                    l.AcceptanceRate, l.MeanAcceptedLength, draftStep / cost.PlainStep, verify / cost.PlainStep,
+                    Predict(l.AcceptanceRate, gamma, cost.PlainStep, draftStep, verify)));
+            }
+        }
+        return points;
+    }
+
+    /// <summary>
+    /// Times each step the cost model needs, interleaved, with the caches holding the prompt and its greedy continuation up to
+    /// half of <see cref="TargetSizeOptions.NewTokens"/> (a typical position of the race).
+    /// </summary>
+    static TargetCosts Measure(TinyGpt target, TinyGpt small, string name, int n, int[] prompt, TargetSizeOptions o, double logitGap)
+    {
+        var c = target.Config;
+        int k = o.ExitLayer, maxGamma = o.Gammas.Max();
+        var context = prompt.Concat(target.Generate(prompt, new GenerationOptions { MaxNewTokens = o.NewTokens / 2 })).ToArray();
+        int keep = Math.Min(context.Length, c.ContextLength - maxGamma - 2);
+        context = context[^keep..];
+        int p = context.Length - 1;                                          // positions the caches hold; the last token is fed
+        using var targetCache = target.CreateCache();
+        using var smallCache = small.CreateCache();
+        using var _ = inference_mode();
+        var ids = tensor(context.Select(t => (long)t).ToArray(), device: target.Device).unsqueeze(0).DetachFromDisposeScope();
+        using var __ = ids;
+        using (NewDisposeScope())
+        {
+            target.Hidden(ids.narrow(1, 0, p), targetCache);
+            small.Hidden(ids.narrow(1, 0, p), smallCache);
+        }
+        var one = ids.narrow(1, p, 1);
+        var runs = new List<Action>
+        {
+            () => Step(targetCache, p, () => target.Logits(target.Hidden(one, targetCache).select(1, -1))[0].argmax().item<long>()),
+            () => Step(smallCache, p, () => small.Logits(small.Hidden(one, smallCache).select(1, -1))[0].argmax().item<long>()),
+        };
+        if (k > 0) runs.Add(() => Step(targetCache, p, () => target.Logits(target.Hidden(one, targetCache, k).select(1, -1))[0].argmax().item<long>()));
+        foreach (int gamma in o.Gammas)
+        {
+            var feed = tensor(Enumerable.Repeat((long)context[^1], gamma + 1).ToArray(), device: target.Device).unsqueeze(0); // any γ + 1 tokens: the cost does not depend on which
+            runs.Add(() => Step(targetCache, p, () => target.Forward(feed, targetCache)[0].argmax(-1).cpu().data<long>().ToArray()));
+            if (k > 0)
+                runs.Add(() => Step(targetCache, p, () =>
+                {
+                    target.Hidden(one, targetCache, k);
+                    var states = zeros(1, gamma + 1, c.Dim, device: target.Device);
+                    target.Logits(target.RunLayers(states, targetCache, k, c.Layers, p))[0].argmax(-1).cpu().data<long>().ToArray();
+                }));
+        }
+        var ms = Latency.Medians(runs, o.CostRepeats, warmup: 2);
+        int i = 2;
+        double exitStep = k > 0 ? ms[i++] : 0;
+        var verify = new Dictionary<int, double>();
+        var exitVerify = new Dictionary<int, double>();
+        foreach (int gamma in o.Gammas)
+        {
+            verify[gamma] = ms[i++];
+            exitVerify[gamma] = k > 0 ? ms[i++] : 0;
+        }
+        return new TargetCosts(name, n, target.ParameterCount, ms[0], ms[1], exitStep, verify, exitVerify, logitGap);
+    }
+
+    /// <summary>Runs one step on a cache holding <paramref name="length"/> positions, then forgets what it added.</summary>
+    static void Step(KvCache cache, int length, Action step)
+    {
+        using (NewDisposeScope()) step();
+        cache.Rollback(length);
+    }
+}
