@@ -1,0 +1,84 @@
+using EfficientML.Cloning;
+using EfficientML.Core;
+using EfficientML.Models;
+using EfficientML.Speculative;
+
+namespace EfficientML.Tests;
+
+public class TargetSizeStudyTests
+{
+    static TinyGpt Small(long seed = 41)
+    {
+        var model = TestModels.Random(TestModels.Small(layers: 3), seed);
+        TestModels.Scramble(model, seed);
+        return model;
+    }
+
+    static int[] Prompt(long seed, int length) => TestModels.Tokens(seed, length).data<long>().Select(t => (int)t).ToArray();
+
+    [Fact]
+    [Trait("Category", "Invariant")]
+    public void A_grown_target_decodes_the_same_tokens_as_the_small_model()
+    {
+        using var small = Small();
+        foreach (int n in new[] { 2, 3 })
+        {
+            using var grown = HyperCloning.Expand(small, n).Model;
+            grown.eval();
+            foreach (int seed in new[] { 1, 2, 3 })
+            {
+                var prompt = Prompt(seed, 6);
+                var options = new GenerationOptions { MaxNewTokens = 30 };
+                Assert.Equal(small.Generate(prompt, options), grown.Generate(prompt, options));
+            }
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Invariant")]
+    public void Speculating_a_grown_target_with_the_small_model_equals_plain_greedy_of_the_target_and_accepts_every_draft()
+    {
+        using var small = Small();
+        using var grown = HyperCloning.Expand(small, 2).Model;
+        grown.eval();
+        using var drafter = new ModelDrafter(small);
+        var decoder = new SpeculativeDecoder(grown, drafter);
+        foreach (int gamma in new[] { 1, 3, 5 })
+        {
+            var prompt = Prompt(10 + gamma, 5);
+            var plain = grown.Generate(prompt, new GenerationOptions { MaxNewTokens = 30 });
+            var result = decoder.Generate(prompt, new SpeculationOptions { MaxNewTokens = 30, Gamma = gamma });
+            Assert.Equal(plain, result.Tokens);
+            Assert.Equal(result.Drafted, result.Rounds.Sum(r => r.Accepted));   // an exact function copy: every draft agrees
+        }
+    }
+
+    [Fact]
+    public void The_prediction_is_expected_tokens_per_round_over_the_rounds_cost_in_plain_steps()
+    {
+        // α = 0.5, γ = 2: 1 + 0.5 + 0.25 = 1.75 tokens per round; 2 drafts of 1 ms and a 4 ms verification = 1.5 plain steps of 4 ms.
+        Assert.Equal(1.75 / 1.5, TargetSizeStudy.Predict(0.5, 2, plainStep: 4, draftStep: 1, verify: 4), 12);
+        // Everything accepted, free drafts, verification as dear as a plain step: γ + 1 times faster.
+        Assert.Equal(4.0, TargetSizeStudy.Predict(1, 3, plainStep: 2, draftStep: 0, verify: 2), 12);
+        Assert.Throws<InvalidSettingsException>(() => TargetSizeStudy.Predict(0.5, 2, plainStep: 0, draftStep: 1, verify: 1));
+    }
+
+    [Fact]
+    public void The_study_races_every_target_drafter_and_gamma_losslessly_and_predicts_from_measured_costs()
+    {
+        using var small = Small();
+        var options = new TargetSizeOptions
+        {
+            WidthFactors = new[] { 1, 2 }, Gammas = new[] { 1, 2 }, ExitLayer = 2, FineTuneSteps = 0, Prompts = 1, NewTokens = 8, Repeats = 1, CostRepeats = 2,
+        };
+        var result = TargetSizeStudy.Run(small, new[] { Prompt(5, 4) }, corpus: null, options);
+        Assert.Equal(2 * 2 * 2, result.Points.Count);                          // widths × drafters × γ
+        Assert.Equal(2, result.Costs.Count);
+        Assert.All(result.Points, p => Assert.True(p.PredictedSpeedUp > 0 && p.SpeedUp > 0 && p.TokensPerSecond > 0));
+        var grownDraft = result.Points.Where(p => p.WidthFactor == 2 && p.Drafter.StartsWith("small model")).ToList();
+        Assert.All(grownDraft, p => Assert.Equal(1.0, p.Acceptance));
+        Assert.Equal(small.ParameterCount, result.Points.First(p => p.WidthFactor == 1).Parameters);
+        Assert.Contains("crosses 1×", result.ToTable());
+        Assert.Throws<InvalidSettingsException>(() => new TargetSizeOptions { WidthFactors = new[] { 0 } }.Validate(small.Config));
+    }
+}
