@@ -54,6 +54,41 @@ public class TargetSizeStudyTests
     }
 
     [Fact]
+    [Trait("Category", "Invariant")]
+    public void Grown_accelerators_draft_on_the_grown_target_what_the_small_ones_draft_on_the_small_model()
+    {
+        using var small = Small();
+        using var adapters = AcceleratorAdapters.For(small, rank: 8, seed: 3);
+        using (TorchSharp.torch.no_grad())
+        {
+            var g = new TorchSharp.torch.Generator(3);
+            foreach (var a in adapters.adapters) a.up.weight!.copy_(TorchSharp.torch.randn(a.up.weight.shape, generator: g) * 0.5);
+        }
+        using var grown = HyperCloning.Expand(small, 2).Model;
+        grown.eval();
+        using var grownAdapters = TargetSizeStudy.GrowAccelerators(adapters, 2);
+        using var ids = TestModels.Tokens(9, 20);
+        for (int k = 1; k < small.Config.Layers; k++)
+        {
+            var smallFast = adapters.Fast(SlowStates(small, ids, k), k);
+            var grownFast = grownAdapters.Fast(SlowStates(grown, ids, k), k);
+            Assert.True(TestModels.MaxRelativeDiff(smallFast.repeat(1, 1, 2), grownFast) < 1e-5);          // n copies of the small fast state
+            Assert.True(TestModels.MaxRelativeDiff(small.Logits(smallFast), grown.Logits(grownFast)) < 1e-5);
+        }
+        using var drafter = new SelfDrafter(2, grownAdapters);
+        var prompt = Prompt(4, 5);
+        var result = new SpeculativeDecoder(grown, drafter).Generate(prompt, new SpeculationOptions { MaxNewTokens = 30, Gamma = 3 });
+        Assert.Equal(grown.Generate(prompt, new GenerationOptions { MaxNewTokens = 30 }), result.Tokens);
+    }
+
+    static TorchSharp.torch.Tensor[] SlowStates(TinyGpt model, TorchSharp.torch.Tensor ids, int k)
+    {
+        var taps = new TorchSharp.torch.Tensor[k + 1];
+        model.Hidden(ids, exitAfter: k, tap: (i, s) => taps[i] = s);
+        return taps;
+    }
+
+    [Fact]
     public void The_prediction_is_expected_tokens_per_round_over_the_rounds_cost_in_plain_steps()
     {
         // α = 0.5, γ = 2: 1 + 0.5 + 0.25 = 1.75 tokens per round; 2 drafts of 1 ms and a 4 ms verification = 1.5 plain steps of 4 ms.
@@ -71,8 +106,10 @@ public class TargetSizeStudyTests
         {
             WidthFactors = new[] { 1, 2 }, Gammas = new[] { 1, 2 }, ExitLayer = 2, FineTuneSteps = 0, Prompts = 1, NewTokens = 8, Repeats = 1, CostRepeats = 2,
         };
-        var result = TargetSizeStudy.Run(small, new[] { Prompt(5, 4) }, corpus: null, options);
-        Assert.Equal(2 * 2 * 2, result.Points.Count);                          // widths × drafters × γ
+        using var adapters = AcceleratorAdapters.For(small, maxExit: 2, rank: 8, seed: 3);
+        var result = TargetSizeStudy.Run(small, new[] { Prompt(5, 4) }, corpus: null, options, adapters);
+        Assert.Equal(2 * 3 * 2, result.Points.Count);                          // widths × drafters (small model, early exit, M2R2) × γ
+        Assert.All(result.Costs, c => Assert.Equal(3, c.Drafters.Count));
         Assert.Equal(2, result.Costs.Count);
         Assert.All(result.Points, p => Assert.True(p.PredictedSpeedUp > 0 && p.SpeedUp > 0 && p.TokensPerSecond > 0));
         var grownDraft = result.Points.Where(p => p.WidthFactor == 2 && p.Drafter.StartsWith("small model")).ToList();

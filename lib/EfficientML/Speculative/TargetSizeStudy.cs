@@ -3,6 +3,7 @@ using EfficientML.Cloning;
 using EfficientML.Core;
 using EfficientML.Models;
 using EfficientML.Text;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EfficientML.Speculative;
@@ -64,18 +65,25 @@ public sealed record TargetSizeOptions
     }
 }
 
-/// <summary>What one step costs on one target, measured at a fixed position (milliseconds, medians of interleaved calls).</summary>
+/// <summary>What one drafter's steps cost on one target (milliseconds, medians of interleaved calls).</summary>
+/// <param name="Drafter">The drafter's name.</param>
+/// <param name="Step">One draft step (the draft's forward for one token, the head, argmax).</param>
+/// <param name="Verify">Per γ: one verification of γ drafts: the target's pass over γ + 1 tokens (for a self-drafter, the last
+/// draft through the first k blocks, then blocks k..L over γ + 1 tokens and the head).</param>
+public sealed record DrafterCosts(string Drafter, double Step, IReadOnlyDictionary<int, double> Verify);
+
+/// <summary>What steps cost on one target, measured at a fixed position.</summary>
 /// <param name="Target">"×n" or "×n fine-tuned".</param>
 /// <param name="WidthFactor">n.</param>
 /// <param name="Parameters">Parameters of the target.</param>
-/// <param name="PlainStep">One plain cached decoding step of the target (one token, head, argmax).</param>
-/// <param name="DraftModelStep">One step of the small draft model.</param>
-/// <param name="EarlyExitStep">One early-exit draft step on the target (k blocks, head, argmax); 0 without that drafter.</param>
-/// <param name="Verify">Per γ: the target's pass over γ + 1 tokens (two-model verification).</param>
-/// <param name="EarlyExitVerify">Per γ: the last draft through k blocks, then blocks k..L over γ + 1 tokens and the head.</param>
-/// <param name="MaxLogitDifference">max |Δlogit| between target and small model on HyperCloning's probe (0 for ×1).</param>
-public sealed record TargetCosts(string Target, int WidthFactor, long Parameters, double PlainStep, double DraftModelStep, double EarlyExitStep,
-    IReadOnlyDictionary<int, double> Verify, IReadOnlyDictionary<int, double> EarlyExitVerify, double MaxLogitDifference);
+/// <param name="PlainStep">One plain cached decoding step of the target (one token, head, argmax), in milliseconds.</param>
+/// <param name="Drafters">Each drafter's step and verification costs.</param>
+/// <param name="MaxLogitDifference">max |Δlogit| between the grown target and the small model on HyperCloning's probe, before any fine-tuning (0 for ×1).</param>
+public sealed record TargetCosts(string Target, int WidthFactor, long Parameters, double PlainStep, IReadOnlyList<DrafterCosts> Drafters, double MaxLogitDifference)
+{
+    /// <summary>The costs of the drafter named <paramref name="drafter"/>.</summary>
+    public DrafterCosts Of(string drafter) => Drafters.First(d => d.Drafter == drafter);
+}
 
 /// <summary>One target × drafter × γ: measured and predicted.</summary>
 /// <param name="Target">"×n" or "×n fine-tuned".</param>
@@ -125,10 +133,10 @@ public sealed record TargetSizeStudyResult(TargetSizeOptions Options, IReadOnlyL
         s.AppendLine($"{"target",-16} {"params",11} {"drafter",-24} {"γ",2} {"plain t/s",9} {"spec t/s",9} {"ratio",6} {"pred",6} {"accept",7} {"tok/pass",8} {"draft",6} {"verify",6}");
         foreach (var p in Points)
             s.AppendLine($"{p.Target,-16} {p.Parameters,11:N0} {p.Drafter,-24} {p.Gamma,2} {p.PlainTokensPerSecond,9:F1} {p.TokensPerSecond,9:F1} {p.SpeedUp,5:F2}× {p.PredictedSpeedUp,5:F2}× {p.Acceptance,7:P1} {p.TokensPerRound,8:F2} {p.DraftCost,6:F3} {p.VerifyCost,6:F2}");
-        s.AppendLine("step costs (ms): target plain step; draft model step; early-exit step; verify γ+1 tokens");
+        s.AppendLine("step costs (ms): the target's plain step; per drafter one draft step and the verification of γ drafts");
         foreach (var c in Costs)
-            s.AppendLine($"  {c.Target,-16} plain {c.PlainStep:F3}; draft model {c.DraftModelStep:F3}; early exit {c.EarlyExitStep:F3}; verify " +
-                string.Join(", ", c.Verify.Select(v => $"γ={v.Key}: {v.Value:F3}")) + $"; max |Δlogit| vs small {c.MaxLogitDifference:G2}");
+            s.AppendLine($"  {c.Target,-16} plain {c.PlainStep:F3} ({c.Parameters:N0} parameters; max |Δlogit| vs small before tuning {c.MaxLogitDifference:G2}); " +
+                string.Join("; ", c.Drafters.Select(d => $"{d.Drafter}: step {d.Step:F3}, verify " + string.Join(" ", d.Verify.Select(v => $"γ={v.Key} {v.Value:F3}")))));
         foreach (var d in Drafters)
             foreach (var tuned in Points.Select(p => p.FineTuned).Distinct())
                 s.AppendLine($"{d}{(tuned ? ", fine-tuned targets" : "")}: crosses 1× at " + (CrossesOneAt(d, tuned) is int n ? $"width ×{n}" : "no width measured"));
@@ -141,24 +149,31 @@ public sealed record TargetSizeStudyResult(TargetSizeOptions Options, IReadOnlyL
 /// Where speculative decoding pays: the pretrained model grown by HyperCloning to several widths computes the same
 /// function, so a draft keeps its acceptance while a target step's cost grows with the width. For every target it races
 /// plain cached greedy decoding against drafting by the original small model (an exact function copy of a grown target,
-/// so nearly every draft is accepted; a briefly fine-tuned grown target shows what a real gap costs) and by the target's
-/// own first k blocks (early exit), at fixed γ; it measures each step's cost and predicts the speed-up with
-/// <see cref="SpeculationMath"/>. Every speculative output is checked against plain greedy decoding of the same target.
-/// M2R2 accelerators are not raced on grown targets: training them there costs more than the study itself on this CPU.
+/// so nearly every draft is accepted; a briefly fine-tuned grown target shows what a real gap costs), by the target's own
+/// first k blocks (early exit) and, given accelerators trained on the small model, by M2R2 with those accelerators grown
+/// the way HyperCloning grows the model (<see cref="GrowAccelerators"/>), at fixed γ; it measures each step's cost and
+/// predicts the speed-up with <see cref="SpeculationMath"/>. Every speculative output is checked against plain greedy
+/// decoding of the same target.
 /// </summary>
 public static class TargetSizeStudy
 {
     /// <summary>
     /// Runs the study with <paramref name="small"/> as source and draft, on <paramref name="prompts"/>;
-    /// <paramref name="corpus"/> is needed only for the fine-tuned targets (null skips them).
+    /// <paramref name="corpus"/> is needed only for the fine-tuned targets (null skips them); <paramref name="accelerators"/>
+    /// (optional, trained on <paramref name="small"/> for the exit layer) add the M2R2 drafter.
     /// </summary>
     /// <exception cref="InvalidOperationException">A speculative output differed from plain greedy decoding.</exception>
     public static TargetSizeStudyResult Run(TinyGpt small, IReadOnlyList<int[]> prompts, TextCorpus? corpus, TargetSizeOptions? options = null,
-        Action<string>? log = null, CancellationToken cancellation = default)
+        AcceleratorAdapters? accelerators = null, Action<string>? log = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(small);
         var o = (options ?? new TargetSizeOptions()).Validate(small.Config);
         if (prompts is null || prompts.Count == 0) throw new InvalidSettingsException("Give at least one prompt.");
+        if (accelerators is not null)
+        {
+            if (o.ExitLayer == 0) throw new InvalidSettingsException("M2R2 drafts at the exit layer: set ExitLayer (1..L−1) to use accelerators.");
+            accelerators.CheckFor(small.Config, o.ExitLayer);
+        }
         prompts = prompts.Take(o.Prompts).ToList();
         small.eval();
         var points = new List<TargetSizePoint>();
@@ -171,6 +186,7 @@ public static class TargetSizeStudy
                 string name = tuned ? $"×{n} fine-tuned" : $"×{n}";
                 double logitGap = 0;
                 TinyGpt target = small;
+                AcceleratorAdapters? grownAccelerators = null;
                 if (n > 1)
                 {
                     var grown = HyperCloning.Expand(small, n, cancellation: cancellation);
@@ -183,20 +199,56 @@ public static class TargetSizeStudy
                         log?.Invoke($"{name}: {run}");
                     }
                     target.eval();
+                    if (accelerators is not null) grownAccelerators = GrowAccelerators(accelerators, n);
                 }
+                var drafters = new List<Drafter> { new ModelDrafter(small, $"small model ({small.Config.Layers}×{small.Config.Dim})") };
+                if (o.ExitLayer > 0) drafters.Add(new SelfDrafter(o.ExitLayer));
+                if (accelerators is not null) drafters.Add(new SelfDrafter(o.ExitLayer, grownAccelerators ?? accelerators));
                 try
                 {
-                    var cost = Measure(target, small, name, n, prompts[0], o, logitGap);
+                    var cost = Measure(target, small, name, n, drafters, prompts[0], o, logitGap);
                     costs.Add(cost);
-                    log?.Invoke($"{name}: plain step {cost.PlainStep:F3} ms, draft model step {cost.DraftModelStep:F3} ms, early-exit step {cost.EarlyExitStep:F3} ms");
-                    points.AddRange(Race(target, small, name, n, tuned, cost, prompts, o, log, cancellation));
+                    log?.Invoke($"{name}: plain step {cost.PlainStep:F3} ms; " + string.Join("; ", cost.Drafters.Select(d => $"{d.Drafter} step {d.Step:F3} ms")));
+                    points.AddRange(Race(target, drafters, name, n, tuned, cost, prompts, o, log, cancellation));
                 }
                 finally
                 {
+                    foreach (var d in drafters) d.Dispose();
+                    grownAccelerators?.Dispose();
                     if (!ReferenceEquals(target, small)) target.Dispose();
                 }
             }
         return new TargetSizeStudyResult(o, points, costs, runs);
+    }
+
+    /// <summary>
+    /// M2R2 accelerators for the ×<paramref name="widthFactor"/> HyperCloned model, grown as HyperCloning grows a model: the
+    /// grown slow state is n copies of the small one, so each adapter's norm is tiled, its down-projection reads the n copies
+    /// at 1/n each and its up-projection writes n copies. The grown fast state is then n copies of the small one, and the
+    /// grown model's head reads the same draft from it as the small model's head from the small fast state.
+    /// </summary>
+    public static AcceleratorAdapters GrowAccelerators(AcceleratorAdapters accelerators, int widthFactor)
+    {
+        ArgumentNullException.ThrowIfNull(accelerators);
+        if (widthFactor < 2) throw new InvalidSettingsException($"Grow accelerators by an integer factor of 2 or more, not {widthFactor}.");
+        int n = widthFactor;
+        var grown = new AcceleratorAdapters(accelerators.Dim * n, accelerators.MaxExit, accelerators.Rank);
+        var device = accelerators.adapters[0].down.weight!.device;
+        grown.to(device);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < accelerators.MaxExit; i++)
+        {
+            var (a, b) = (accelerators.adapters[i], grown.adapters[i]);
+            b.norm.weight!.copy_(a.norm.weight!.repeat(n));
+            b.norm.bias!.copy_(a.norm.bias!.repeat(n));
+            b.down.weight!.copy_(HyperCloning.Widen(a.down.weight!, 1, n));                 // (r, n·C): n input copies at 1/n
+            b.down.bias!.copy_(a.down.bias!);
+            b.up.weight!.copy_(HyperCloning.Widen(a.up.weight!, n, 1));                     // (n·C, r): n output copies
+            b.up.bias!.copy_(a.up.bias!.repeat(n));
+        }
+        grown.train(accelerators.training);
+        return grown;
     }
 
     /// <summary>
@@ -209,29 +261,24 @@ public static class TargetSizeStudy
         return SpeculationMath.PredictedSpeedUp(alpha, gamma, draftStep / plainStep, verify / plainStep);
     }
 
-    static IEnumerable<TargetSizePoint> Race(TinyGpt target, TinyGpt small, string name, int n, bool tuned, TargetCosts cost,
+    static IEnumerable<TargetSizePoint> Race(TinyGpt target, IReadOnlyList<Drafter> drafters, string name, int n, bool tuned, TargetCosts cost,
         IReadOnlyList<int[]> prompts, TargetSizeOptions o, Action<string>? log, CancellationToken cancellation)
     {
-        using var draft = new ModelDrafter(small, $"small model ({small.Config.Layers}×{small.Config.Dim})");
-        using var early = o.ExitLayer > 0 ? new SelfDrafter(o.ExitLayer) : null;
-        var drafters = early is null ? new Drafter[] { draft } : new Drafter[] { draft, early };
         var points = new List<TargetSizePoint>();
         foreach (int gamma in o.Gammas)
         {
             var options = new SpeculationOptions { MaxNewTokens = o.NewTokens, Gamma = gamma };
             var lines = SpeculativeExperiments.Race(target, drafters, prompts, options, o.Repeats, s => log?.Invoke($"{name} γ={gamma} {s}"), cancellation);
             var plain = lines[0];
-            for (int d = 0; d < drafters.Length; d++)
+            for (int d = 0; d < drafters.Count; d++)
             {
                 var l = lines[d + 1];
                 if (!l.SameAsPlain)
                     throw new InvalidOperationException($"Speculative decoding of {name} with {l.Method} at γ={gamma} differed from plain greedy decoding: it must be lossless.");
-                bool self = drafters[d] == early;
-                double draftStep = self ? cost.EarlyExitStep : cost.DraftModelStep;
-                double verify = self ? cost.EarlyExitVerify[gamma] : cost.Verify[gamma];
+                var c = cost.Drafters[d];
                 points.Add(new TargetSizePoint(name, n, tuned, cost.Parameters, l.Method, gamma, plain.TokensPerSecond, l.TokensPerSecond, l.SpeedUp,
-                    l.AcceptanceRate, l.MeanAcceptedLength, draftStep / cost.PlainStep, verify / cost.PlainStep,
-                    Predict(l.AcceptanceRate, gamma, cost.PlainStep, draftStep, verify)));
+                    l.AcceptanceRate, l.MeanAcceptedLength, c.Step / cost.PlainStep, c.Verify[gamma] / cost.PlainStep,
+                    Predict(l.AcceptanceRate, gamma, cost.PlainStep, c.Step, c.Verify[gamma])));
             }
         }
         return points;
@@ -241,54 +288,76 @@ public static class TargetSizeStudy
     /// Times each step the cost model needs, interleaved, with the caches holding the prompt and its greedy continuation up to
     /// half of <see cref="TargetSizeOptions.NewTokens"/> (a typical position of the race).
     /// </summary>
-    static TargetCosts Measure(TinyGpt target, TinyGpt small, string name, int n, int[] prompt, TargetSizeOptions o, double logitGap)
+    static TargetCosts Measure(TinyGpt target, TinyGpt small, string name, int n, IReadOnlyList<Drafter> drafters, int[] prompt, TargetSizeOptions o, double logitGap)
     {
         var c = target.Config;
-        int k = o.ExitLayer, maxGamma = o.Gammas.Max();
+        int maxGamma = o.Gammas.Max();
         var context = prompt.Concat(target.Generate(prompt, new GenerationOptions { MaxNewTokens = o.NewTokens / 2 })).ToArray();
-        int keep = Math.Min(context.Length, c.ContextLength - maxGamma - 2);
-        context = context[^keep..];
+        context = context[^Math.Min(context.Length, c.ContextLength - maxGamma - 2)..];
         int p = context.Length - 1;                                          // positions the caches hold; the last token is fed
         using var targetCache = target.CreateCache();
         using var smallCache = small.CreateCache();
         using var _ = inference_mode();
-        var ids = tensor(context.Select(t => (long)t).ToArray(), device: target.Device).unsqueeze(0).DetachFromDisposeScope();
-        using var __ = ids;
+        using var ids = tensor(context.Select(t => (long)t).ToArray(), device: target.Device).unsqueeze(0).DetachFromDisposeScope();
         using (NewDisposeScope())
         {
             target.Hidden(ids.narrow(1, 0, p), targetCache);
             small.Hidden(ids.narrow(1, 0, p), smallCache);
         }
-        var one = ids.narrow(1, p, 1);
-        var runs = new List<Action>
+        using var one = ids.narrow(1, p, 1).DetachFromDisposeScope();
+        var feeds = o.Gammas.ToDictionary(g => g, g => full(1, g + 1, context[^1], dtype: ScalarType.Int64, device: target.Device).DetachFromDisposeScope()); // any γ + 1 tokens: the cost does not depend on which
+        var stacks = new List<IDisposable>();
+        try
         {
-            () => Step(targetCache, p, () => target.Logits(target.Hidden(one, targetCache).select(1, -1))[0].argmax().item<long>()),
-            () => Step(smallCache, p, () => small.Logits(small.Hidden(one, smallCache).select(1, -1))[0].argmax().item<long>()),
-        };
-        if (k > 0) runs.Add(() => Step(targetCache, p, () => target.Logits(target.Hidden(one, targetCache, k).select(1, -1))[0].argmax().item<long>()));
-        foreach (int gamma in o.Gammas)
-        {
-            var feed = tensor(Enumerable.Repeat((long)context[^1], gamma + 1).ToArray(), device: target.Device).unsqueeze(0); // any γ + 1 tokens: the cost does not depend on which
-            runs.Add(() => Step(targetCache, p, () => target.Forward(feed, targetCache)[0].argmax(-1).cpu().data<long>().ToArray()));
-            if (k > 0)
-                runs.Add(() => Step(targetCache, p, () =>
+            var runs = new List<Action> { () => Step(targetCache, p, () => target.Logits(target.Hidden(one, targetCache).select(1, -1))[0].argmax().item<long>()) };
+            var slots = new List<(int Drafter, int Gamma)> { (-1, 0) };
+            for (int d = 0; d < drafters.Count; d++)
+            {
+                Action draft;
+                Func<int, Action> verify;
+                if (drafters[d] is SelfDrafter self)
                 {
-                    target.Hidden(one, targetCache, k);
-                    var states = zeros(1, gamma + 1, c.Dim, device: target.Device);
-                    target.Logits(target.RunLayers(states, targetCache, k, c.Layers, p))[0].argmax(-1).cpu().data<long>().ToArray();
-                }));
+                    int k = self.ExitLayer;
+                    var stacked = self.Adapters?.Stack(k);
+                    if (stacked is not null) stacks.Add(stacked);
+                    Tensor Shallow()                                            // the draft's state for one token, as SelfDrafter makes it
+                    {
+                        if (stacked is null) return target.Hidden(one, targetCache, k);
+                        var taps = new Tensor[k + 1];
+                        target.Hidden(one, targetCache, k, (i, s) => taps[i] = s);
+                        return stacked.Fast(taps);
+                    }
+                    draft = () => Step(targetCache, p, () => target.Logits(Shallow().select(1, -1))[0].argmax().item<long>());
+                    verify = g => () => Step(targetCache, p, () =>
+                    {
+                        Shallow();
+                        var states = zeros(1, g + 1, c.Dim, device: target.Device);
+                        target.Logits(target.RunLayers(states, targetCache, k, c.Layers, p))[0].argmax(-1).cpu().data<long>().ToArray();
+                    });
+                }
+                else
+                {
+                    draft = () => Step(smallCache, p, () => small.Logits(small.Hidden(one, smallCache).select(1, -1))[0].argmax().item<long>());
+                    verify = g => () => Step(targetCache, p, () => target.Forward(feeds[g], targetCache)[0].argmax(-1).cpu().data<long>().ToArray());
+                }
+                runs.Add(draft);
+                slots.Add((d, 0));
+                foreach (int g in o.Gammas)
+                {
+                    runs.Add(verify(g));
+                    slots.Add((d, g));
+                }
+            }
+            var ms = Latency.Medians(runs, o.CostRepeats, warmup: 2);
+            var costs = drafters.Select((x, d) => new DrafterCosts(x.Name, ms[slots.IndexOf((d, 0))],
+                o.Gammas.ToDictionary(g => g, g => ms[slots.IndexOf((d, g))]))).ToList();
+            return new TargetCosts(name, n, target.ParameterCount, ms[0], costs, logitGap);
         }
-        var ms = Latency.Medians(runs, o.CostRepeats, warmup: 2);
-        int i = 2;
-        double exitStep = k > 0 ? ms[i++] : 0;
-        var verify = new Dictionary<int, double>();
-        var exitVerify = new Dictionary<int, double>();
-        foreach (int gamma in o.Gammas)
+        finally
         {
-            verify[gamma] = ms[i++];
-            exitVerify[gamma] = k > 0 ? ms[i++] : 0;
+            foreach (var s in stacks) s.Dispose();
+            foreach (var f in feeds.Values) f.Dispose();
         }
-        return new TargetCosts(name, n, target.ParameterCount, ms[0], ms[1], exitStep, verify, exitVerify, logitGap);
     }
 
     /// <summary>Runs one step on a cache holding <paramref name="length"/> positions, then forgets what it added.</summary>
