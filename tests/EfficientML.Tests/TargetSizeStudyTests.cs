@@ -96,6 +96,10 @@ public class TargetSizeStudyTests
         // Everything accepted, free drafts, verification as dear as a plain step: γ + 1 times faster.
         Assert.Equal(4.0, TargetSizeStudy.Predict(1, 3, plainStep: 2, draftStep: 0, verify: 2), 12);
         Assert.Throws<InvalidSettingsException>(() => TargetSizeStudy.Predict(0.5, 2, plainStep: 0, draftStep: 1, verify: 1));
+        // The α that yields 1.75 tokens per round at γ = 2 is 0.5; the ends clamp.
+        Assert.Equal(0.5, TargetSizeStudy.ImpliedAlpha(1.75, 2), 9);
+        Assert.Equal(1.0, TargetSizeStudy.ImpliedAlpha(3, 2));
+        Assert.Equal(0.0, TargetSizeStudy.ImpliedAlpha(1, 2));
     }
 
     [Fact]
@@ -114,6 +118,7 @@ public class TargetSizeStudyTests
         Assert.All(result.Points, p => Assert.True(p.PredictedSpeedUp > 0 && p.SpeedUp > 0 && p.TokensPerSecond > 0));
         var grownDraft = result.Points.Where(p => p.WidthFactor == 2 && p.Drafter.StartsWith("small model")).ToList();
         Assert.All(grownDraft, p => Assert.Equal(1.0, p.Acceptance));
+        Assert.All(grownDraft, p => Assert.True(p.Alpha > 0.5));                 // below 1 only because the last round is cut short
         Assert.Equal(small.ParameterCount, result.Points.First(p => p.WidthFactor == 1).Parameters);
         Assert.Contains("crosses 1×", result.ToTable());
         Assert.Throws<InvalidSettingsException>(() => new TargetSizeOptions { WidthFactors = new[] { 0 } }.Validate(small.Config));

@@ -41,10 +41,13 @@ public sealed record TargetSizeOptions
         WidthFactors = new[] { 1, 4 }, Gammas = new[] { 1, 3 }, FineTuneSteps = 10, Prompts = 1, NewTokens = 32, Repeats = 1, CostRepeats = 8,
     };
 
-    /// <summary>The fine-tuning of a grown target: <see cref="FineTuneSteps"/> steps of 4 × 64 bytes at 1e-3 (short, so it stays cheap at ×6).</summary>
+    /// <summary>
+    /// The fine-tuning of a grown target: <see cref="FineTuneSteps"/> steps of 4 × 64 bytes at 1e-4 (short, so it stays cheap at
+    /// ×6; gentle, because AdamW's first steps move every weight by about the learning rate and a larger one damages the copy).
+    /// </summary>
     public TrainingOptions FineTuning => new()
     {
-        Steps = Math.Max(1, FineTuneSteps), BatchSize = 4, BlockSize = 64, LearningRate = 1e-3, WarmupSteps = Math.Min(5, Math.Max(1, FineTuneSteps) - 1),
+        Steps = Math.Max(1, FineTuneSteps), BatchSize = 4, BlockSize = 64, LearningRate = 1e-4, WarmupSteps = Math.Min(5, Math.Max(1, FineTuneSteps) - 1),
         WeightDecay = 0, EvalEvery = Math.Max(1, FineTuneSteps), EvalBatches = 1, Seed = 31,
     };
 
@@ -97,11 +100,13 @@ public sealed record TargetCosts(string Target, int WidthFactor, long Parameters
 /// <param name="SpeedUp">Measured: median of per-repeat ratios over plain.</param>
 /// <param name="Acceptance">Share of drafts accepted.</param>
 /// <param name="TokensPerRound">Tokens per target pass, measured.</param>
+/// <param name="Alpha">The per-draft acceptance probability α of the cost model that gives the measured tokens per pass
+/// (acceptance comes in runs, so the plain share of drafts accepted understates what a round yields).</param>
 /// <param name="DraftCost">One draft step in plain steps of this target.</param>
 /// <param name="VerifyCost">One verification pass in plain steps of this target.</param>
 /// <param name="PredictedSpeedUp">The cost model's speed-up from the measured acceptance and step costs.</param>
 public sealed record TargetSizePoint(string Target, int WidthFactor, bool FineTuned, long Parameters, string Drafter, int Gamma,
-    double PlainTokensPerSecond, double TokensPerSecond, double SpeedUp, double Acceptance, double TokensPerRound,
+    double PlainTokensPerSecond, double TokensPerSecond, double SpeedUp, double Acceptance, double TokensPerRound, double Alpha,
     double DraftCost, double VerifyCost, double PredictedSpeedUp);
 
 /// <summary>The result of <see cref="TargetSizeStudy.Run"/>: every point, every target's step costs, the fine-tuning runs.</summary>
@@ -130,9 +135,9 @@ public sealed record TargetSizeStudyResult(TargetSizeOptions Options, IReadOnlyL
     public string ToTable()
     {
         var s = new StringBuilder();
-        s.AppendLine($"{"target",-16} {"params",11} {"drafter",-24} {"γ",2} {"plain t/s",9} {"spec t/s",9} {"ratio",6} {"pred",6} {"accept",7} {"tok/pass",8} {"draft",6} {"verify",6}");
+        s.AppendLine($"{"target",-16} {"params",11} {"drafter",-24} {"γ",2} {"plain t/s",9} {"spec t/s",9} {"ratio",6} {"pred",6} {"accept",7} {"α",5} {"tok/pass",8} {"draft",6} {"verify",6}");
         foreach (var p in Points)
-            s.AppendLine($"{p.Target,-16} {p.Parameters,11:N0} {p.Drafter,-24} {p.Gamma,2} {p.PlainTokensPerSecond,9:F1} {p.TokensPerSecond,9:F1} {p.SpeedUp,5:F2}× {p.PredictedSpeedUp,5:F2}× {p.Acceptance,7:P1} {p.TokensPerRound,8:F2} {p.DraftCost,6:F3} {p.VerifyCost,6:F2}");
+            s.AppendLine($"{p.Target,-16} {p.Parameters,11:N0} {p.Drafter,-24} {p.Gamma,2} {p.PlainTokensPerSecond,9:F1} {p.TokensPerSecond,9:F1} {p.SpeedUp,5:F2}× {p.PredictedSpeedUp,5:F2}× {p.Acceptance,7:P1} {p.Alpha,5:F2} {p.TokensPerRound,8:F2} {p.DraftCost,6:F3} {p.VerifyCost,6:F2}");
         s.AppendLine("step costs (ms): the target's plain step; per drafter one draft step and the verification of γ drafts");
         foreach (var c in Costs)
             s.AppendLine($"  {c.Target,-16} plain {c.PlainStep:F3} ({c.Parameters:N0} parameters; max |Δlogit| vs small before tuning {c.MaxLogitDifference:G2}); " +
@@ -194,9 +199,10 @@ public static class TargetSizeStudy
                     logitGap = grown.Report.MaxLogitDifference;
                     if (tuned)
                     {
+                        double before = LanguageModelTraining.Evaluate(target, corpus!, batchSize: o.FineTuning.BatchSize, blockSize: o.FineTuning.BlockSize, maxBatches: o.FineTuning.EvalBatches);
                         var run = LanguageModelTraining.Train(target, corpus!, o.FineTuning, $"fine-tuning {name}", cancellation: cancellation);
                         runs.Add(run);
-                        log?.Invoke($"{name}: {run}");
+                        log?.Invoke($"{name}: validation loss before fine-tuning {before:F3}; {run}");
                     }
                     target.eval();
                     if (accelerators is not null) grownAccelerators = GrowAccelerators(accelerators, n);
@@ -261,6 +267,24 @@ public static class TargetSizeStudy
         return SpeculationMath.PredictedSpeedUp(alpha, gamma, draftStep / plainStep, verify / plainStep);
     }
 
+    /// <summary>
+    /// The α at which <see cref="SpeculationMath.ExpectedTokensPerRound"/> equals <paramref name="tokensPerRound"/> for γ drafts
+    /// (clamped to 0..1; found by bisection, the expectation growing with α).
+    /// </summary>
+    public static double ImpliedAlpha(double tokensPerRound, int gamma)
+    {
+        if (gamma < 1) throw new InvalidSettingsException($"γ must be at least 1, not {gamma}.");
+        if (!(tokensPerRound > 1)) return 0;
+        if (tokensPerRound >= gamma + 1) return 1;
+        double low = 0, high = 1;
+        for (int i = 0; i < 60; i++)
+        {
+            double mid = (low + high) / 2;
+            if (SpeculationMath.ExpectedTokensPerRound(mid, gamma) < tokensPerRound) low = mid; else high = mid;
+        }
+        return (low + high) / 2;
+    }
+
     static IEnumerable<TargetSizePoint> Race(TinyGpt target, IReadOnlyList<Drafter> drafters, string name, int n, bool tuned, TargetCosts cost,
         IReadOnlyList<int[]> prompts, TargetSizeOptions o, Action<string>? log, CancellationToken cancellation)
     {
@@ -276,9 +300,10 @@ public static class TargetSizeStudy
                 if (!l.SameAsPlain)
                     throw new InvalidOperationException($"Speculative decoding of {name} with {l.Method} at γ={gamma} differed from plain greedy decoding: it must be lossless.");
                 var c = cost.Drafters[d];
+                double alpha = ImpliedAlpha(l.MeanAcceptedLength, gamma);
                 points.Add(new TargetSizePoint(name, n, tuned, cost.Parameters, l.Method, gamma, plain.TokensPerSecond, l.TokensPerSecond, l.SpeedUp,
-                    l.AcceptanceRate, l.MeanAcceptedLength, c.Step / cost.PlainStep, c.Verify[gamma] / cost.PlainStep,
-                    Predict(l.AcceptanceRate, gamma, cost.PlainStep, c.Step, c.Verify[gamma])));
+                    l.AcceptanceRate, l.MeanAcceptedLength, alpha, c.Step / cost.PlainStep, c.Verify[gamma] / cost.PlainStep,
+                    Predict(alpha, gamma, cost.PlainStep, c.Step, c.Verify[gamma])));
             }
         }
         return points;
