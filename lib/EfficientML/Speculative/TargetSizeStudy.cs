@@ -113,7 +113,7 @@ public sealed record TargetSizePoint(string Target, int WidthFactor, bool FineTu
 public sealed record TargetSizeStudyResult(TargetSizeOptions Options, IReadOnlyList<TargetSizePoint> Points, IReadOnlyList<TargetCosts> Costs,
     IReadOnlyList<TrainingRun> FineTuning)
 {
-    /// <summary>The speed-up M2R2 reports (Bhendawade et al., 2024) over plain decoding, for comparison.</summary>
+    /// <summary>The speed-up over plain decoding that the M2R2 paper reports, for comparison.</summary>
     public const double PaperSpeedUp = 2.8;
 
     /// <summary>Drafter names in order of appearance.</summary>
@@ -156,7 +156,8 @@ public sealed record TargetSizeStudyResult(TargetSizeOptions Options, IReadOnlyL
 /// plain cached greedy decoding against drafting by the original small model (an exact function copy of a grown target,
 /// so nearly every draft is accepted; a briefly fine-tuned grown target shows what a real gap costs), by the target's own
 /// first k blocks (early exit) and, given accelerators trained on the small model, by M2R2 with those accelerators grown
-/// the way HyperCloning grows the model (<see cref="GrowAccelerators"/>), at fixed γ; it measures each step's cost and
+/// the way HyperCloning grows the model (<see cref="GrowAccelerators"/>; exact for an exact-copy target, an approximation for a
+/// fine-tuned one, whose layer-k states have moved), at fixed γ; it measures each step's cost and
 /// predicts the speed-up with <see cref="SpeculationMath"/>. Every speculative output is checked against plain greedy
 /// decoding of the same target.
 /// </summary>
