@@ -12,8 +12,8 @@ namespace EfficientML.Benchmarks.Suites;
 /// exit layer and γ (with acceptance rate and tokens per full pass, and a check that every output equals plain greedy);
 /// and dynamic compute (no verification): agreement and loss against layers used, confidence-based early exit vs
 /// M2R2's exit predictor; and ahead-of-time expert loading on the routed model (expert prediction accuracy, modelled
-/// hit rate and latency of a two-tier expert cache); and where speculation pays: the same race on targets grown ×1, ×2, ×4, ×6 by
-/// HyperCloning (<see cref="TargetSizeStudy"/>), with the cost model's prediction beside each measurement. Settings: <see cref="SpeculativeExperiments"/>, <see cref="ExpertPrefetchSettings"/>.
+/// hit rate and latency of a two-tier expert cache). Where speculation pays — the same race on targets grown by HyperCloning —
+/// is its own suite, <see cref="TargetSizeSuite"/> (it takes as long as the rest of this one). Settings: <see cref="SpeculativeExperiments"/>, <see cref="ExpertPrefetchSettings"/>.
 /// </summary>
 public sealed class SpeculativeSuite : IBenchmarkSuite
 {
@@ -21,7 +21,7 @@ public sealed class SpeculativeSuite : IBenchmarkSuite
     public string Name => "speculative";
 
     /// <inheritdoc />
-    public string Description => "lean cached decode step vs the previous one and vs the machine's limits; M2R2 self-speculative decoding: tokens/s vs plain greedy, acceptance vs early exit and a draft model; speculation on HyperCloned targets of growing width; dynamic compute; AoT expert loading";
+    public string Description => "lean cached decode step vs the previous one and vs the machine's limits; M2R2 self-speculative decoding: tokens/s vs plain greedy, acceptance vs early exit and a draft model; dynamic compute; AoT expert loading (speculation on grown targets: speculative-targets)";
 
     /// <inheritdoc />
     public IReadOnlyList<Measurement> Run(bool quick, TextWriter log)
@@ -67,8 +67,6 @@ public sealed class SpeculativeSuite : IBenchmarkSuite
         rows.Add(new($"{a.Method}, adaptive γ (1..6): decoding speed", a.TokensPerSecond, "tokens/s", "plain greedy (KV cache)", a.SpeedUp,
             $"acceptance {a.AcceptanceRate:P1}, {a.MeanAcceptedLength:F2} tokens per full pass; output {(a.SameAsPlain ? "equals" : "DIFFERS FROM")} plain greedy"));
 
-        rows.AddRange(TargetSizeRows(model, corpus, adapters, quick, log));
-
         var dynamic = SpeculativeExperiments.DynamicCompute(model, corpus, quick);
         using var _e = dynamic.Accelerators;
         using var _p = dynamic.Predictor;
@@ -90,32 +88,5 @@ public sealed class SpeculativeSuite : IBenchmarkSuite
                         $"hit rate {p.HitRate:P0} (on demand {r.OnDemand.HitRate:P0}); neurons loaded {p.NeuronsLoaded:N0} (on demand {r.OnDemand.NeuronsLoaded:N0}); slow tier {aot.Costs.LoadTimePerNeuron:0.#}× the fast"));
         }
         return rows;
-    }
-
-    /// <summary>
-    /// Targets grown by HyperCloning (exact copies, and briefly fine-tuned copies) decoded with the small pretrained model
-    /// as draft, with early exit and with M2R2 (the accelerators above, grown with the target): tokens/s against plain
-    /// cached greedy decoding of the same target, acceptance, and the cost model's prediction from the measured step costs.
-    /// </summary>
-    static IEnumerable<Measurement> TargetSizeRows(TinyGpt model, TextCorpus corpus, AcceleratorAdapters adapters, bool quick, TextWriter log)
-    {
-        var options = quick ? TargetSizeOptions.Quick : new TargetSizeOptions();
-        var study = TargetSizeStudy.Run(model, SpeculativeExperiments.Prompts(corpus, options.Prompts), corpus, options, adapters, s => log.WriteLine($"target size: {s}"));
-        log.WriteLine(study.ToTable());
-        foreach (var c in study.Costs)
-            yield return new($"{c.Target} target ({c.Parameters:N0} parameters): plain cached decode step", c.PlainStep, "ms", Note:
-                string.Join("; ", c.Drafters.Select(d => $"{d.Drafter} step {d.Step:F3} ms, verify γ+1 tokens " + string.Join("/", d.Verify.Values.Select(v => v.ToString("F2"))) + " ms")));
-        foreach (var p in study.Points)
-            yield return new($"{p.Target} target, {p.Drafter}, γ={p.Gamma}: decoding speed", p.TokensPerSecond, "tokens/s", $"plain greedy on the {p.Target} target", p.SpeedUp,
-                $"predicted {p.PredictedSpeedUp:F2}×; plain {p.PlainTokensPerSecond:F1} tokens/s; acceptance {p.Acceptance:P1}, {p.TokensPerRound:F2} tokens per pass; " +
-                $"draft step {p.DraftCost:F3} and verification {p.VerifyCost:F2} plain steps; output equals plain greedy");
-        foreach (var d in study.Drafters)
-            foreach (var tuned in study.Points.Select(p => p.FineTuned).Distinct())
-            {
-                var best = study.Points.Where(p => p.Drafter == d && p.FineTuned == tuned).MaxBy(p => p.SpeedUp)!;
-                yield return new($"{d}{(tuned ? ", fine-tuned targets" : ", exact-copy targets")}: best speed-up", best.SpeedUp, "×", Note:
-                    $"at {best.Target}, γ={best.Gamma} (predicted {best.PredictedSpeedUp:F2}×); crosses 1× at " +
-                    (study.CrossesOneAt(d, tuned) is int n ? $"width ×{n}" : "no measured width") + $"; the paper reports {TargetSizeStudyResult.PaperSpeedUp}× for M2R2");
-            }
     }
 }

@@ -14,8 +14,8 @@ public sealed record TargetSizeOptions
     /// <summary>HyperCloning width factors of the targets (1 = the small model itself).</summary>
     public IReadOnlyList<int> WidthFactors { get; init; } = new[] { 1, 2, 4, 6 };
 
-    /// <summary>Fixed draft lengths γ raced on every target.</summary>
-    public IReadOnlyList<int> Gammas { get; init; } = new[] { 1, 2, 3, 4 };
+    /// <summary>Fixed draft lengths γ raced on every target (6 and 8 pay only where drafts are nearly free and always accepted).</summary>
+    public IReadOnlyList<int> Gammas { get; init; } = new[] { 1, 2, 3, 4, 6, 8 };
 
     /// <summary>Exit layer k of the early-exit self-drafter (0 = no early-exit drafter).</summary>
     public int ExitLayer { get; init; } = SpeculativeExperiments.ExitLayer;
