@@ -12,7 +12,8 @@ namespace EfficientML.Benchmarks.Suites;
 /// exit layer and γ (with acceptance rate and tokens per full pass, and a check that every output equals plain greedy);
 /// and dynamic compute (no verification): agreement and loss against layers used, confidence-based early exit vs
 /// M2R2's exit predictor; and ahead-of-time expert loading on the routed model (expert prediction accuracy, modelled
-/// hit rate and latency of a two-tier expert cache). Settings: <see cref="SpeculativeExperiments"/>, <see cref="ExpertPrefetchSettings"/>.
+/// hit rate and latency of a two-tier expert cache). Where speculation pays — the same race on targets grown by HyperCloning —
+/// is its own suite, <see cref="TargetSizeSuite"/> (it takes as long as the rest of this one). Settings: <see cref="SpeculativeExperiments"/>, <see cref="ExpertPrefetchSettings"/>.
 /// </summary>
 public sealed class SpeculativeSuite : IBenchmarkSuite
 {
@@ -20,7 +21,7 @@ public sealed class SpeculativeSuite : IBenchmarkSuite
     public string Name => "speculative";
 
     /// <inheritdoc />
-    public string Description => "lean cached decode step vs the previous one and vs the machine's limits; M2R2 self-speculative decoding: tokens/s vs plain greedy, acceptance vs early exit and a draft model; dynamic compute; AoT expert loading";
+    public string Description => "lean cached decode step vs the previous one and vs the machine's limits; M2R2 self-speculative decoding: tokens/s vs plain greedy, acceptance vs early exit and a draft model; dynamic compute; AoT expert loading (speculation on grown targets: speculative-targets)";
 
     /// <inheritdoc />
     public IReadOnlyList<Measurement> Run(bool quick, TextWriter log)

@@ -2,7 +2,7 @@ using EfficientML.Speculative;
 
 namespace EfficientML.Interactive;
 
-/// <summary>M2R2 and speculative decoding: <c>#!speculate</c>, decoding results, layer profiles and dynamic compute.</summary>
+/// <summary>M2R2 and speculative decoding: <c>#!speculate</c>, decoding results, layer profiles, dynamic compute and speculation on grown targets.</summary>
 sealed class SpeculativePlugin : INotebookPlugin
 {
     public int Order => 60;
@@ -16,7 +16,9 @@ sealed class SpeculativePlugin : INotebookPlugin
         .Add<IEnumerable<LayerProfile>>(LayerProfileHtml.Render)
         .Add<DynamicComputePoint>(DynamicComputeHtml.Render)
         // DynamicCompute.EarlyExit / M2R2 lists (concatenated too) as one chart and one table.
-        .Add<IEnumerable<DynamicComputePoint>>(DynamicComputeHtml.Render);
+        .Add<IEnumerable<DynamicComputePoint>>(DynamicComputeHtml.Render)
+        // TargetSizeStudy.Run: speed-up against target width per drafter, measured and predicted, and its table.
+        .Add<TargetSizeStudyResult>(TargetSizeHtml.Render);
 
     public void AddMagics(MagicSet magics) => SpeculateMagic.AddTo(magics);
 }
