@@ -594,7 +594,7 @@ public sealed class FileCorruptor
             case 1 or 2:
             {
                 var key = Pick(["n_embd", "n_layer", "vocab_size", "n_positions", "n_inner"]);
-                long v = (long)config[key]!;
+                long v = long.Parse(config[key]!.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
                 config[key] = v + Pick([1, 2, 10]);
                 return Out($"{key} {v} → {config[key]} (contradicts the tensors)", D);
             }

@@ -38,10 +38,15 @@ public sealed class OnnxKeywordSpotter : IDisposable
                 throw new InvalidSettingsException($"the configuration says {Config.Mels} mel bands and {Config.Classes} classes, the graph {Mels} and {Classes}");
             if (Config is not null) CheckBlocks(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph, Config);
         }
-        catch (Exception e) when (e is InvalidSettingsException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is InvalidSettingsException or System.Text.Json.JsonException or Google.Protobuf.InvalidProtocolBufferException)
         {
             _session.Dispose();
-            var why = e is InvalidSettingsException ? e.Message : $"it has {JsonProblems.Describe(e)}";
+            var why = e switch
+            {
+                InvalidSettingsException => e.Message,
+                Google.Protobuf.InvalidProtocolBufferException => "a name or text in it is not valid UTF-8",
+                _ => $"it has {JsonProblems.Describe(e)}",
+            };
             throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({why}). Re-export it with RepCnnOnnx.Export.", e);
         }
     }

@@ -101,6 +101,8 @@ internal static class OnnxModelFile
             (@"\b(void|bool|int|auto|static|const)\s+(?=[\w~]+(::[\w~<>]+)+)", ""),
             (@"[\w~]+(::[\w~<>]+)+(\([^()]*(\([^()]*\)[^()]*)*\))?( const)?\s*", ""), // a C++ function or signature
             (@"\bStatus Message:\s*", ""),
+            (@"\bException during initialization:\s*", ""),
+            (@"\b[A-Z][a-z]+(?:[A-Z][a-z]*){3,}\s+(?=Initializer|Node|Input|Output)", ""),  // the checking function's name
             (@"\s+", " "),
         })
             s = System.Text.RegularExpressions.Regex.Replace(s, pattern, replacement);

@@ -297,6 +297,10 @@ public static class Gpt2Checkpoint
         JsonObject? config = null;
         if (File.Exists(configPath))
         {
+            // Read only a regular file: a pipe named config.json would block the read forever.
+            InputFiles.Length(configPath, "config.json", minimumBytes: 2,
+                missing: p => new CheckpointException($"'{p}' vanished while the checkpoint was loading."),
+                tooShort: (p, _) => new CheckpointException($"'{p}' beside the checkpoint is empty or not a regular file (a pipe or a device). Fix or remove it (and pass heads: to Load)."));
             try
             {
                 config = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject
@@ -307,7 +311,7 @@ public static class Gpt2Checkpoint
                 throw new CheckpointException($"'{configPath}' beside the checkpoint is not valid JSON (it has {JsonProblems.Describe(e)}). Fix or remove it (and pass heads: to Load).", e);
             }
             // A config.json that describes another model would silently give wrong settings.
-            foreach (var (key, actual) in new[] { ("n_embd", shape.Dim), ("n_layer", (long)shape.Layers) })
+            foreach (var (key, actual) in new[] { ("n_embd", shape.Dim), ("n_layer", (long)shape.Layers), ("vocab_size", shape.Vocab), ("n_positions", shape.Positions), ("n_inner", shape.Mlp) })
             {
                 if (ConfigNumber(configPath, config, key) is double v && v != actual)
                     throw new CheckpointException(
@@ -346,7 +350,9 @@ public static class Gpt2Checkpoint
 
         double eps = 1e-5;
         if (config is not null && ConfigNumber(configPath, config, "layer_norm_epsilon") is double e1) eps = e1;
-        else if (metadata.TryGetValue("layer_norm_epsilon", out var e2) && double.TryParse(e2, NumberStyles.Float, CultureInfo.InvariantCulture, out var e3)) eps = e3;
+        else if (metadata.TryGetValue("layer_norm_epsilon", out var e2))
+            eps = double.TryParse(e2, NumberStyles.Float, CultureInfo.InvariantCulture, out var e3) ? e3
+                : throw new CheckpointException($"'{path}': its metadata's layer_norm_epsilon '{e2}' is not a number. The file is damaged: copy or download it again, or re-save the model.");
         if (!(eps > 0))
             throw new CheckpointException($"layer_norm_epsilon {eps} for '{path}' must be positive. Fix it in config.json.");
 
