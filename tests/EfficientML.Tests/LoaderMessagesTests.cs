@@ -99,6 +99,24 @@ public class LoaderMessagesTests
     }
 
     [Fact]
+    public async Task A_gpt2_config_json_that_is_a_pipe_or_contradicts_the_tensors_is_refused()
+    {
+        using var model = new TinyGpt(TestModels.Small(layers: 1), seed: 3);
+        var path = TestModels.TempFile("model.safetensors");
+        Gpt2Checkpoint.Save(model, path, writeConfigJson: true);
+        var config = Path.Combine(Path.GetDirectoryName(path)!, "config.json");
+        var text = File.ReadAllText(config);
+        File.WriteAllText(config, text.Replace("\"vocab_size\": 256", "\"vocab_size\": 257"));
+        Assert.NotEqual(text, File.ReadAllText(config));
+        Assert.Contains("vocab_size = 257", Clean(Assert.Throws<CheckpointException>(() => Gpt2Checkpoint.Load(path)).Message));
+        File.Delete(config);
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", config)!) await mkfifo.WaitForExitAsync();
+        var load = Task.Run(() => Assert.Throws<CheckpointException>(() => Gpt2Checkpoint.Load(path)).Message);
+        var message = await load.WaitAsync(TimeSpan.FromSeconds(20)); // a read of the pipe would block here
+        Assert.Contains("not a regular file", Clean(message));
+    }
+
+    [Fact]
     public void Models_of_different_shapes_are_named_by_their_differences()
     {
         using var a = new TinyGpt(TestModels.Small(layers: 1), seed: 1);
