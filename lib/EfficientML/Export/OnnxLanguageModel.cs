@@ -29,11 +29,17 @@ public sealed class OnnxLanguageModel : IDisposable
             Config = TinyGptConfig.FromJson(json);
             Path = path;
             CheckGraph();
+            CheckWeights(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph, Config);
         }
-        catch (Exception e) when (e is InvalidSettingsException or OnnxRuntimeException)
+        catch (Exception e) when (e is InvalidSettingsException or OnnxRuntimeException or Google.Protobuf.InvalidProtocolBufferException)
         {
             _session.Dispose();
-            var why = e is OnnxRuntimeException ort ? OnnxModelFile.Describe(ort) : e.Message;
+            var why = e switch
+            {
+                OnnxRuntimeException ort => OnnxModelFile.Describe(ort),
+                Google.Protobuf.InvalidProtocolBufferException => "a name or text in it is not valid UTF-8",
+                _ => e.Message,
+            };
             throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({why}). Re-export it with TinyGptOnnx.Export.", e);
         }
     }
@@ -42,6 +48,30 @@ public sealed class OnnxLanguageModel : IDisposable
     /// The metadata's configuration must be the graph's: the logits' width is the vocabulary, and a full window of
     /// <see cref="TinyGptConfig.ContextLength"/> tokens runs (the position table is that long).
     /// </summary>
+    /// <summary>
+    /// Every parameter the configuration implies is in <paramref name="graph"/> with as many values as it says (plain
+    /// weights; a palettised one by its table), and no layer lies beyond the last: a configuration whose sizes or
+    /// layer count were changed, or left out and so defaulted, does not describe the graph.
+    /// </summary>
+    static void CheckWeights(Onnx.GraphProto graph, TinyGptConfig config)
+    {
+        var sizes = graph.Initializer.ToDictionary(t => t.Name, t => t.Dims.Aggregate(1L, (a, d) => a * d), StringComparer.Ordinal);
+        foreach (var (name, shape) in Clustering.PalettizedModel.ParameterShapes(config))
+        {
+            long expected = shape.Aggregate(1L, (a, d) => a * d);
+            if (sizes.TryGetValue(name, out var actual))
+            {
+                if (actual != expected)
+                    throw new InvalidSettingsException($"{name} holds {actual:N0} values in the graph but the configuration implies [{string.Join(", ", shape)}]");
+            }
+            else if (!sizes.ContainsKey(name + ".table"))
+                throw new InvalidSettingsException($"the graph has no weights for {name}, which the configuration implies");
+        }
+        var beyond = $"blocks.{config.Layers}.";
+        if (graph.Initializer.Any(t => t.Name.StartsWith(beyond, StringComparison.Ordinal)))
+            throw new InvalidSettingsException($"the graph has more layers than the configuration's {config.Layers}");
+    }
+
     void CheckGraph()
     {
         if (_session.OutputMetadata.TryGetValue(TinyGptOnnx.OutputName, out var output) && output.Dimensions is { Length: 3 } dims &&
