@@ -69,6 +69,23 @@ public class LoaderMessagesTests
     }
 
     [Fact]
+    public void A_keyword_spotter_whose_onnx_text_is_not_utf8_is_refused_in_words()
+    {
+        using var model = new RepCnn(new RepCnnConfig { Classes = 4, Channels = [16, 32] }, 1);
+        model.eval();
+        using var folded = model.Reparameterize();
+        var path = TestModels.TempFile("latin1.onnx");
+        RepCnnOnnx.Export(folded, path);
+        var bytes = File.ReadAllBytes(path);
+        int at = Encoding.ASCII.GetString(bytes).IndexOf("\"Mels\"", StringComparison.Ordinal) + 1;
+        Assert.True(at > 0);
+        bytes[at] = 0xC3; // a lead byte followed by 'e': not UTF-8
+        File.WriteAllBytes(path, bytes);
+        var message = Clean(Assert.Throws<InvalidFileException>(() => new OnnxKeywordSpotter(path)).Message);
+        Assert.Contains("not valid UTF-8", message);
+    }
+
+    [Fact]
     public void A_safetensors_header_that_is_not_utf8_is_refused_in_words()
     {
         using var model = new TinyGpt(TestModels.Small(layers: 1), seed: 3);

@@ -21,9 +21,9 @@ public sealed class MagicSet
     internal MagicSet(NotebookSession session)
     {
         Session = session;
-        // The kernel parses a cell's magic lines before any magic runs, and reports what its parser cannot take (an
-        // unknown option) as a coded diagnostic. The first command of a cell that
-        // reaches the pipeline is checked here first, so such a line gets the magic's own one-line message instead.
+        // Every magic line of a cell is checked as written (OptionSyntax), once, when the cell's first command reaches the
+        // pipeline: before any magic runs, and before the kernel's own parser can answer what it cannot take (an unknown
+        // option) with a coded diagnostic.
         session.Root.AddMiddleware(async (command, context, next) =>
         {
             if (Cell(command) is { } cell && _checked.TryAdd(cell, this))
@@ -76,7 +76,6 @@ public sealed class MagicSet
             // A cell interrupted before its magic started has already been answered "cancelled"; the kernel then runs
             // the magic in a fresh context of its own, whose token no interrupt reaches, so it must not run at all.
             if (InterruptedBeforeStart(command, context)) return Task.CompletedTask;
-            foreach (var line in LinesOf(command, directive.Name)) OptionSyntax.Check(line, directive);
             return Counted(() => run(command, context));
         }));
         _added.Add((directive.Name, directive.Description ?? ""));
@@ -97,12 +96,4 @@ public sealed class MagicSet
     internal static bool InterruptedBeforeStart(KernelCommand command, KernelInvocationContext context) =>
         command.Parent is not null && ReferenceEquals(context.Command, command);
 
-    /// <summary>The lines of the submitted cell that start with <paramref name="name"/>: the magic as the user wrote it.</summary>
-    static IEnumerable<string> LinesOf(KernelCommand command, string name)
-    {
-        for (var c = command.Parent; c != null; c = c.Parent)
-            if (c is SubmitCode submit)
-                return submit.Code.Split('\n').Select(l => l.Trim()).Where(l => l == name || l.StartsWith(name + " ", StringComparison.Ordinal)).ToList();
-        return [];
-    }
 }

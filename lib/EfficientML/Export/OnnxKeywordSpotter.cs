@@ -36,18 +36,12 @@ public sealed class OnnxKeywordSpotter : IDisposable
             Config = _session.ModelMetadata.CustomMetadataMap.TryGetValue(RepCnnOnnx.ConfigKey, out var json) ? RepCnnConfig.FromJson(json) : null;
             if (Config is not null && (Config.Mels != Mels || Config.Classes != Classes))
                 throw new InvalidSettingsException($"the configuration says {Config.Mels} mel bands and {Config.Classes} classes, the graph {Mels} and {Classes}");
-            if (Config is not null) CheckBlocks(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph, Config);
+            if (Config is not null) CheckBlocks(OnnxModelFile.ReadGraph(path), Config);
         }
-        catch (Exception e) when (e is InvalidSettingsException or System.Text.Json.JsonException or Google.Protobuf.InvalidProtocolBufferException)
+        catch (InvalidSettingsException e)
         {
             _session.Dispose();
-            var why = e switch
-            {
-                InvalidSettingsException => e.Message,
-                Google.Protobuf.InvalidProtocolBufferException => "a name or text in it is not valid UTF-8",
-                _ => $"it has {JsonProblems.Describe(e)}",
-            };
-            throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({why}). Re-export it with RepCnnOnnx.Export.", e);
+            throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({e.Message}). Re-export it with RepCnnOnnx.Export.", e);
         }
     }
 

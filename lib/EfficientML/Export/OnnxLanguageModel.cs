@@ -29,17 +29,12 @@ public sealed class OnnxLanguageModel : IDisposable
             Config = TinyGptConfig.FromJson(json);
             Path = path;
             CheckGraph();
-            CheckWeights(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph, Config);
+            CheckWeights(OnnxModelFile.ReadGraph(path), Config);
         }
-        catch (Exception e) when (e is InvalidSettingsException or OnnxRuntimeException or Google.Protobuf.InvalidProtocolBufferException)
+        catch (Exception e) when (e is InvalidSettingsException or OnnxRuntimeException)
         {
             _session.Dispose();
-            var why = e switch
-            {
-                OnnxRuntimeException ort => OnnxModelFile.Describe(ort),
-                Google.Protobuf.InvalidProtocolBufferException => "a name or text in it is not valid UTF-8",
-                _ => e.Message,
-            };
+            var why = e is OnnxRuntimeException ort ? OnnxModelFile.Describe(ort) : e.Message;
             throw new InvalidFileException($"'{path}': the configuration in its metadata does not describe its graph ({why}). Re-export it with TinyGptOnnx.Export.", e);
         }
     }

@@ -67,6 +67,17 @@ internal static class OnnxModelFile
     }
 
     /// <summary>
+    /// The graph of <paramref name="path"/>, read again as a protobuf (ONNX Runtime keeps its own copy private), so a
+    /// loader can compare its initializers with the configuration in its metadata. Text that is not UTF-8, which ONNX
+    /// Runtime does not check, is an <see cref="InvalidSettingsException"/>.
+    /// </summary>
+    public static Onnx.GraphProto ReadGraph(string path)
+    {
+        try { return Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph; }
+        catch (Google.Protobuf.InvalidProtocolBufferException) { throw new InvalidSettingsException("a name or text in it is not valid UTF-8"); }
+    }
+
+    /// <summary>
     /// ONNX Runtime's complaint in words: its status code as a phrase, then its own text without the code, the path
     /// it repeats, C++ source locations and function signatures (which tell a user nothing they can act on).
     /// </summary>

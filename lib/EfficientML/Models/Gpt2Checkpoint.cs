@@ -188,7 +188,11 @@ public static class Gpt2Checkpoint
         return result;
     }
 
-    sealed record Shape(long Vocab, long Positions, int Layers, long Dim, long Mlp, bool Tied);
+    sealed record Shape(long Vocab, long Positions, int Layers, long Dim, long Mlp, bool Tied)
+    {
+        /// <summary>The sizes a config.json or the file's metadata states, by their Hugging Face names, as the tensors have them.</summary>
+        public (string Key, long Actual)[] Sizes => [("n_embd", Dim), ("n_layer", Layers), ("vocab_size", Vocab), ("n_positions", Positions), ("n_inner", Mlp)];
+    }
 
     /// <summary>Checks names and shapes; sizes come from wte, wpe and the first layer's c_fc.</summary>
     static Shape Sizes(string path, Dictionary<string, (string FileName, Tensor Tensor)> tensors)
@@ -311,7 +315,7 @@ public static class Gpt2Checkpoint
                 throw new CheckpointException($"'{configPath}' beside the checkpoint is not valid JSON (it has {JsonProblems.Describe(e)}). Fix or remove it (and pass heads: to Load).", e);
             }
             // A config.json that describes another model would silently give wrong settings.
-            foreach (var (key, actual) in new[] { ("n_embd", shape.Dim), ("n_layer", (long)shape.Layers), ("vocab_size", shape.Vocab), ("n_positions", shape.Positions), ("n_inner", shape.Mlp) })
+            foreach (var (key, actual) in shape.Sizes)
             {
                 if (ConfigNumber(configPath, config, key) is double v && v != actual)
                     throw new CheckpointException(
@@ -324,7 +328,7 @@ public static class Gpt2Checkpoint
         }
 
         // The file's own metadata must describe its tensors too (a metadata lie would otherwise build a wrong model or fail later).
-        foreach (var (key, actual) in new[] { ("n_embd", shape.Dim), ("n_layer", (long)shape.Layers), ("vocab_size", shape.Vocab), ("n_positions", shape.Positions), ("n_inner", shape.Mlp) })
+        foreach (var (key, actual) in shape.Sizes)
             if (metadata.TryGetValue(key, out var said) && long.TryParse(said, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v != actual)
                 throw new CheckpointException($"'{path}': its metadata says {key} = {v} but its tensors have {actual}. The file is damaged: copy or download it again, or re-save the model.");
 
