@@ -62,6 +62,13 @@ public class CheckerTests
         Assert.Contains("busy after end", Classes(new Checks.SubmissionOutcome { Completed = true, BusyAfterEnd = "still using 100% of a core" }));
     }
 
+    [Theory]
+    [InlineData("VmRSS:\t  123456 kB", 123456)]
+    [InlineData("VmRSS:\t12345678 kB", 12345678)]       // ten million kB and more: no space between the tab and the number
+    [InlineData("MemAvailable:   23456789 kB", 23456789)]
+    public void Memory_lines_of_proc_are_read_at_every_size(string line, long kilobytes) =>
+        Assert.Equal(kilobytes, ProcessStats.Kilobytes(line));
+
     [Fact]
     public void Every_file_rule_can_fail()
     {

@@ -83,7 +83,7 @@ public class MagicFuzzTests(ITestOutputHelper output)
 
         var generator = new MagicGenerator(catalog, paths, mode.Seed);
         var report = new FuzzReport("magics", "magic");
-        int restarts = 0;
+        int restarts = 0, retired = 0, served = 0;
         var progress = Path.Combine(FuzzReport.RepositoryRoot(), "artifacts", "fuzz", $"{mode.Name}-{mode.Seed}.magics.log");
         Directory.CreateDirectory(Path.GetDirectoryName(progress)!);
         File.WriteAllText(progress, "");
@@ -94,7 +94,7 @@ public class MagicFuzzTests(ITestOutputHelper output)
             if (client is null)
             {
                 client = MagicWorkerClient.Start(paths.Folder);
-                restarts++;
+                served = 0;
             }
             var r = client.Submit(input.Line);
             var o = Outcome(r, budget);
@@ -107,18 +107,28 @@ public class MagicFuzzTests(ITestOutputHelper output)
                 ["seconds"] = Math.Round(r.Wall.TotalSeconds, 2), ["peakRssMB"] = Math.Round(r.PeakRssBytes / 1e6),
                 ["failure"] = o.Failures.FirstOrDefault(), ["violations"] = new JsonArray(violations.Select(v => (JsonNode)v.Class).ToArray()),
             });
-            File.AppendAllText(progress, $"{i} {clock.Elapsed.TotalSeconds:0} s {Label(o)} {r.Wall.TotalSeconds:0.0} s {string.Join(",", violations.Select(v => v.Class))} | {input.Line[..Math.Min(200, input.Line.Length)]}\n");
+            File.AppendAllText(progress, $"{i} {clock.Elapsed.TotalSeconds:0} s {Label(o)} {r.Wall.TotalSeconds:0.0} s {r.PeakRssBytes / 1e6:0} MB {string.Join(",", violations.Select(v => v.Class))} | {input.Line[..Math.Min(200, input.Line.Length)]}\n");
             if (Suspect(o))
             {
                 client.KillNow();
                 client = null;
+                restarts++;
+            }
+            else if (++served >= FuzzMode.SubmissionsPerWorker)
+            {
+                client.Dispose();
+                client = null;
+                retired++;
             }
         }
         client?.Dispose();
         var summary = report.Summary(clock.Elapsed);
         output.WriteLine(summary);
-        output.WriteLine($"{restarts} worker restarts");
-        var path = report.Write(mode, clock.Elapsed, new JsonObject { ["memoryBudgetBytes"] = budget, ["workerRestarts"] = restarts });
+        output.WriteLine($"{restarts} workers replaced after a suspect outcome; {retired} retired after {FuzzMode.SubmissionsPerWorker:N0} submissions");
+        var path = report.Write(mode, clock.Elapsed, new JsonObject
+        {
+            ["memoryBudgetBytes"] = budget, ["workerRestarts"] = restarts, ["workersRetired"] = retired, ["submissionsPerWorker"] = FuzzMode.SubmissionsPerWorker,
+        });
         output.WriteLine($"report: {path}");
         try { Directory.Delete(Path.GetDirectoryName(paths.Folder)!, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         Assert.True(report.Violations.Count == 0,

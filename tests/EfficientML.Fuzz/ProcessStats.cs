@@ -61,9 +61,16 @@ public static class ProcessStats
     {
         foreach (var line in File.ReadLines("/proc/meminfo"))
             if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+                return Kilobytes(line) * 1024;
         return 0;
     }
+
+    /// <summary>
+    /// The number in a /proc line such as "VmRSS:\t  123456 kB". The kernel pads the number to eight columns after a tab,
+    /// so from 10,000,000 kB on the tab touches the number: split on any white space, never on spaces alone.
+    /// </summary>
+    public static long Kilobytes(string line) =>
+        long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 
     static long StatusField(int pid, string field)
     {
@@ -71,7 +78,7 @@ public static class ProcessStats
         {
             foreach (var line in File.ReadLines($"/proc/{pid}/status"))
                 if (line.StartsWith(field, StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+                    return Kilobytes(line);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         return 0;
