@@ -12,8 +12,11 @@ using static TorchSharp.torch;
 namespace EfficientML.Interactive;
 
 /// <summary>Options of <c>#!subclone</c>, bound by name (<c>--no-rescale</c> → <see cref="NoRescale"/>); numbers arrive as text and are checked here.</summary>
-public sealed class SubcloneCommand : KernelDirectiveCommand
+public sealed class SubcloneCommand : KernelDirectiveCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => SubcloneMagic.ToCSharp(this);
+
     /// <summary>Name of the model to shrink.</summary>
     public OptionText? Model { get; set; }
     /// <summary>Residual width d′ of the subclone.</summary>
@@ -42,6 +45,33 @@ public sealed class SubcloneCommand : KernelDirectiveCommand
 /// </summary>
 static class SubcloneMagic
 {
+    /// <summary>
+    /// C# equivalent: calibration and evaluation windows sampled as the magic samples them (seeded), then
+    /// <c>Subcloning.Shrink(model, options, calibration, evaluation, seed)</c> and its report.
+    /// </summary>
+    internal static string ToCSharp(SubcloneCommand c)
+    {
+        CSharpSource.Refuse(Name, ("--keep", c.Keep != null), ("--calibration-tokens", c.CalibrationTokens != null));
+        var model = OptionValues.VariableName(c.Model, "--model", ModelMagic.DefaultName);
+        var name = OptionValues.VariableName(c.Name, "--name", model + "_sub");
+        var report = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
+        var options = new SubcloneOptions
+        {
+            Dim = OptionValues.OptionalInt(c.Width, "--width", example: 64),
+            Layers = OptionValues.OptionalInt(c.Layers, "--layers", example: 4),
+            MlpDim = OptionValues.OptionalInt(c.Mlp, "--mlp", example: 256),
+            RescaleInputs = !c.NoRescale,
+        };
+        long seed = OptionValues.Long(c.Seed, "--seed", DefaultSeed);
+        var length = $"Math.Min({DefaultCalibrationLength}, {model}.Config.ContextLength)";
+        return $"SubcloneResult {name}Result;\n" +
+               $"using (var {name}Windows = Seeding.Generator({CSharpSource.Literal(seed)}))\n" +
+               $"using (var {name}Calibration = MobyDickCorpus.Get().SampleBatch(Split.Train, {DefaultCalibrationBatch}, {length}, {name}Windows).Inputs)\n" +
+               $"using (var {name}Evaluation = MobyDickCorpus.Get().SampleBatch(Split.Validation, {DefaultCalibrationBatch}, {length}, {name}Windows).Inputs)\n" +
+               $"    {name}Result = Subcloning.Shrink({model}, {CSharpSource.Initializer(options)}, {name}Calibration, {name}Evaluation, {CSharpSource.Literal(seed)});\n" +
+               $"var {name} = {name}Result.Model;\nvar {report} = {name}Result.Report;\ndisplay({report});";
+    }
+
     public const string Name = "#!subclone";
     public const string DefaultReportName = "subcloneReport";
     public const int DefaultCalibrationBatch = 16;
