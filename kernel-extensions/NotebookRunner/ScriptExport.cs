@@ -48,11 +48,15 @@ internal static partial class ScriptExport
     }
 
     /// <summary>The script for <paramref name="notebook"/> as it would be written to <paramref name="outputDirectory"/>.</summary>
-    public static string Render(string notebook, string outputDirectory, Func<string, string> translateMagic)
+    /// <param name="notebook">The .ipynb or .dib.</param>
+    /// <param name="outputDirectory">Where the script goes (its #:project paths are relative to it).</param>
+    /// <param name="translateMagic">A magic line's C# equivalent (<see cref="LoadTranslator"/>).</param>
+    /// <param name="repositoryRoot">The repository the #:project paths point into (default: the one holding the notebook).</param>
+    public static string Render(string notebook, string outputDirectory, Func<string, string> translateMagic, string? repositoryRoot = null)
     {
         var document = NotebookFile.Read(notebook);
         var name = Path.GetFileNameWithoutExtension(notebook);
-        var root = RepositoryLayout.FindRepositoryRoot(Path.GetDirectoryName(Path.GetFullPath(notebook))!)
+        var root = repositoryRoot ?? RepositoryLayout.FindRepositoryRoot(Path.GetDirectoryName(Path.GetFullPath(notebook))!)
                    ?? throw new ExportException($"{notebook} is not inside the repository (no Notebooks.sln above it): the script's #:project paths need it.");
         string Relative(string path) => Path.GetRelativePath(Path.GetFullPath(outputDirectory), Path.Combine(root, path)).Replace('\\', '/');
 
