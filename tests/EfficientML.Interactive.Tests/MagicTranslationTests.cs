@@ -88,7 +88,7 @@ public class MagicTranslationTests
         Assert.Contains("r3 = ClusteringFineTuning.FineTune(tiny3, MobyDickCorpus.Get(), tiny3Layers, tiny3Training, tiny3Run);", code);
         Assert.Contains("tiny3Layers.ApplyHardWeights();", code);
         Assert.EndsWith("tiny3.eval();\ndisplay(r3);", code);
-        Assert.Contains("ClusteringFineTuning.PostTraining(c, MobyDickCorpus.Get(), cLayers,", MagicTranslation.ToCSharp("#!cluster --model tiny --no-finetune --name c"));
+        Assert.Contains("ClusteringFineTuning.PostTraining(c, MobyDickCorpus.Get(), cLayers,", MagicTranslation.ToCSharp("#!cluster --model tiny --bits 2 --no-finetune --name c"));
     }
 
     [Fact]
