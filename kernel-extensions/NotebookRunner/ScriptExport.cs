@@ -106,7 +106,11 @@ internal static partial class ScriptExport
                 continue;
             }
 
-            body.Append(Code(code, name, cell, translateMagic, usings, types)).Append("\n\n");
+            var translated = Code(code, name, cell, translateMagic, usings, types);
+            if (translated.Trim().Length > 0)
+            {
+                body.Append(translated).Append("\n\n");
+            }
         }
 
         if (!started)

@@ -49,8 +49,6 @@ var scriptHost = ScriptHost.Start("01-hypercloning", args);
 bool quick = scriptHost.Option<bool>("quick", false);   // true: a few training steps only, for CI and tests (the figures are then not meaningful)
 scriptHost.EndOptions();
 
-
-
 // ## 1. One layer by hand
 //
 // Take a linear layer `y = W x + b` with 3 inputs and 2 outputs, and grow both sides n = 2 times. The wide model's residual stream

@@ -49,8 +49,6 @@ var scriptHost = ScriptHost.Start("02-subcloning", args);
 bool quick = scriptHost.Option<bool>("quick", false);   // true: a few training steps and a small calibration batch, for CI and tests (the figures are then not meaningful)
 scriptHost.EndOptions();
 
-
-
 // ## 1. Which residual dimensions matter?
 //
 // Run the pretrained model on a calibration batch of text and record, at the residual stream after the embeddings and after every block,

@@ -50,8 +50,6 @@ var scriptHost = ScriptHost.Start("03-weight-clustering", args);
 bool quick = scriptHost.Option<bool>("quick", false);   // true: tiny layers and a few fine-tuning steps, for CI and tests (the figures are then not meaningful)
 scriptHost.EndOptions();
 
-
-
 // ## 1. One weight matrix by hand
 //
 // Take the first MLP layer of the pretrained model: 512 × 128 = 65,536 weights. DKM works on the weights rounded to 16 bits

@@ -50,8 +50,6 @@ var scriptHost = ScriptHost.Start("04-token-routing", args);
 bool quick = scriptHost.Option<bool>("quick", false);   // true: a few fine-tuning steps on short windows, for CI and tests (the figures are then not meaningful)
 scriptHost.EndOptions();
 
-
-
 // ## 1. Nested experts by hand, in one MLP
 //
 // Take block 3 of the pretrained model. Its MLP has 512 hidden neurons. Run some training text through the model and measure,

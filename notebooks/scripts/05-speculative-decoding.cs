@@ -60,8 +60,6 @@ var scriptHost = ScriptHost.Start("05-speculative-decoding", args);
 bool quick = scriptHost.Option<bool>("quick", false);   // true: a few training steps and short generations, for CI and tests (the figures are then not meaningful)
 scriptHost.EndOptions();
 
-
-
 // ## 1. The residual stream, layer by layer
 //
 // Every block adds its update to the residual stream: h₀ (the embeddings), h₁, …, h₈ (the last layer's state, which the head

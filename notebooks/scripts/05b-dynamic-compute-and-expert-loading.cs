@@ -48,8 +48,6 @@ var scriptHost = ScriptHost.Start("05b-dynamic-compute-and-expert-loading", args
 bool quick = scriptHost.Option<bool>("quick", false);   // true: a few training steps and short generations, for CI and tests (the figures are then not meaningful)
 scriptHost.EndOptions();
 
-
-
 // The pretrained tiny model and the text, as in notebook 05:
 
 // #!model --pretrained --name tiny

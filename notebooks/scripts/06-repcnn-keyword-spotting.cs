@@ -51,8 +51,6 @@ var scriptHost = ScriptHost.Start("06-repcnn-keyword-spotting", args);
 bool quick = scriptHost.Option<bool>("quick", false);   // true: a small dataset and a few training steps, for CI and tests (the figures are then not meaningful)
 scriptHost.EndOptions();
 
-
-
 // ## 1. Speech from text
 //
 // `SpeechSynthesizer` loads `libespeak-ng.so.1` (Debian package `espeak-ng`) into the notebook's process and calls it directly:
