@@ -38,9 +38,10 @@ public sealed class ScriptHost
     public ScriptReport Report { get; }
 
     /// <summary>
-    /// Starts the script called <paramref name="name"/> with its command line <paramref name="args"/>: loads TorchSharp's
-    /// native library (and checks float32 on this CPU), registers every plug-in's formatters, and makes this process a
-    /// script host for <see cref="display"/>, <c>DisplayAs</c> and <c>LiveView.Follow</c>. A second call returns the first host.
+    /// Starts the script called <paramref name="name"/> with its command line <paramref name="args"/> and makes this process
+    /// a script host for <see cref="display"/>, <c>DisplayAs</c> and <c>LiveView.Follow</c>. <see cref="EndOptions"/> then
+    /// loads TorchSharp's native library (and checks float32 on this CPU) and registers every plug-in's formatters, so that
+    /// <c>--help</c> and a mistyped option answer at once. A second call returns the first host.
     /// </summary>
     public static ScriptHost Start(string name, string[] args)
     {
@@ -48,9 +49,6 @@ public sealed class ScriptHost
         ArgumentNullException.ThrowIfNull(args);
         if (Current is { } running) return running;
         FindDatasets();
-        TorchNative.EnsureLoaded();
-        FSharpCoreResolution.Install();
-        RegisterFormatters();
         var host = new ScriptHost(name, args);
         Volatile.Write(ref _current, host);
         // A failing statement ends the program: the report is still written, marked failed, with what ran before it.
@@ -93,7 +91,7 @@ public sealed class ScriptHost
     public T Option<T>(string name, T fallback)
     {
         ArgumentNullException.ThrowIfNull(name);
-        _options.Add((name, typeof(T).Name, Convert.ToString(fallback, CultureInfo.InvariantCulture) ?? "null"));
+        _options.Add((name, CSharpName(typeof(T)), fallback is bool b ? (b ? "true" : "false") : Convert.ToString(fallback, CultureInfo.InvariantCulture) ?? "null"));
         var flag = "--" + name;
         for (int i = 0; i < _args.Count; i++)
         {
@@ -135,10 +133,29 @@ public sealed class ScriptHost
             Report.Path = System.IO.Path.GetFullPath(value!);
         }
         if (_args.Count > 0) Fail($"unknown option '{_args[0]}'.");
+        Ready();
     }
 
+    int _ready;
+
+    /// <summary>What a notebook's first cell does: torch loaded before anything touches it, the formatters registered. Once.</summary>
+    static void Ready()
+    {
+        var host = Current;
+        if (host is null || Interlocked.Exchange(ref host._ready, 1) == 1) return;
+        TorchNative.EnsureLoaded();
+        FSharpCoreResolution.Install();
+        RegisterFormatters();
+    }
+
+    static string CSharpName(Type type) => Type.GetTypeCode(type) switch
+    {
+        TypeCode.Boolean => "bool", TypeCode.Int32 => "int", TypeCode.Int64 => "long", TypeCode.Double => "double",
+        TypeCode.Single => "float", TypeCode.String => "string", _ => type.Name,
+    };
+
     string Usage() =>
-        $"usage: dotnet run {Name}.cs -- " + string.Join(" ", _options.Select(o => o.Type == nameof(Boolean) ? $"[--{o.Name}]" : $"[--{o.Name} {o.Type.ToUpperInvariant()}]")) + "\n" +
+        $"usage: dotnet run {Name}.cs -- " + string.Join(" ", _options.Select(o => o.Type == "bool" ? $"[--{o.Name}]" : $"[--{o.Name} {o.Type.ToUpperInvariant()}]")) + "\n" +
         string.Join("\n", _options.Select(o => $"  --{o.Name,-12} {o.Type} (default {o.Default})"));
 
     void Fail(string message)
@@ -179,6 +196,7 @@ public sealed class ScriptHost
     public static ScriptOutput Show(object? value, string? mimeType, int line = 0)
     {
         var host = Current ?? throw new InvalidOperationException("display(…) in a script needs ScriptHost.Start(name, args) first.");
+        Ready();
         host.Echo(value, mimeType);
         return host.Report.Add(value, mimeType, line);
     }
@@ -208,6 +226,7 @@ public sealed class ScriptHost
     /// </summary>
     internal void Follow(IReadOnlyList<TrainingRun> runs, string? title, object final)
     {
+        Ready();
         Report.Add(final, null, 0);
         var bar = new ConsoleProgress(runs, title);
         foreach (var run in runs) run.Updated += _ => bar.Update();
