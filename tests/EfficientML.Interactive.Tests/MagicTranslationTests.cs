@@ -74,6 +74,10 @@ public class MagicTranslationTests
         Assert.Contains("half = halfResult.Model;", code.Replace("var half", "half"));
         Assert.Contains("Subcloning.Shrink(tiny, new SubcloneOptions { Dim = 64, Layers = 4 }, halfCalibration, halfEvaluation, 1L);", code);
         Assert.EndsWith("var halfReport = halfResult.Report;\ndisplay(halfReport);", code);
+
+        var kept = MagicTranslation.ToCSharp("#!subclone --model tiny --width 64 --keep 0,1,7 --calibration-tokens 8x64");
+        Assert.Contains("KeepLayers = [0, 1, 7]", kept);
+        Assert.Contains("SampleBatch(Split.Train, 8, 64, ", kept);
     }
 
     [Fact]

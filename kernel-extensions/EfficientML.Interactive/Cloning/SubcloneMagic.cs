@@ -51,7 +51,8 @@ static class SubcloneMagic
     /// </summary>
     internal static string ToCSharp(SubcloneCommand c)
     {
-        CSharpSource.Refuse(Name, ("--keep", c.Keep != null), ("--calibration-tokens", c.CalibrationTokens != null));
+        if (c.Layers != null && c.Keep != null)
+            throw new MagicException("Use either --layers L (keep the first and last blocks) or --keep 0,1,7 (exactly these blocks), not both.");
         var model = OptionValues.VariableName(c.Model, "--model", ModelMagic.DefaultName);
         var name = OptionValues.VariableName(c.Name, "--name", model + "_sub");
         var report = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
@@ -61,13 +62,18 @@ static class SubcloneMagic
             Layers = OptionValues.OptionalInt(c.Layers, "--layers", example: 4),
             MlpDim = OptionValues.OptionalInt(c.Mlp, "--mlp", example: 256),
             RescaleInputs = !c.NoRescale,
+            // Checked against the model's blocks when the script runs (Subcloning.Shrink says which exist).
+            KeepLayers = Keep(c.Keep, int.MaxValue),
         };
         long seed = OptionValues.Long(c.Seed, "--seed", DefaultSeed);
-        var length = $"Math.Min({DefaultCalibrationLength}, {model}.Config.ContextLength)";
+        // Given: as written (the model's context checks the length when the script runs); else the magic's default.
+        var (batch, length) = c.CalibrationTokens is null
+            ? (DefaultCalibrationBatch.ToString(System.Globalization.CultureInfo.InvariantCulture), $"Math.Min({DefaultCalibrationLength}, {model}.Config.ContextLength)")
+            : CalibrationShape(c.CalibrationTokens, int.MaxValue) is var (b, l) ? (b.ToString(System.Globalization.CultureInfo.InvariantCulture), l.ToString(System.Globalization.CultureInfo.InvariantCulture)) : default;
         return $"SubcloneResult {name}Result;\n" +
                $"using (var {name}Windows = Seeding.Generator({CSharpSource.Literal(seed)}))\n" +
-               $"using (var {name}Calibration = MobyDickCorpus.Get().SampleBatch(Split.Train, {DefaultCalibrationBatch}, {length}, {name}Windows).Inputs)\n" +
-               $"using (var {name}Evaluation = MobyDickCorpus.Get().SampleBatch(Split.Validation, {DefaultCalibrationBatch}, {length}, {name}Windows).Inputs)\n" +
+               $"using (var {name}Calibration = MobyDickCorpus.Get().SampleBatch(Split.Train, {batch}, {length}, {name}Windows).Inputs)\n" +
+               $"using (var {name}Evaluation = MobyDickCorpus.Get().SampleBatch(Split.Validation, {batch}, {length}, {name}Windows).Inputs)\n" +
                $"    {name}Result = Subcloning.Shrink({model}, {CSharpSource.Initializer(options)}, {name}Calibration, {name}Evaluation, {CSharpSource.Literal(seed)});\n" +
                $"var {name} = {name}Result.Model;\nvar {report} = {name}Result.Report;\ndisplay({report});";
     }
