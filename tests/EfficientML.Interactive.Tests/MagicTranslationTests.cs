@@ -115,6 +115,7 @@ public class MagicTranslationTests
         Assert.Contains(".Generate(MobyDickCorpus.Get().Tokenizer.Encode(\"Call me Ishmael.\"), new SpeculationOptions { MaxNewTokens = 160, Gamma = 3", code);
         Assert.Contains("new SelfDrafter(2)", MagicTranslation.ToCSharp("#!speculate --model tiny --draft early-exit --k 2 --prompt \"x\""));
         Assert.Contains("new ModelDrafter(small, ", MagicTranslation.ToCSharp("#!speculate --model tiny --draft small --prompt \"x\""));
+        Assert.Contains(".Encode(SpeculateCommand.DefaultPrompt(MobyDickCorpus.Get(), tiny.Config.ContextLength))", MagicTranslation.ToCSharp("#!speculate --model tiny --k 4"));
     }
 
     [Fact]

@@ -17,6 +17,9 @@ public sealed class SpeculateCommand : KernelDirectiveCommand, ICSharpEquivalent
     /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
     public string ToCSharp() => SpeculateMagic.ToCSharp(this);
 
+    /// <summary>The prompt <c>#!speculate</c> uses without <c>--prompt</c>: the start of the validation split, at most half the context.</summary>
+    public static string DefaultPrompt(TextCorpus corpus, int contextLength) => SpeculateMagic.DefaultPrompt(corpus, contextLength);
+
     /// <summary>Name of the model to decode (the target).</summary>
     public OptionText? Model { get; set; }
     /// <summary>Text to continue.</summary>
@@ -60,7 +63,6 @@ static class SpeculateMagic
     /// </summary>
     internal static string ToCSharp(SpeculateCommand c)
     {
-        CSharpSource.Refuse(Name, ("--prompt left out (its default depends on the model's context)", c.Prompt is null));
         var model = OptionValues.VariableName(c.Model, "--model", ModelMagic.DefaultName);
         var result = OptionValues.VariableName(c.Name, "--name", DefaultResultName);
         int gamma = Gamma(c.Gamma);
@@ -75,6 +77,8 @@ static class SpeculateMagic
             MaxGamma = maxGamma ?? Math.Max(DefaultMaxGamma, gamma), Temperature = temperature, TopK = topK ?? 0, Seed = seed ?? 1,
         };
         var draft = (c.Draft ?? M2R2Draft).Trim();
+        var prompt = c.Prompt is null ? $"SpeculateCommand.DefaultPrompt(MobyDickCorpus.Get(), {model}.Config.ContextLength)" : CSharpSource.String(c.Prompt);
+        if (c.Prompt is { Text.Length: 0 }) throw new MagicException("--prompt is empty: give some text in quotes, e.g. --prompt \"Call me Ishmael. \", or leave it out for the default.");
         var k = c.K is null ? $"Math.Max(1, {model}.Config.Layers / 2)" : OptionValues.Int(c.K, "--k", 1, min: 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var code = new System.Text.StringBuilder();
         string drafter;
@@ -104,7 +108,7 @@ static class SpeculateMagic
             drafter = $"new ModelDrafter({other}, {CSharpSource.String($"draft model '{other}'")})";
         }
         code.Append($"var {result} = new SpeculativeDecoder({model}, {drafter})\n" +
-                    $"    .Generate(MobyDickCorpus.Get().Tokenizer.Encode({CSharpSource.String(c.Prompt!)}), {CSharpSource.Initializer(options)});\n");
+                    $"    .Generate(MobyDickCorpus.Get().Tokenizer.Encode({prompt}), {CSharpSource.Initializer(options)});\n");
         code.Append($"display({result});");
         return code.ToString();
     }
