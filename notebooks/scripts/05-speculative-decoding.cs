@@ -152,7 +152,7 @@ display(SpeculativeCharts.LayerProfile(profile));
 // #!speculate --model tiny --k 4 --gamma 3 --tokens 160 --prompt "Call me Ishmael. Some years ago" --name speculation
 var tiny_adapters_k4 = AcceleratorAdapters.For(tiny, 4, Math.Min(SpeculativeExperiments.Rank, tiny.Config.Dim));
 var tiny_adapters_k4Training = QuickMode.Apply("#!speculate", SpeculativeExperiments.AcceleratorTraining(quick: false) with { EvalAtStart = true, Steps = 600, BlockSize = Math.Min(SpeculativeExperiments.AcceleratorTraining(quick: false).BlockSize, tiny.Config.ContextLength), WarmupSteps = Math.Min(SpeculativeExperiments.AcceleratorTraining(quick: false).WarmupSteps, 600 / 10) }, SpeculativeExperiments.AcceleratorTraining(quick: true) with { EvalAtStart = true }, quick);
-var tiny_adapters_k4Run = AcceleratorTraining.Train(tiny, tiny_adapters_k4, MobyDickCorpus.Get(), tiny_adapters_k4Training, new AcceleratorOptions { Exits = [4] });
+var tiny_adapters_k4Run = AcceleratorTraining.Train(tiny, tiny_adapters_k4, MobyDickCorpus.Get(), tiny_adapters_k4Training, new AcceleratorOptions { Exits = [4] }, LiveView.Following());
 tiny_adapters_k4Run.ThrowIfDiverged();
 display(tiny_adapters_k4Run);
 var speculation = new SpeculativeDecoder(tiny, new SelfDrafter(4, tiny_adapters_k4))

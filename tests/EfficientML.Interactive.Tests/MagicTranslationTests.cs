@@ -110,7 +110,7 @@ public class MagicTranslationTests
     {
         var code = MagicTranslation.ToCSharp("#!speculate --model tiny --k 4 --gamma 3 --tokens 160 --prompt \"Call me Ishmael.\" --name s");
         Assert.Contains("var tiny_adapters_k4 = AcceleratorAdapters.For(tiny, 4, ", code);
-        Assert.Contains("AcceleratorTraining.Train(tiny, tiny_adapters_k4, MobyDickCorpus.Get(), tiny_adapters_k4Training, new AcceleratorOptions { Exits = [4] });", code);
+        Assert.Contains("AcceleratorTraining.Train(tiny, tiny_adapters_k4, MobyDickCorpus.Get(), tiny_adapters_k4Training, new AcceleratorOptions { Exits = [4] }, LiveView.Following());", code);
         Assert.Contains("var s = new SpeculativeDecoder(tiny, new SelfDrafter(4, tiny_adapters_k4))", code);
         Assert.Contains(".Generate(MobyDickCorpus.Get().Tokenizer.Encode(\"Call me Ishmael.\"), new SpeculationOptions { MaxNewTokens = 160, Gamma = 3", code);
         Assert.Contains("new SelfDrafter(2)", MagicTranslation.ToCSharp("#!speculate --model tiny --draft early-exit --k 2 --prompt \"x\""));

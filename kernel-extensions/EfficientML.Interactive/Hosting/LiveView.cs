@@ -54,6 +54,20 @@ public static class LiveView
         return race;
     }
 
+    /// <summary>
+    /// For library calls that make their run themselves and report it through a progress callback, e.g.
+    /// <c>AcceleratorTraining.Train(model, adapters, corpus, training, options, progress: LiveView.Following())</c>: follows
+    /// the first run the callback is given, as <see cref="Follow(TrainingRun)"/> does.
+    /// </summary>
+    public static Action<TrainingRun> Following()
+    {
+        TrainingRun? followed = null;
+        return run =>
+        {
+            if (Interlocked.CompareExchange(ref followed, run, null) is null) Follow(run);
+        };
+    }
+
     /// <summary>The same in a given cell's context (the training magic passes its own).</summary>
     internal static TrainingRun Follow(TrainingRun run, KernelInvocationContext context)
     {

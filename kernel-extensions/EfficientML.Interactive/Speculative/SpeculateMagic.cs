@@ -92,7 +92,7 @@ static class SpeculateMagic
                         $"BlockSize = Math.Min(SpeculativeExperiments.AcceleratorTraining(quick: false).BlockSize, {model}.Config.ContextLength), " +
                         $"WarmupSteps = Math.Min(SpeculativeExperiments.AcceleratorTraining(quick: false).WarmupSteps, {steps} / 10) }}, " +
                         "SpeculativeExperiments.AcceleratorTraining(quick: true) with { EvalAtStart = true }, quick);\n");
-            code.Append($"var {adapters}Run = AcceleratorTraining.Train({model}, {adapters}, MobyDickCorpus.Get(), {adapters}Training, new AcceleratorOptions {{ Exits = [{k}] }});\n");
+            code.Append($"var {adapters}Run = AcceleratorTraining.Train({model}, {adapters}, MobyDickCorpus.Get(), {adapters}Training, new AcceleratorOptions {{ Exits = [{k}] }}, LiveView.Following());\n");
             code.Append($"{adapters}Run.ThrowIfDiverged();\ndisplay({adapters}Run);\n");
             drafter = $"new SelfDrafter({k}, {adapters})";
         }
