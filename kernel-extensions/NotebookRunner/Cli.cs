@@ -15,10 +15,15 @@ internal static class Cli
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args is ["-h" or "--help" or "help", ..] or ["run", "-h" or "--help"])
+        if (args is ["-h" or "--help" or "help", ..] or ["run" or "export", "-h" or "--help"])
         {
             stdout.WriteLine(CommandLine.Help);
             return Succeeded;
+        }
+
+        if (args is ["export", ..])
+        {
+            return Export(args, stdout, stderr);
         }
 
         using var cancel = new CancellationTokenSource();
@@ -49,6 +54,30 @@ internal static class Cli
             stderr.WriteLine($"error: {e.Message}");
             stderr.WriteLine(CommandLine.Usage);
             return BadUsage;
+        }
+    }
+
+    /// <summary><c>export … --to script</c>: 0 written, 1 a notebook cannot be exported, 2 bad usage.</summary>
+    public static int Export(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            var (notebooks, output) = CommandLine.ParseExport(args, Environment.CurrentDirectory);
+            var root = RepositoryLayout.FindRepositoryRoot(output) ?? RepositoryLayout.FindRepositoryRoot(notebooks[0])
+                       ?? throw new ExportException("the notebooks are not inside the repository (no Notebooks.sln above them)");
+            ScriptExport.Export(notebooks, output, ScriptExport.LoadTranslator(root), stdout);
+            return Succeeded;
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            stderr.WriteLine(CommandLine.Usage);
+            return BadUsage;
+        }
+        catch (ExportException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return Failed;
         }
     }
 

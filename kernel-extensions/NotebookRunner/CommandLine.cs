@@ -7,7 +7,8 @@ internal static class CommandLine
 {
     public const string Usage =
         "usage: NotebookRunner run <notebook.ipynb|notebook.dib|folder> [--out DIR] [--param NAME=VALUE ...] " +
-        "[--backend inprocess|tool] [--cell-timeout SECONDS]";
+        "[--backend inprocess|tool] [--cell-timeout SECONDS]\n" +
+        "       NotebookRunner export <notebook.ipynb|notebook.dib|folder> --to script [--out DIR]";
 
     public const string Help = Usage + """
 
@@ -23,6 +24,14 @@ internal static class CommandLine
           --cell-timeout SECS   fail a cell that runs longer (default 900; 0 for no limit)
 
         Exit codes: 0 succeeded, 1 a cell failed (the first failure stops the run), 2 bad usage, 130 interrupted.
+
+        export writes each notebook as a .NET 10 file-based app (dotnet run NAME.cs -- --quick): markdown as comments,
+        each magic as its C# equivalent, the parameters cell as options, outputs into one offline HTML report.
+
+          --to script           the only format
+          --out DIR             where to write NAME.cs (default: the notebooks' folder's scripts/ subfolder)
+
+        Exit codes: 0 written, 1 a notebook cannot be exported (the message names the cell and the magic), 2 bad usage.
         """;
 
     public static (IReadOnlyList<string> Notebooks, RunOptions Options) Parse(string[] args, string currentDirectory)
@@ -34,7 +43,7 @@ internal static class CommandLine
 
         if (args[0] != "run")
         {
-            throw new UsageException($"unknown verb '{args[0]}'; the only verb is 'run'");
+            throw new UsageException($"unknown verb '{args[0]}'; the verbs are 'run' and 'export'");
         }
 
         string? target = null;
@@ -116,6 +125,55 @@ internal static class CommandLine
         }
 
         return (notebooks, new RunOptions(outputDirectory, parameters, backend, timeout));
+    }
+
+    /// <summary><c>export &lt;notebook|folder&gt; --to script [--out DIR]</c>: the notebooks and the output folder.</summary>
+    public static (IReadOnlyList<string> Notebooks, string OutputDirectory) ParseExport(string[] args, string currentDirectory)
+    {
+        string? target = null, output = null, format = null;
+        for (var i = 1; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string? inline = null;
+            if (arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf('=') is var eq and > 0)
+            {
+                (arg, inline) = (arg[..eq], arg[(eq + 1)..]);
+            }
+
+            string Value() => inline ?? (i + 1 < args.Length ? args[++i] : throw new UsageException($"{arg} needs a value"));
+            switch (arg)
+            {
+                case "--to":
+                    format = Value();
+                    break;
+                case "--out" or "-o":
+                    output = Value();
+                    break;
+                default:
+                    if (arg.StartsWith('-'))
+                    {
+                        throw new UsageException($"unknown option '{arg}' for export");
+                    }
+
+                    target = target is null ? arg : throw new UsageException($"one notebook or folder at a time; got '{target}' and '{arg}'");
+                    break;
+            }
+        }
+
+        if (target is null)
+        {
+            throw new UsageException("export: no notebook or folder given");
+        }
+
+        if (format != "script")
+        {
+            throw new UsageException(format is null ? "export needs --to script" : $"export --to must be 'script', not '{format}'");
+        }
+
+        var full = Path.GetFullPath(target, currentDirectory);
+        var notebooks = FindNotebooks(full);
+        var folder = Directory.Exists(full) ? full : Path.GetDirectoryName(full)!;
+        return (notebooks, Path.GetFullPath(output ?? ScriptExport.DefaultOutputDirectory(folder), currentDirectory));
     }
 
     private static IReadOnlyList<string> FindNotebooks(string target)

@@ -9,8 +9,11 @@ using Microsoft.DotNet.Interactive.Formatting;
 namespace EfficientML.Interactive;
 
 /// <summary>Options of <c>#!hyperclone</c>, bound by name (<c>--noise-db</c> → <see cref="NoiseDb"/>); numbers arrive as text and are checked here.</summary>
-public sealed class HypercloneCommand : KernelDirectiveCommand
+public sealed class HypercloneCommand : KernelDirectiveCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => HypercloneMagic.ToCSharp(this);
+
     /// <summary>Name of the model to grow.</summary>
     public OptionText? Model { get; set; }
     /// <summary>Width factor n (an integer ≥ 2).</summary>
@@ -34,6 +37,27 @@ public sealed class HypercloneCommand : KernelDirectiveCommand
 /// </summary>
 static class HypercloneMagic
 {
+    /// <summary>
+    /// C# equivalent: <c>var (NAME, REPORT) = HyperCloning.Expand(model, factor, options);</c>, then the report and the
+    /// weight-tiling chart.
+    /// </summary>
+    internal static string ToCSharp(HypercloneCommand c)
+    {
+        var model = OptionValues.VariableName(c.Model, "--model", ModelMagic.DefaultName);
+        int factor = Factor(c.Factor);
+        var name = OptionValues.VariableName(c.Name, "--name", $"{model}_x{factor}");
+        var report = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
+        var options = new HyperCloneOptions
+        {
+            NoiseSnrDb = c.NoiseDb is null ? null : OptionValues.Double(c.NoiseDb, "--noise-db", 10, min: -100, max: 200),
+            Seed = OptionValues.Long(c.Seed, "--seed", new HyperCloneOptions().Seed),
+        };
+        var weight = (c.Weight ?? DefaultWeight).Trim();
+        return $"var ({name}, {report}) = HyperCloning.Expand({model}, {factor}, {CSharpSource.Initializer(options)});\n" +
+               $"display({report});\n" +
+               $"CloningCharts.WeightTiling({model}, {name}, {CSharpSource.String(weight)}).DisplayAs(\"text/html\");";
+    }
+
     public const string Name = "#!hyperclone";
     public const string DefaultReportName = "cloneReport";
     public const string DefaultWeight = "blocks.0.mlp.fc.weight";

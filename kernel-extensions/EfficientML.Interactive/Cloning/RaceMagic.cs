@@ -6,8 +6,11 @@ using Microsoft.DotNet.Interactive.Directives;
 namespace EfficientML.Interactive;
 
 /// <summary>Options of <c>#!race</c>: the two models, the variable name, and the training options of <c>#!train</c>.</summary>
-public sealed class RaceCommand : TrainingOptionsCommand
+public sealed class RaceCommand : TrainingOptionsCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => RaceMagic.ToCSharp(this);
+
     /// <summary>Name of the model that starts from somewhere (a clone).</summary>
     public OptionText? Challenger { get; set; }
     /// <summary>Name of the model it is timed against.</summary>
@@ -23,6 +26,26 @@ public sealed class RaceCommand : TrainingOptionsCommand
 /// </summary>
 static class RaceMagic
 {
+    /// <summary>
+    /// C# equivalent: <c>TrainingRace.NewRace</c> (options shortened by <c>QuickMode.Apply</c> when <c>quick</c>),
+    /// <c>LiveView.Follow(race)</c>, <c>TrainingRace.Run</c>, and the divergence checks.
+    /// </summary>
+    internal static string ToCSharp(RaceCommand c)
+    {
+        if (c.Challenger is null || c.Baseline is null)
+            throw new MagicException("#!race needs both --challenger NAME and --baseline NAME, e.g. #!race --challenger model_x2 --baseline fresh.");
+        var race = OptionValues.VariableName(c.Race, "--race", DefaultRaceName);
+        var challenger = OptionValues.VariableName(c.Challenger, "--challenger", "challenger");
+        var baseline = OptionValues.VariableName(c.Baseline, "--baseline", "baseline");
+        if (challenger == baseline) throw new MagicException($"--challenger and --baseline are the same model ('{challenger}'): a race needs two.");
+        var asked = TrainingOptionParameters.Read(c, int.MaxValue);
+        return $"var {race} = TrainingRace.NewRace({challenger}, {baseline}, MobyDickCorpus.Get(), {CSharpSource.QuickTraining(Name, asked, "QuickMode.Training")}, " +
+               $"{CSharpSource.String(challenger)}, {CSharpSource.String(baseline)});\n" +
+               $"LiveView.Follow({race});\n" +
+               $"TrainingRace.Run({challenger}, {baseline}, MobyDickCorpus.Get(), {race});\n" +
+               $"{race}.Challenger.ThrowIfDiverged();\n{race}.Baseline.ThrowIfDiverged();";
+    }
+
     public const string Name = "#!race";
     public const string DefaultRaceName = "race";
 

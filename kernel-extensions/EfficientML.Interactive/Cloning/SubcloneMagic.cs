@@ -12,8 +12,11 @@ using static TorchSharp.torch;
 namespace EfficientML.Interactive;
 
 /// <summary>Options of <c>#!subclone</c>, bound by name (<c>--no-rescale</c> → <see cref="NoRescale"/>); numbers arrive as text and are checked here.</summary>
-public sealed class SubcloneCommand : KernelDirectiveCommand
+public sealed class SubcloneCommand : KernelDirectiveCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => SubcloneMagic.ToCSharp(this);
+
     /// <summary>Name of the model to shrink.</summary>
     public OptionText? Model { get; set; }
     /// <summary>Residual width d′ of the subclone.</summary>
@@ -42,6 +45,39 @@ public sealed class SubcloneCommand : KernelDirectiveCommand
 /// </summary>
 static class SubcloneMagic
 {
+    /// <summary>
+    /// C# equivalent: calibration and evaluation windows sampled as the magic samples them (seeded), then
+    /// <c>Subcloning.Shrink(model, options, calibration, evaluation, seed)</c> and its report.
+    /// </summary>
+    internal static string ToCSharp(SubcloneCommand c)
+    {
+        if (c.Layers != null && c.Keep != null)
+            throw new MagicException("Use either --layers L (keep the first and last blocks) or --keep 0,1,7 (exactly these blocks), not both.");
+        var model = OptionValues.VariableName(c.Model, "--model", ModelMagic.DefaultName);
+        var name = OptionValues.VariableName(c.Name, "--name", model + "_sub");
+        var report = OptionValues.VariableName(c.Report, "--report", DefaultReportName);
+        var options = new SubcloneOptions
+        {
+            Dim = OptionValues.OptionalInt(c.Width, "--width", example: 64),
+            Layers = OptionValues.OptionalInt(c.Layers, "--layers", example: 4),
+            MlpDim = OptionValues.OptionalInt(c.Mlp, "--mlp", example: 256),
+            RescaleInputs = !c.NoRescale,
+            // Checked against the model's blocks when the script runs (Subcloning.Shrink says which exist).
+            KeepLayers = Keep(c.Keep, int.MaxValue),
+        };
+        long seed = OptionValues.Long(c.Seed, "--seed", DefaultSeed);
+        // Given: as written (the model's context checks the length when the script runs); else the magic's default.
+        var (batch, length) = c.CalibrationTokens is null
+            ? (DefaultCalibrationBatch.ToString(System.Globalization.CultureInfo.InvariantCulture), $"Math.Min({DefaultCalibrationLength}, {model}.Config.ContextLength)")
+            : CalibrationShape(c.CalibrationTokens, int.MaxValue) is var (b, l) ? (b.ToString(System.Globalization.CultureInfo.InvariantCulture), l.ToString(System.Globalization.CultureInfo.InvariantCulture)) : default;
+        return $"SubcloneResult {name}Result;\n" +
+               $"using (var {name}Windows = Seeding.Generator({CSharpSource.Literal(seed)}))\n" +
+               $"using (var {name}Calibration = MobyDickCorpus.Get().SampleBatch(Split.Train, {batch}, {length}, {name}Windows).Inputs)\n" +
+               $"using (var {name}Evaluation = MobyDickCorpus.Get().SampleBatch(Split.Validation, {batch}, {length}, {name}Windows).Inputs)\n" +
+               $"    {name}Result = Subcloning.Shrink({model}, {CSharpSource.Initializer(options)}, {name}Calibration, {name}Evaluation, {CSharpSource.Literal(seed)});\n" +
+               $"var {name} = {name}Result.Model;\nvar {report} = {name}Result.Report;\ndisplay({report});";
+    }
+
     public const string Name = "#!subclone";
     public const string DefaultReportName = "subcloneReport";
     public const int DefaultCalibrationBatch = 16;

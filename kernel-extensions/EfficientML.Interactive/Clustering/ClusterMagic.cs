@@ -12,8 +12,11 @@ namespace EfficientML.Interactive;
 /// Options of <c>#!cluster</c>, bound by name (<c>--no-finetune</c> → <see cref="NoFinetune"/>), plus the training
 /// options of <c>#!train</c>; numbers arrive as text and are checked here.
 /// </summary>
-public sealed class ClusterCommand : TrainingOptionsCommand
+public sealed class ClusterCommand : TrainingOptionsCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => ClusterMagic.ToCSharp(this);
+
     /// <summary>Name of the model to compress.</summary>
     public OptionText? Model { get; set; }
     /// <summary>Bits per weight (k = 2^bits centroids).</summary>
@@ -41,6 +44,47 @@ public sealed class ClusterCommand : TrainingOptionsCommand
 /// </summary>
 static class ClusterMagic
 {
+    /// <summary>
+    /// C# equivalent: a copy of the model, its linear layers clustered (<c>ClusteredLayers</c>, with eDKM's storage for
+    /// <c>--edkm</c>), fine-tuned by <c>ClusteringFineTuning.FineTune</c> with the run followed (or clustered once by
+    /// <c>ClusteringFineTuning.PostTraining</c> with <c>--no-finetune</c>), then made palettised for good. <c>--watch</c> only
+    /// chooses the layer of the magic's live centroid view and has no effect in a script.
+    /// </summary>
+    internal static string ToCSharp(ClusterCommand c)
+    {
+        var model = OptionValues.VariableName(c.Model, "--model", ModelMagic.DefaultName);
+        int bits = Bits(c.Bits);
+        var options = new DkmOptions { Bits = bits, Temperature = OptionValues.Double(c.Tau, "--tau", new DkmOptions().Temperature, min: 1e-12, max: 1e6) }.Validate();
+        var name = OptionValues.VariableName(c.Name, "--name", $"{model}_{bits}bit");
+        var result = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
+        if (name == model) throw new MagicException($"--name {name} is the model being clustered; the clustered copy needs a name of its own.");
+        var layers = Layers(c.Layers);
+        if (c.NoFinetune && (TrainingOptionParameters.Given(c).Count > 0 || c.Edkm))
+            throw new MagicException("--no-finetune clusters without fine-tuning: drop the training options and --edkm, or drop --no-finetune.");
+        var store = c.Edkm ? CSharpSource.Initializer(EDkmStorage) : "EDkmOptions.None";
+        var code = new System.Text.StringBuilder();
+        code.Append($"var {name} = {model}.Copy();\nCompressionResult {result};\n");
+        code.Append($"using (var {name}Store = new SavedTensorStore({store}))\n");
+        code.Append($"using (var {name}Layers = new ClusteredLayers({name}, {CSharpSource.Initializer(options)}, {name}Store{(layers is null ? "" : ", " + CSharpSource.Literal(layers))}))\n{{\n");
+        if (c.NoFinetune)
+        {
+            code.Append($"    {result} = ClusteringFineTuning.PostTraining({name}, MobyDickCorpus.Get(), {name}Layers, " +
+                        $"quick ? QuickMode.Fewer({FineTuningDefaults.EvalBatches?.ToString() ?? "null"}, ClusteringExperiments.FineTuning(quick: true).EvalBatches) : {FineTuningDefaults.EvalBatches?.ToString() ?? "null"});\n");
+        }
+        else
+        {
+            var asked = TrainingOptionParameters.Read(c, int.MaxValue, FineTuningDefaults) with { EvalAtStart = true };
+            code.Append($"    var {name}Training = {CSharpSource.QuickTraining(Name, asked, "ClusteringExperiments.FineTuning(quick: true)")};\n");
+            code.Append($"    var {name}Run = LiveView.Follow(ClusteringFineTuning.NewRun({name}, MobyDickCorpus.Get(), {name}Layers.Options, {name}Training));\n");
+            code.Append($"    {result} = ClusteringFineTuning.FineTune({name}, MobyDickCorpus.Get(), {name}Layers, {name}Training, {name}Run);\n");
+            code.Append($"    {name}Run.ThrowIfDiverged();\n");
+        }
+        code.Append($"    {name}Layers.ApplyHardWeights();\n");
+        if (!c.NoFinetune) code.Append($"    display({name}Store.Report);\n");
+        code.Append($"}}\n{name}.eval();\ndisplay({result});");
+        return code.ToString();
+    }
+
     public const string Name = "#!cluster";
     public const string DefaultResultName = "clustering";
     public const string DefaultWatch = "blocks.0.mlp.fc";

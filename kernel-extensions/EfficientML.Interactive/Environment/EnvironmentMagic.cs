@@ -6,11 +6,18 @@ using Microsoft.DotNet.Interactive.Formatting;
 namespace EfficientML.Interactive;
 
 /// <summary>Options of <c>#!environment</c> (it has none).</summary>
-public sealed class EnvironmentCommand : KernelDirectiveCommand;
+public sealed class EnvironmentCommand : KernelDirectiveCommand, ICSharpEquivalent
+{
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => EnvironmentMagic.ToCSharp(this);
+}
 
 /// <summary><c>#!environment</c>: shows an <see cref="EnvironmentReport"/>. C#: <c>EnvironmentReport.Collect()</c>.</summary>
 static class EnvironmentMagic
 {
+    /// <summary>C# equivalent: <c>display(EnvironmentReport.Collect());</c></summary>
+    internal static string ToCSharp(EnvironmentCommand c) => "display(EnvironmentReport.Collect());";
+
     public const string Name = "#!environment";
 
     public static void AddTo(MagicSet magics)

@@ -10,7 +10,8 @@ namespace EfficientML.Interactive;
 /// Live outputs for plain C# cells: what <c>#!train</c> and <c>#!race</c> do for their charts, available to any code
 /// that trains. Example: <c>var run = LanguageModelTraining.NewRun(model, corpus, options); LiveView.Follow(run);
 /// LanguageModelTraining.Train(model, corpus, run);</c>, or for a race <c>var race = TrainingRace.NewRace(…);
-/// LiveView.Follow(race); TrainingRace.Run(challenger, baseline, corpus, race);</c>
+/// LiveView.Follow(race); TrainingRace.Run(challenger, baseline, corpus, race);</c>. In a script (an exported tutorial) the
+/// same calls print a progress bar and put the final chart in the script's report.
 /// </summary>
 public static class LiveView
 {
@@ -21,8 +22,12 @@ public static class LiveView
     /// Shows <paramref name="run"/> in the current cell now, and redraws it in place (throttled) whenever it
     /// grows; the last redraw, when it finishes, is never skipped. Returns the run, so it can be chained.
     /// </summary>
-    public static TrainingRun Follow(TrainingRun run) =>
-        Follow(run, CurrentContext());
+    public static TrainingRun Follow(TrainingRun run)
+    {
+        if (InScript() is { } script) script.Follow([run], null, run);
+        else Follow(run, CurrentContext());
+        return run;
+    }
 
     /// <summary>
     /// Shows several runs in one live chart (a status line each, their curves on shared axes), redrawn in place (throttled)
@@ -31,15 +36,36 @@ public static class LiveView
     public static IReadOnlyList<TrainingRun> Follow(IEnumerable<TrainingRun> runs, string? title = null)
     {
         var list = runs.ToList();
-        Follow(list, title, CurrentContext());
+        if (InScript() is { } script)
+        {
+            if (list.Count == 0) throw new InvalidSettingsException("Give at least one training run to follow.");
+            script.Follow(list, title, new LiveRuns(list, title));
+        }
+        else Follow(list, title, CurrentContext());
         return list;
     }
 
     /// <summary>Shows both runs of <paramref name="race"/> in one live chart, as <see cref="Follow(IEnumerable{TrainingRun}, string?)"/>.</summary>
     public static RaceResult Follow(RaceResult race)
     {
-        Follow(race, CurrentContext());
+        // In a script the report shows the race's result (the mark, the steps each needed), as #!race ends with.
+        if (InScript() is { } script) script.Follow([race.Challenger, race.Baseline], $"Race: {race.Challenger.Name} vs {race.Baseline.Name}", race);
+        else Follow(race, CurrentContext());
         return race;
+    }
+
+    /// <summary>
+    /// For library calls that make their run themselves and report it through a progress callback, e.g.
+    /// <c>AcceleratorTraining.Train(model, adapters, corpus, training, options, progress: LiveView.Following())</c>: follows
+    /// the first run the callback is given, as <see cref="Follow(TrainingRun)"/> does.
+    /// </summary>
+    public static Action<TrainingRun> Following()
+    {
+        TrainingRun? followed = null;
+        return run =>
+        {
+            if (Interlocked.CompareExchange(ref followed, run, null) is null) Follow(run);
+        };
     }
 
     /// <summary>The same in a given cell's context (the training magic passes its own).</summary>
@@ -66,6 +92,13 @@ public static class LiveView
             run.Updated += r => display.Show(view, force: r.Outcome != TrainingOutcome.Running);
         return display;
     }
+
+    /// <summary>
+    /// The script host when this runs in a script (<see cref="Scripting.ScriptHost"/>) rather than a notebook cell: the
+    /// runs then show as a progress bar on the console, and as their final chart in the script's report.
+    /// </summary>
+    static Scripting.ScriptHost? InScript() =>
+        KernelInvocationContext.Current is null ? Scripting.ScriptHost.Current : null;
 
     static KernelInvocationContext CurrentContext() =>
         KernelInvocationContext.Current

@@ -16,6 +16,7 @@ public sealed class MagicSet
     readonly List<(string Name, string Description)> _added = new();
 
     readonly Dictionary<string, KernelActionDirective> _directives = new(StringComparer.Ordinal);
+    readonly Dictionary<string, Type> _commandTypes = new(StringComparer.Ordinal);
     readonly System.Runtime.CompilerServices.ConditionalWeakTable<SubmitCode, object> _checked = new();
 
     internal MagicSet(NotebookSession session)
@@ -80,6 +81,14 @@ public sealed class MagicSet
         }));
         _added.Add((directive.Name, directive.Description ?? ""));
         _directives[directive.Name] = directive;
+        _commandTypes[directive.Name] = typeof(TCommand);
+    }
+
+    /// <summary>The directive called <paramref name="name"/> and the command class its options bind to.</summary>
+    internal bool TryGet(string name, out KernelActionDirective directive, out Type commandType)
+    {
+        commandType = typeof(object);
+        return _directives.TryGetValue(name, out directive!) && _commandTypes.TryGetValue(name, out commandType!);
     }
 
     async Task Counted(Func<Task> body)

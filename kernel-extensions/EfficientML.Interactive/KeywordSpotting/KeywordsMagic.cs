@@ -10,8 +10,11 @@ using Microsoft.DotNet.Interactive.Formatting;
 namespace EfficientML.Interactive;
 
 /// <summary>Options of <c>#!keywords</c>, bound by name; values arrive as text and are checked here.</summary>
-public sealed class KeywordsCommand : KernelDirectiveCommand
+public sealed class KeywordsCommand : KernelDirectiveCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => KeywordsMagic.ToCSharp(this);
+
     /// <summary>Keywords, comma-separated.</summary>
     public OptionText? Keywords { get; set; }
     /// <summary>Words for the unknown class, comma-separated.</summary>
@@ -43,6 +46,14 @@ public sealed class KeywordsCommand : KernelDirectiveCommand
 /// </summary>
 static class KeywordsMagic
 {
+    /// <summary>C# equivalent: <c>var NAME = KeywordDatasetBuilder.Build(options);</c> and the dataset's view.</summary>
+    internal static string ToCSharp(KeywordsCommand c)
+    {
+        var name = OptionValues.VariableName(c.Name, "--name", DefaultName);
+        var options = Options(c);
+        return $"var {name} = KeywordDatasetBuilder.Build({CSharpSource.Initializer(options)}{(c.NoCache ? ", useCache: false" : "")});\ndisplay({name});";
+    }
+
     public const string Name = "#!keywords";
     public const string DefaultName = "keywords";
 

@@ -11,8 +11,30 @@ using static TorchSharp.torch;
 namespace EfficientML.Interactive;
 
 /// <summary>Options of <c>#!reparam</c>, bound by name; values arrive as text and are checked here.</summary>
-public sealed class ReparamCommand : KernelDirectiveCommand
+public sealed class ReparamCommand : KernelDirectiveCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => ReparamMagic.ToCSharp(this);
+
+    /// <summary>
+    /// The features <c>--features</c> takes, for C#: <see cref="KeywordFeatures"/> or a (batch, mels, frames) tensor, at most
+    /// 64 clips, on the CPU; null gives 8 seeded random clips (what the magic uses without <c>--features</c>).
+    /// </summary>
+    public static Tensor FeaturesFor(object? value, RepCnn model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (value is null) return randn([8, model.Config.Mels, 98], generator: new Generator(0));
+        var tensor = value switch
+        {
+            KeywordFeatures f => f.Features,
+            Tensor t => t,
+            _ => throw new MagicException($"--features is a {value.GetType().Name}; pass KeywordFeatures or a features tensor (batch, mels, frames)."),
+        };
+        if (tensor.dim() != 3 || tensor.shape[1] != model.Config.Mels)
+            throw new MagicException($"--features has shape [{string.Join(", ", tensor.shape)}]; the model takes (batch, {model.Config.Mels}, frames).");
+        return tensor[..(int)Math.Min(64, tensor.shape[0])].cpu();
+    }
+
     /// <summary>C# variable holding the trained multi-branch RepCnn.</summary>
     public OptionText? Model { get; set; }
     /// <summary>C# variable holding KeywordFeatures or a features tensor to check on.</summary>
@@ -35,6 +57,23 @@ public sealed class ReparamCommand : KernelDirectiveCommand
 /// </summary>
 static class ReparamMagic
 {
+    /// <summary>
+    /// C# equivalent: <c>var (NAME, RESULT) = Reparameterization.FoldCopy(model, features, repeats);</c> and the report
+    /// (features as <c>--features</c> takes them: <see cref="ReparamCommand.FeaturesFor"/>).
+    /// </summary>
+    internal static string ToCSharp(ReparamCommand c)
+    {
+        CSharpSource.Refuse(Name, ("--block", c.Block != null), ("--channel", c.Channel != null));
+        if (c.Model is null) throw new MagicException("#!reparam needs --model NAME, the C# variable holding a trained RepCnn, e.g. --model repcnn.");
+        var model = OptionValues.VariableName(c.Model, "--model", "model");
+        var name = OptionValues.VariableName(c.Name, "--name", $"{model}_folded");
+        var result = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
+        int repeats = OptionValues.Int(c.Repeats, "--repeats", DefaultRepeats, min: 1, max: Reparameterization.MaxRepeats);
+        var features = c.Features is null ? "null" : OptionValues.VariableName(c.Features, "--features", "features");
+        return $"var ({name}, {result}) = Reparameterization.FoldCopy({model}, ReparamCommand.FeaturesFor({features}, {model}), {repeats});\n" +
+               $"display({result});";
+    }
+
     public const string Name = "#!reparam";
     public const string DefaultResultName = "reparam";
     const int DefaultRepeats = 100;

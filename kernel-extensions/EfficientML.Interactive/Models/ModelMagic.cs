@@ -7,8 +7,11 @@ using Microsoft.DotNet.Interactive.Formatting;
 namespace EfficientML.Interactive;
 
 /// <summary>Options of <c>#!model</c>, bound by name (<c>--kv-heads</c> → <see cref="KvHeads"/>); numbers arrive as text and are checked here.</summary>
-public sealed class ModelCommand : KernelDirectiveCommand
+public sealed class ModelCommand : KernelDirectiveCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => ModelMagic.ToCSharp(this);
+
     /// <summary>Variable name of the model (default <c>model</c>).</summary>
     public OptionText? Name { get; set; }
     /// <summary>Load the shipped pretrained model.</summary>
@@ -40,6 +43,25 @@ public sealed class ModelCommand : KernelDirectiveCommand
 /// </summary>
 static class ModelMagic
 {
+    /// <summary>
+    /// C# equivalent: <c>var NAME = PretrainedModels.LoadTinyMoby();</c>, <c>TinyGpt.Load(path)</c> or
+    /// <c>new TinyGpt(config, seed)</c> with every size the line sets, then <c>display(NAME);</c>. Without options it creates a
+    /// model of the default sizes (a script has no earlier model to show).
+    /// </summary>
+    internal static string ToCSharp(ModelCommand c)
+    {
+        var name = OptionValues.VariableName(c.Name, "--name", DefaultName);
+        bool describesNew = c.Layers != null || c.Dim != null || c.Heads != null || c.KvHeads != null || c.Mlp != null ||
+                            c.Context != null || c.Seed != null || c.Untied;
+        if (c.Pretrained && c.From != null) throw new MagicException("Use either --pretrained or --from PATH, not both.");
+        if ((c.Pretrained || c.From != null) && describesNew)
+            throw new MagicException("--layers, --dim, --heads, --kv-heads, --mlp, --context, --untied and --seed describe a new model; a loaded model keeps its own.");
+        var create = c.Pretrained ? "PretrainedModels.LoadTinyMoby()"
+                   : c.From != null ? $"TinyGpt.Load({CSharpSource.String(c.From.Trim())})"
+                   : $"new TinyGpt({CSharpSource.Initializer(Config(c))}, seed: {CSharpSource.Literal(OptionValues.Long(c.Seed, "--seed", DefaultSeed))})";
+        return $"var {name} = {create};\ndisplay({name});";
+    }
+
     public const string Name = "#!model";
     public const string DefaultName = "model";
     public const long DefaultSeed = 1337;

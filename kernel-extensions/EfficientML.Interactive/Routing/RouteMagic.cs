@@ -14,8 +14,11 @@ namespace EfficientML.Interactive;
 /// Options of <c>#!route</c>, bound by name (<c>--router-hidden</c> → <see cref="RouterHidden"/>), plus the training
 /// options of <c>#!train</c>; numbers arrive as text and are checked here.
 /// </summary>
-public sealed class RouteCommand : TrainingOptionsCommand
+public sealed class RouteCommand : TrainingOptionsCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => RouteMagic.ToCSharp(this);
+
     /// <summary>Name of the model to convert.</summary>
     public OptionText? Model { get; set; }
     /// <summary>Expert sizes as fractions of the MLP width, comma-separated.</summary>
@@ -48,6 +51,44 @@ public sealed class RouteCommand : TrainingOptionsCommand
 /// </summary>
 static class RouteMagic
 {
+    /// <summary>
+    /// C# equivalent: the dense model converted (<c>RoutedGpt.FromDense</c> on calibration windows), fine-tuned and measured
+    /// at each θ by <c>RoutingExperiments.Measure</c> with the run followed, then the study. <c>--text</c> only chooses the
+    /// magic's coloured passage and is refused in a script.
+    /// </summary>
+    internal static string ToCSharp(RouteCommand c)
+    {
+        CSharpSource.Refuse(Name, ("--text", c.Text != null));
+        var model = OptionValues.VariableName(c.Model, "--model", ModelMagic.DefaultName);
+        var defaults = new RoutingOptions();
+        var fractions = OptionValues.Numbers(c.Experts, "--experts", "0.25,0.5,0.75,1", min: 0, max: 1) ?? ExpertSizes.DefaultFractions;
+        var options = new RoutingOptions
+        {
+            ExpertFractions = fractions,
+            Tolerance = Tolerance(c.Tolerance, defaults.Tolerance),
+            RouterHidden = OptionValues.Int(c.RouterHidden, "--router-hidden", defaults.RouterHidden, min: 0, max: RoutingOptions.MaxRouterHidden),
+            EvalTheta = OptionValues.Double(c.Theta, "--theta", defaults.EvalTheta, min: 0, max: 1),
+        }.Validate();
+        var thetas = (OptionValues.Numbers(c.Thetas, "--thetas", "0,0.25,0.5,0.75,1", min: 0, max: 1) ?? RoutingEvaluation.DefaultThetas).Distinct().Order().ToList();
+        var name = OptionValues.VariableName(c.Name, "--name", $"{model}_routed");
+        var result = OptionValues.VariableName(c.Result, "--result", DefaultResultName);
+        if (name == model || name == result) throw new MagicException("--name must differ from --model and from --result.");
+        var asked = TrainingOptionParameters.Read(c, int.MaxValue, FineTuningDefaults) with { EvalAtStart = true };
+        var theta = CSharpSource.Literal(options.EvalTheta);
+        var baseline = c.Baseline
+            ? $"() => RoutedGpt.FromDense({model}, {name}Calibration, {name}Options, {name}Training.Seed)"
+            : "null";
+        return $"var {name}Options = {CSharpSource.Initializer(options)};\n" +
+               $"var {name}Training = {CSharpSource.QuickTraining(Name, asked, "RoutingExperiments.FineTuning(quick: true)")};\n" +
+               $"RoutedGpt {name};\nRoutingStudy {result};\n" +
+               $"using (var {name}Calibration = RoutingExperiments.Calibration(MobyDickCorpus.Get(), quick, {name}Training.Seed))\n{{\n" +
+               $"    {name} = RoutedGpt.FromDense({model}, {name}Calibration, {name}Options, {name}Training.Seed);\n" +
+               $"    var {name}Run = LiveView.Follow(RoutingFineTuning.NewRun({name}, MobyDickCorpus.Get(), {name}Training, $\"DynaMoE routers + experts (validation at θ = {theta})\"));\n" +
+               $"    {result} = RoutingExperiments.Measure({name}, MobyDickCorpus.Get(), {name}Options, {name}Training, {CSharpSource.Literal(thetas)}, " +
+               $"RoutingExperiments.EvalBatches(quick), routerFitBatches: quick ? 1 : 4, baseline: {baseline}, run: {name}Run)!;\n}}\n" +
+               $"display({result});";
+    }
+
     public const string Name = "#!route";
     public const string DefaultResultName = "routing";
 

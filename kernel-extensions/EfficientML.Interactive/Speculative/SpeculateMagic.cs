@@ -12,8 +12,14 @@ using Microsoft.DotNet.Interactive.Directives;
 namespace EfficientML.Interactive;
 
 /// <summary>Options of <c>#!speculate</c>, bound by name (<c>--max-gamma</c> → <see cref="MaxGamma"/>); numbers arrive as text and are checked here.</summary>
-public sealed class SpeculateCommand : KernelDirectiveCommand
+public sealed class SpeculateCommand : KernelDirectiveCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => SpeculateMagic.ToCSharp(this);
+
+    /// <summary>The prompt <c>#!speculate</c> uses without <c>--prompt</c>: the start of the validation split, at most half the context.</summary>
+    public static string DefaultPrompt(TextCorpus corpus, int contextLength) => SpeculateMagic.DefaultPrompt(corpus, contextLength);
+
     /// <summary>Name of the model to decode (the target).</summary>
     public OptionText? Model { get; set; }
     /// <summary>Text to continue.</summary>
@@ -51,6 +57,62 @@ public sealed class SpeculateCommand : KernelDirectiveCommand
 /// </summary>
 static class SpeculateMagic
 {
+    /// <summary>
+    /// C# equivalent: for M2R2 drafts, accelerator adapters trained by <c>AcceleratorTraining.Train</c> (shortened in quick
+    /// mode); then <c>new SpeculativeDecoder(model, drafter).Generate(prompt, options)</c> and the result.
+    /// </summary>
+    internal static string ToCSharp(SpeculateCommand c)
+    {
+        var model = OptionValues.VariableName(c.Model, "--model", ModelMagic.DefaultName);
+        var result = OptionValues.VariableName(c.Name, "--name", DefaultResultName);
+        int gamma = Gamma(c.Gamma);
+        int? maxGamma = c.MaxGamma is null ? null : OptionValues.Int(c.MaxGamma, "--max-gamma", DefaultMaxGamma, min: 1, max: MaxGamma);
+        if (maxGamma is not null && !c.Adaptive) throw new MagicException("--max-gamma only applies with --adaptive: add --adaptive, or drop --max-gamma.");
+        double temperature = Temperature(c.Temperature);
+        int? topK = c.TopK is null ? null : OptionValues.Int(c.TopK, "--top-k", 40, min: 1, max: TinyGptConfig.MaxSize);
+        long? seed = c.Seed is null ? null : OptionValues.Long(c.Seed, "--seed", 1);
+        var options = new SpeculationOptions
+        {
+            MaxNewTokens = OptionValues.Int(c.Tokens, "--tokens", DefaultTokens, min: 1, max: MaxTokens), Gamma = gamma, AdaptiveGamma = c.Adaptive,
+            MaxGamma = maxGamma ?? Math.Max(DefaultMaxGamma, gamma), Temperature = temperature, TopK = topK ?? 0, Seed = seed ?? 1,
+        };
+        var draft = (c.Draft ?? M2R2Draft).Trim();
+        var prompt = c.Prompt is null ? $"SpeculateCommand.DefaultPrompt(MobyDickCorpus.Get(), {model}.Config.ContextLength)" : CSharpSource.String(c.Prompt);
+        if (c.Prompt is { Text.Length: 0 }) throw new MagicException("--prompt is empty: give some text in quotes, e.g. --prompt \"Call me Ishmael. \", or leave it out for the default.");
+        var k = c.K is null ? $"Math.Max(1, {model}.Config.Layers / 2)" : OptionValues.Int(c.K, "--k", 1, min: 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var code = new System.Text.StringBuilder();
+        string drafter;
+        if (draft == M2R2Draft)
+        {
+            if (c.K is null) throw new MagicException("--k: give the exit layer in a script (the magic's default depends on the model), e.g. --k 4.");
+            int steps = OptionValues.Int(c.Steps, "--steps", AcceleratorTrainingDefaults(quick: false).Steps, min: 1, max: TrainingOptions.MaxSteps);
+            var adapters = AdaptersVariable(model, int.Parse(k, System.Globalization.CultureInfo.InvariantCulture));
+            code.Append($"var {adapters} = AcceleratorAdapters.For({model}, {k}, Math.Min(SpeculativeExperiments.Rank, {model}.Config.Dim));\n");
+            code.Append($"var {adapters}Training = QuickMode.Apply({CSharpSource.String(Name)}, SpeculativeExperiments.AcceleratorTraining(quick: false) with {{ EvalAtStart = true, Steps = {steps}, " +
+                        $"BlockSize = Math.Min(SpeculativeExperiments.AcceleratorTraining(quick: false).BlockSize, {model}.Config.ContextLength), " +
+                        $"WarmupSteps = Math.Min(SpeculativeExperiments.AcceleratorTraining(quick: false).WarmupSteps, {steps} / 10) }}, " +
+                        "SpeculativeExperiments.AcceleratorTraining(quick: true) with { EvalAtStart = true }, quick);\n");
+            code.Append($"var {adapters}Run = AcceleratorTraining.Train({model}, {adapters}, MobyDickCorpus.Get(), {adapters}Training, new AcceleratorOptions {{ Exits = [{k}] }}, LiveView.Following());\n");
+            code.Append($"{adapters}Run.ThrowIfDiverged();\ndisplay({adapters}Run);\n");
+            drafter = $"new SelfDrafter({k}, {adapters})";
+        }
+        else if (draft == EarlyExitDraft)
+        {
+            CSharpSource.Refuse(Name, ("--steps", c.Steps != null));
+            drafter = $"new SelfDrafter({k})";
+        }
+        else
+        {
+            CSharpSource.Refuse(Name, ("--k", c.K != null), ("--steps", c.Steps != null));
+            var other = OptionValues.VariableName(draft, "--draft", "draft");
+            drafter = $"new ModelDrafter({other}, {CSharpSource.String($"draft model '{other}'")})";
+        }
+        code.Append($"var {result} = new SpeculativeDecoder({model}, {drafter})\n" +
+                    $"    .Generate(MobyDickCorpus.Get().Tokenizer.Encode({prompt}), {CSharpSource.Initializer(options)});\n");
+        code.Append($"display({result});");
+        return code.ToString();
+    }
+
     public const string Name = "#!speculate";
     public const string DefaultResultName = "speculation";
 

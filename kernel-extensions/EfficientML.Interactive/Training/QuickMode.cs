@@ -93,5 +93,22 @@ public static class QuickMode
         return used;
     }
 
+    /// <summary>
+    /// The same for C# code and scripts (a magic's <see cref="ICSharpEquivalent"/> translation): <paramref name="asked"/>,
+    /// shortened to <paramref name="budget"/> when <paramref name="quick"/>; in a script the note goes to the console and the report.
+    /// </summary>
+    public static TrainingOptions Apply(string magic, TrainingOptions asked, TrainingOptions budget, bool quick)
+    {
+        if (!quick) return asked;
+        var used = Shorten(asked, budget);
+        var changes = Changes(asked, used);
+        if (changes.Count > 0 && Scripting.ScriptHost.Current is { } script)
+        {
+            Console.WriteLine($"Quick mode: {magic} runs shortened, {string.Join(", ", changes)}.");
+            script.Report.Add(NoteHtml(magic, changes), HtmlFormatter.MimeType, 0);
+        }
+        return used;
+    }
+
     static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 }

@@ -7,8 +7,11 @@ using Microsoft.DotNet.Interactive.Directives;
 namespace EfficientML.Interactive;
 
 /// <summary>Options of <c>#!train</c>, bound by name (<c>--eval-every</c> → <see cref="TrainingOptionsCommand.EvalEvery"/>); numbers arrive as text and are checked here.</summary>
-public sealed class TrainCommand : TrainingOptionsCommand
+public sealed class TrainCommand : TrainingOptionsCommand, ICSharpEquivalent
 {
+    /// <inheritdoc cref="ICSharpEquivalent.ToCSharp"/>
+    public string ToCSharp() => TrainMagic.ToCSharp(this);
+
     /// <summary>Name of the model to train.</summary>
     public OptionText? Model { get; set; }
     /// <summary>Variable name of the training run.</summary>
@@ -22,6 +25,21 @@ public sealed class TrainCommand : TrainingOptionsCommand
 /// </summary>
 static class TrainMagic
 {
+    /// <summary>
+    /// C# equivalent: the run's record (<c>LanguageModelTraining.NewRun</c>, options shortened by <c>QuickMode.Apply</c> when
+    /// <c>quick</c>), <c>LiveView.Follow(run)</c>, <c>LanguageModelTraining.Train</c>, and the divergence check.
+    /// </summary>
+    internal static string ToCSharp(TrainCommand c)
+    {
+        var model = OptionValues.VariableName(c.Model, "--model", ModelMagic.DefaultName);
+        var run = OptionValues.VariableName(c.Run, "--run", DefaultRunName);
+        var asked = TrainingOptionParameters.Read(c, int.MaxValue);
+        return $"var {run} = LanguageModelTraining.NewRun({model}, MobyDickCorpus.Get(), {CSharpSource.QuickTraining(Name, asked, "QuickMode.Training")}, {CSharpSource.String(model)});\n" +
+               $"LiveView.Follow({run});\n" +
+               $"LanguageModelTraining.Train({model}, MobyDickCorpus.Get(), {run});\n" +
+               $"{run}.ThrowIfDiverged();";
+    }
+
     public const string Name = "#!train";
     public const string DefaultRunName = "run";
 
