@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using EfficientML.Audio;
+using EfficientML.GatedConformer;
+using EfficientML.KeywordSpotting;
+using EfficientML.Reparam;
+using static TorchSharp.torch;
+
+namespace EfficientML.Benchmarks.Suites;
+
+/// <summary>
+/// Dynamic-depth keyword spotting (<see cref="GatedExperiment"/>): a streaming conformer with a gate before every module
+/// against the same conformer without gates, trained on the same recordings from the same starting weights and budget:
+/// modules skipped on noise-only and on speech streams, detection and per-word accuracy, localisation error, and
+/// compute per second of audio, both models timed alternately in this run.
+/// </summary>
+public sealed class GatedSuite : IBenchmarkSuite
+{
+    /// <inheritdoc />
+    public string Name => "gated";
+
+    /// <inheritdoc />
+    public string Description => "gated vs ungated streaming conformer spotter: modules skipped on noise and speech, accuracy, time per second of audio";
+
+    /// <inheritdoc />
+    public IReadOnlyList<Measurement> Run(bool quick, TextWriter log)
+    {
+        var options = quick ? new GatedExperimentOptions().Quick() : new GatedExperimentOptions();
+        var report = GatedExperiment.Run(options, log.WriteLine, run =>
+        {
+            var last = run.Steps.Count > 0 ? run.Steps[^1] : null;
+            if (last != null && (last.Step + 1) % 100 == 0) log.WriteLine($"{run.Name}: step {last.Step + 1}, loss {last.Loss:0.000}");
+        });
+        var (u, g) = (report.Ungated, report.Gated);
+        string training = $"{report.DataSeconds / 60:0} min of audio ({options.Data.TrainStreams} speech + {options.Data.TrainNoiseStreams} noise streams for training); " +
+            $"{options.Training.Training.Steps} steps × {options.Training.Training.BatchSize} crops of {options.Training.CropSteps * 0.04:0.##} s; " +
+            $"{report.Parameters:N0} parameters + {report.GateParameters:N0} in gates; cost target {options.Training.CostTarget}";
+        var rows = new List<Measurement>
+        {
+            new("gated: modules skipped on noise-only streams", g.SkippedOnNoise * 100, "%", Note:
+                $"{g.NoiseSeconds:0} s of noise and near-silence; by kind: {Kinds(g.SkippedOnNoiseByKind)}"),
+            new("gated: modules skipped on speech streams", g.SkippedOnSpeech * 100, "%", Note: $"by kind: {Kinds(g.SkippedOnSpeechByKind)}"),
+        };
+        foreach (var e in new[] { u, g })
+        {
+            bool baseline = e == u;
+            rows.Add(new($"{e.Name}: per-word accuracy (keywords and other words)", e.WordAccuracy * 100, "%", baseline ? null : u.Name,
+                baseline ? null : e.WordAccuracy / u.WordAccuracy, $"{e.WordsCorrect}/{e.Words} words by unseen voices" + (baseline ? "; " + training : "")));
+            rows.Add(new($"{e.Name}: keyword hit rate", e.Detection.HitRate * 100, "%", baseline ? null : u.Name,
+                baseline ? null : e.Detection.HitRate / u.Detection.HitRate,
+                $"{e.Detection.Hits}/{e.Detection.Keywords} keywords; false alarms {e.Detection.FalseAlarmsPerHour:0} per hour of speech, " +
+                $"{e.NoiseFalseAlarmsPerHour:0} per hour of noise; threshold {options.Detector.Threshold}"));
+            rows.Add(new($"{e.Name}: localisation error (word centre)", e.Detection.MeanCentreErrorMs, "ms", Note:
+                $"start {e.Detection.MeanStartErrorMs:0} ms, end {e.Detection.MeanEndErrorMs:0} ms, over hits"));
+        }
+        var t = report.Timing;
+        rows.Add(new("conformer: compute per second of noise", t.UngatedNoise * 1000, "ms/s", Note: $"streamed in chunks of {options.ChunkFrames * 10} ms, batch 1"));
+        rows.Add(new("gated conformer: compute per second of noise", t.GatedNoise * 1000, "ms/s", "conformer", t.GatedNoise / t.UngatedNoise,
+            $"median of {t.Rounds} alternating rounds"));
+        rows.Add(new("conformer: compute per second of speech", t.UngatedSpeech * 1000, "ms/s"));
+        rows.Add(new("gated conformer: compute per second of speech", t.GatedSpeech * 1000, "ms/s", "conformer", t.GatedSpeech / t.UngatedSpeech,
+            $"median of {t.Rounds} alternating rounds"));
+        rows.AddRange(SlidingWindowContext(report, options, quick));
+        report.UngatedModel.Dispose();
+        report.GatedModel.Dispose();
+        return rows;
+    }
+
+    /// <summary>
+    /// For context, notebook 06's RepCNN in its deployed (folded) form run as a sliding-window detector: a one-second window
+    /// every 100 ms, each normalised as the clips it was trained on, against the streaming conformers on a new speech
+    /// recording, all timed alternately. Compute only: the weights are untrained, which does not change the time.
+    /// </summary>
+    static IEnumerable<Measurement> SlidingWindowContext(GatedReport report, GatedExperimentOptions options, bool quick)
+    {
+        using var recording = GatedStreamData.Recording(options.Data with { StreamSeconds = quick ? 10 : 60, Seed = 7 }, options.Model, StreamKind.Speech);
+        using var logMel = new LogMel();
+        using var features = logMel.Compute(recording.Samples);                        // (40, frames), the RepCNN's front end
+        int window = logMel.FrameCount(16000), hop = 10;
+        using var multi = new RepCnn(KeywordSpottingExperiments.RepCnn(options.Model.Classes + 1, BranchSet.MultiBranch), seed: 1);
+        using var calibration = randn(4, 40, window);
+        var (folded, _) = Reparameterization.FoldCopy(multi, calibration, repeats: 1);
+        folded.eval();
+        double Sliding()
+        {
+            var clock = Stopwatch.StartNew();
+            using var _ = no_grad();
+            for (long start = 0; start + window <= features.shape[1]; start += hop)
+            {
+                using var scope = NewDisposeScope();
+                folded.call(KeywordFeatures.Normalise(features.narrow(1, start, window)).unsqueeze(0));
+            }
+            return clock.Elapsed.TotalSeconds / recording.Seconds;
+        }
+        double Streaming(ConformerSpotter model)
+        {
+            var clock = Stopwatch.StartNew();
+            ConformerStream.Run(model, recording.Features, options.ChunkFrames);
+            return clock.Elapsed.TotalSeconds / recording.Seconds;
+        }
+        Sliding();
+        var (repcnn, plain, gated) = (new List<double>(), new List<double>(), new List<double>());
+        for (int r = 0; r < options.TimingRounds; r++)
+        {
+            repcnn.Add(Sliding());
+            plain.Add(Streaming(report.UngatedModel));
+            gated.Add(Streaming(report.GatedModel));
+        }
+        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        var cost = KeywordSpotterCost.Of(folded.Config, reparameterized: true, frames: window);
+        folded.Dispose();
+        yield return new("context: RepCNN (folded) sliding 1 s window every 100 ms, per second of speech", Median(repcnn) * 1000, "ms/s", "conformer",
+            Median(repcnn) / Median(plain), $"{cost.Parameters:N0} parameters, {cost.Macs / 1e6:0.0} M MACs per window; conformer {Median(plain) * 1000:0.0} ms/s, " +
+            $"gated {Median(gated) * 1000:0.0} ms/s in the same rounds; median of {options.TimingRounds}");
+    }
+
+    static string Kinds(IReadOnlyDictionary<ConformerModuleKind, double> byKind) =>
+        string.Join(", ", byKind.Select(p => $"{p.Key} {p.Value * 100:0}%"));
+}

@@ -1,0 +1,143 @@
+using EfficientML.Core;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace EfficientML.GatedConformer;
+
+/// <summary>
+/// How a gated spotter trains: the project's training loop options, crop length, and the loss weights. The loss is
+/// cross-entropy over steps + <see cref="BoundsWeight"/> × smooth-L1 on keyword bounds + <see cref="CostWeight"/> ×
+/// (max(0, run share − <see cref="CostTarget"/>) + <see cref="CostPull"/> × run share), where run share is the gates'
+/// mean probability of running their module: a hinge that holds the compute under the target, and a steady pull that
+/// closes gates on inputs that do not need them (noise) below it. The gates start open and the cost weight grows
+/// from 0 over the first <see cref="CostWarmupShare"/> of the steps, so the model learns the task before it learns to
+/// skip.
+/// </summary>
+public sealed record GatedTrainingOptions
+{
+    public TrainingOptions Training { get; init; } = new() { Steps = 2000, BatchSize = 16, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = 100, WeightDecay = 0.01, Seed = 1 };
+
+    /// <summary>Steps per training crop (a multiple of the model's gate block).</summary>
+    public int CropSteps { get; init; } = 64;
+
+    public double CostWeight { get; init; } = 1.0;
+
+    /// <summary>
+    /// Share of modules allowed to run on average, 0 … 1. The training recordings hold speech about a quarter of the
+    /// time, so a target above that leaves room to run everything on speech and nothing on noise.
+    /// </summary>
+    public double CostTarget { get; init; } = 0.35;
+
+    /// <summary>Weight of the linear pull on the run share, below the target too.</summary>
+    public double CostPull { get; init; } = 0.5;
+
+    /// <summary>Share of the training steps over which the cost weight grows from 0 to <see cref="CostWeight"/>.</summary>
+    public double CostWarmupShare { get; init; } = 0.3;
+
+    public double BoundsWeight { get; init; } = 0.5;
+
+    /// <summary>A short run for tests and quick notebooks.</summary>
+    public GatedTrainingOptions Quick() => this with { Training = Training with { Steps = 20, BatchSize = 8, EvalEvery = 10, WarmupSteps = 2 } };
+
+    public GatedTrainingOptions Validate(GatedConformerConfig config)
+    {
+        Training.Validate();
+        if (!(CostTarget >= 0 && CostTarget <= 1))
+            throw new InvalidSettingsException($"The cost target is the share of modules allowed to run, from 0 to 1 (got {CostTarget}).");
+        if (!(CostWarmupShare >= 0 && CostWarmupShare <= 1))
+            throw new InvalidSettingsException($"The cost warm-up is a share of the steps, from 0 to 1 (got {CostWarmupShare}).");
+        if (!(CostPull >= 0 && CostPull <= 10)) throw new InvalidSettingsException($"The cost pull must be 0 to 10 (got {CostPull}).");
+        if (!(CostWeight >= 0 && double.IsFinite(CostWeight))) throw new InvalidSettingsException($"The cost weight must be 0 or more (got {CostWeight}).");
+        if (!(BoundsWeight >= 0 && double.IsFinite(BoundsWeight))) throw new InvalidSettingsException($"The bounds weight must be 0 or more (got {BoundsWeight}).");
+        if (CropSteps < config.GateSteps || CropSteps % config.GateSteps != 0 || CropSteps > 100_000)
+            throw new InvalidSettingsException($"A crop is a whole number of gate blocks of {config.GateSteps} steps (got {CropSteps}).");
+        return this;
+    }
+}
+
+/// <summary>The losses of one batch.</summary>
+public sealed record GatedLoss(Tensor Total, Tensor Classification, Tensor Bounds, Tensor? RunShare);
+
+/// <summary>Trains gated and ungated conformer spotters on <see cref="GatedStreamData"/>.</summary>
+public static class GatedTraining
+{
+    /// <summary>A training record made beforehand, so a notebook can follow it live before training fills it.</summary>
+    public static TrainingRun NewRun(string name, GatedTrainingOptions options) => new(name, options.Training, options.Training.BatchSize, item: "crop");
+
+    /// <summary>
+    /// Trains <paramref name="model"/> (its feature normalisation is set from the training recordings first) with the
+    /// project's <see cref="Trainer"/>; the validation loss is the classification loss on fixed crops of the validation
+    /// recordings.
+    /// </summary>
+    public static TrainingRun Train(ConformerSpotter model, GatedStreamData data, GatedTrainingOptions options, TrainingRun? run = null,
+        Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
+    {
+        options.Validate(model.Config);
+        var config = model.Config;
+        if (data.Labels.Count != config.Classes)
+            throw new InvalidSettingsException($"The model has {config.Classes} classes but the data {data.Labels.Count}: make the keyword lists agree.");
+        if (data.Train.Any(s => s.Steps < options.CropSteps))
+            throw new InvalidSettingsException($"A training recording is shorter than one crop of {options.CropSteps} steps: make the recordings longer or the crops shorter.");
+        using (var all = cat(data.Train.Select(s => s.Features).ToArray(), 1)) model.SetFeatureStatistics(all.unsqueeze(0));
+        run ??= NewRun(config.Gated ? "gated conformer" : "conformer", options);
+        var rng = new Random((int)options.Training.Seed);
+        var generator = new Generator((ulong)options.Training.Seed);
+        var validation = ValidationCrops(data, options, config);
+        try
+        {
+            int warmup = (int)Math.Round(options.CostWarmupShare * options.Training.Steps);
+            return Trainer.Run(model, step =>
+            {
+                var (x, y, bounds, has) = data.Batch(rng, options.Training.BatchSize, options.CropSteps, config);
+                double costScale = warmup == 0 ? 1 : Math.Min(1.0, (double)step / warmup);
+                return Loss(model, x, y, bounds, has, options, generator, costScale).Total;
+            }, run, () => ValidationLoss(model, validation), progress, cancellation);
+        }
+        finally
+        {
+            foreach (var (x, y, b, h) in validation) { x.Dispose(); y.Dispose(); b.Dispose(); h.Dispose(); }
+        }
+    }
+
+    /// <summary>The loss of one batch (see <see cref="GatedTrainingOptions"/>), the cost term scaled by <paramref name="costScale"/>.</summary>
+    public static GatedLoss Loss(ConformerSpotter model, Tensor features, Tensor labels, Tensor bounds, Tensor hasBounds,
+        GatedTrainingOptions options, Generator? generator = null, double costScale = 1)
+    {
+        var output = model.Forward(features, generator);
+        var classes = model.Config.Classes;
+        var classification = F.cross_entropy(output.Logits.reshape(-1, classes), labels.reshape(-1), ignore_index: -100);
+        var mask = hasBounds.unsqueeze(-1).to_type(ScalarType.Float32);
+        var boundsLoss = F.smooth_l1_loss(output.Bounds.mul(mask), bounds.mul(mask), reduction: nn.Reduction.Sum)
+            .div(mask.sum().clamp_min(1));
+        var total = classification + boundsLoss.mul(options.BoundsWeight);
+        Tensor? share = null;
+        if (output.RunProbability is { } p)
+        {
+            share = p.mean();
+            total = total + (F.relu(share - options.CostTarget) + share.mul(options.CostPull)).mul(options.CostWeight * costScale);
+        }
+        return new GatedLoss(total, classification, boundsLoss, share);
+    }
+
+    static List<(Tensor, Tensor, Tensor, Tensor)> ValidationCrops(GatedStreamData data, GatedTrainingOptions options, GatedConformerConfig config)
+    {
+        var crops = new List<(Tensor, Tensor, Tensor, Tensor)>();
+        if (data.Validation.Count == 0) return crops;
+        var rng = new Random(12345);
+        for (int i = 0; i < 4; i++) crops.Add(GatedStreamData.Crops(data.Validation, rng, 16, options.CropSteps, config));
+        return crops;
+    }
+
+    static double ValidationLoss(ConformerSpotter model, List<(Tensor Features, Tensor Labels, Tensor Bounds, Tensor Has)> crops)
+    {
+        if (crops.Count == 0) return double.NaN;
+        double sum = 0;
+        foreach (var (x, y, _, _) in crops)
+        {
+            var logits = model.Forward(x).Logits;
+            sum += F.cross_entropy(logits.reshape(-1, model.Config.Classes), y.reshape(-1), ignore_index: -100).item<float>();
+        }
+        return sum / crops.Count;
+    }
+}

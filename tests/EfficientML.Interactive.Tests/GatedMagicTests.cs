@@ -1,0 +1,48 @@
+using EfficientML.GatedConformer;
+
+namespace EfficientML.Interactive.Tests;
+
+public class GatedMagicTests(KernelFixture fixture) : IClassFixture<KernelFixture>
+{
+    TestKernel Kernel => fixture.Kernel;
+
+    [Fact]
+    public async Task Gated_trains_both_spotters_and_gates_draws_a_stream_through_either()
+    {
+        await Kernel.SucceedAsync("bool quick = true;");
+        var trained = await Kernel.SucceedAsync("#!gated --model gm --baseline cm --report gr");
+        var html = string.Join("\n", TestKernel.Html(trained));
+        Assert.Contains("Quick mode", html);
+        Assert.Contains("Gated vs ungated conformer", html);
+        Assert.Contains("modules skipped on noise only", html);
+        Assert.Contains("which modules ran", html);
+        Assert.Contains("\"type\":\"heatmap\"", html);
+        var report = Assert.IsType<GatedReport>(TestKernel.ReturnValue(await Kernel.SucceedAsync("gr")));
+        Assert.Equal(0, report.Ungated.SkippedOnNoise);
+        Assert.Same(report.GatedModel, TestKernel.ReturnValue(await Kernel.SucceedAsync("gm")));
+
+        var streamed = await Kernel.SucceedAsync("#!gates --model gm --input noise --seconds 4 --gating skip --name skipRun");
+        Assert.Contains("of module runs skipped", string.Join("\n", TestKernel.Html(streamed)));
+        var run = Assert.IsType<GateRun>(TestKernel.ReturnValue(await Kernel.SucceedAsync("skipRun")));
+        Assert.Equal(1.0, run.Output.SkippedShare);
+        Assert.Equal(StreamKind.Noise, run.Kind);
+        Assert.Equal(GateMode.Learned, report.GatedModel.Gating);          // the magic puts the model's gating back
+        var plain = Assert.IsType<GateRun>(TestKernel.ReturnValue(await Kernel.SucceedAsync(
+            "#!gates --model cm --input speech --seconds 6 --chunk 30 --name plainRun\nplainRun")));
+        Assert.Equal(0, plain.Output.SkippedShare);
+        Assert.NotEmpty(plain.Events);
+
+        foreach (var (line, message) in new[]
+        {
+            ("#!gates", "#!gates needs --model NAME"),
+            ("#!gates --model nothing", "No conformer spotter named 'nothing'"),
+            ("#!gates --model gm --input music", "--input is speech, noise or silence (got 'music')"),
+            ("#!gates --model gm --gating sometimes", "--gating is learned, keep or skip"),
+            ("#!gates --model gm --chunk 0", "--chunk must be 10 to 10,000"),
+            ("#!gates --model gm --seconds 1", "--seconds must be 3 to 600"),
+            ("#!gated --cost-target 1.5", "--cost-target must be 0 to 1 (got 1.5)"),
+            ("#!gated --model same --baseline same", "three different names"),
+        })
+            Assert.Contains(message, TestKernel.SingleFailure(await Kernel.SubmitAsync(line)));
+    }
+}
