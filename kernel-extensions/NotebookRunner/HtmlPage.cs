@@ -14,20 +14,7 @@ internal static class HtmlPage
     {
         var notebookDirectory = Path.GetDirectoryName(result.NotebookPath);
         var html = new StringBuilder();
-        html.Append($"""
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="generator" content="EfficientML NotebookRunner">
-            <title>{Encode(result.Title)}</title>
-            <style>{EfficientML.Pages.PageStyle.Css}</style>
-            </head>
-            <body>
-            <main>
-
-            """);
+        html.Append(EfficientML.Pages.PageStyle.Start(result.Title, "EfficientML NotebookRunner"));
         RenderHeader(html, result);
         if (!result.Cells.Any(c => c.IsMarkdown && c.Code.Split('\n').Any(l => l.TrimStart().StartsWith("# ", StringComparison.Ordinal))))
         {

@@ -6,6 +6,26 @@ namespace EfficientML.Pages;
 /// </summary>
 internal static class PageStyle
 {
+    /// <summary>
+    /// A page's start, up to and including <c>&lt;main&gt;</c>: its title (HTML-encoded), the generator named in its
+    /// metadata, the style, and <paramref name="headExtra"/> (e.g. plotly.js) at the end of the head.
+    /// </summary>
+    public static string Start(string title, string generator, string headExtra = "") => $$"""
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="generator" content="{{System.Net.WebUtility.HtmlEncode(generator)}}">
+        <title>{{System.Net.WebUtility.HtmlEncode(title)}}</title>
+        <style>{{Css}}</style>
+        {{headExtra}}
+        </head>
+        <body>
+        <main>
+
+        """;
+
     public const string Css = """
 
         :root { --fg: #1f2328; --muted: #656d76; --border: #d0d7de; --code-bg: #f6f8fa; --red: #cf222e; --red-bg: #ffebe9; }

@@ -283,6 +283,26 @@ public sealed class MagicGenerator
                 Maybe(0.3, "--name", Pick(["spec0", "spec1"]));
                 break;
             }
+            case "#!gates":
+                Add("--model", "cg");
+                Maybe(0.6, "--input", Pick(["speech", "noise", "silence"]));
+                Add("--seconds", Pick(["3", "4", "6"]));
+                Maybe(0.4, "--chunk", Pick(["10", "160", "1000"]));
+                Maybe(0.3, "--gating", Pick(["learned", "keep", "skip"]));
+                Maybe(0.3, "--threshold", Pick(["0.3", "0.9"]));
+                Maybe(0.3, "--seed", Int(0, 9));
+                Add("--name", Pick(["g0", "g1"]));
+                break;
+            case "#!gated":
+                // Quick mode (the worker's) caps the recordings and steps; one step still runs the whole comparison.
+                Add("--steps", "1");
+                Maybe(0.3, "--cost-target", Pick(["0", "0.35", "1"]));
+                Maybe(0.2, "--cost-weight", Pick(["0", "2"]));
+                Maybe(0.2, "--seed", Int(0, 3));
+                Add("--model", Pick(["gm0", "gm1"]));
+                Add("--baseline", Pick(["gb0", "gb1"]));
+                Add("--report", Pick(["gr0", "gr1"]));
+                break;
             default:
                 // A magic this generator has no table for: a few of its options with generic values.
                 foreach (var p in magic.Parameters)

@@ -32,6 +32,8 @@ static class MagicWorker
         "var cs = new EfficientML.Models.TinyGpt(new EfficientML.Models.TinyGptConfig { Layers = 1, Dim = 16, Heads = 2, KvHeads = 2, MlpDim = 32, ContextLength = 32 }, seed: 5);",
         "var rep = new EfficientML.Reparam.RepCnn(new EfficientML.Reparam.RepCnnConfig { Classes = 4, Channels = [8, 8] });",
         "var feats = TorchSharp.torch.randn(4, 40, 98);",
+        // An untrained gated conformer spotter (its gates start open), for #!gates.
+        "var cg = new EfficientML.GatedConformer.ConformerSpotter(new EfficientML.GatedConformer.GatedConformerConfig { Width = 32, Blocks = 2, FeedForwardWidth = 64 });",
         "var notAModel = 42;",
     ];
 

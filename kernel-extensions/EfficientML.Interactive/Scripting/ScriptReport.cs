@@ -70,21 +70,7 @@ public sealed class ScriptReport
     {
         var outputs = Outputs;
         var html = new StringBuilder();
-        html.Append($"""
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="generator" content="EfficientML script">
-            <title>{Encode(Name)}</title>
-            <style>{PageStyle.Css}</style>
-            {ChartHtml.PlotlyScript()}
-            </head>
-            <body>
-            <main>
-
-            """);
+        html.Append(PageStyle.Start(Name, "EfficientML script", ChartHtml.PlotlyScript()));
         var status = failure is null
             ? "<span class=\"status ok\">✓ ran to the end</span>"
             : "<span class=\"status failed\">✗ failed</span>";
