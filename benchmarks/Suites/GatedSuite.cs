@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using EfficientML.Audio;
+using EfficientML.Core;
 using EfficientML.GatedConformer;
 using EfficientML.KeywordSpotting;
 using EfficientML.Reparam;
@@ -80,37 +80,23 @@ public sealed class GatedSuite : IBenchmarkSuite
         using var calibration = randn(4, 40, window);
         var (folded, _) = Reparameterization.FoldCopy(multi, calibration, repeats: 1);
         folded.eval();
-        double Sliding()
+        void Sliding()
         {
-            var clock = Stopwatch.StartNew();
             using var _ = no_grad();
             for (long start = 0; start + window <= features.shape[1]; start += hop)
             {
                 using var scope = NewDisposeScope();
                 folded.call(KeywordFeatures.Normalise(features.narrow(1, start, window)).unsqueeze(0));
             }
-            return clock.Elapsed.TotalSeconds / recording.Seconds;
         }
-        double Streaming(ConformerSpotter model)
-        {
-            var clock = Stopwatch.StartNew();
-            ConformerStream.Run(model, recording.Features, options.ChunkFrames);
-            return clock.Elapsed.TotalSeconds / recording.Seconds;
-        }
-        Sliding();
-        var (repcnn, plain, gated) = (new List<double>(), new List<double>(), new List<double>());
-        for (int r = 0; r < options.TimingRounds; r++)
-        {
-            repcnn.Add(Sliding());
-            plain.Add(Streaming(report.UngatedModel));
-            gated.Add(Streaming(report.GatedModel));
-        }
-        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        Action Streaming(ConformerSpotter model) => () => ConformerStream.Run(model, recording.Features, options.ChunkFrames);
+        var ms = Latency.Medians([Sliding, Streaming(report.UngatedModel), Streaming(report.GatedModel)], repeats: options.TimingRounds, warmup: 1);
+        var (repcnn, plain, gated) = (ms[0] / recording.Seconds, ms[1] / recording.Seconds, ms[2] / recording.Seconds);   // ms per second of audio
         var cost = KeywordSpotterCost.Of(folded.Config, reparameterized: true, frames: window);
         folded.Dispose();
-        yield return new("context: RepCNN (folded) sliding 1 s window every 100 ms, per second of speech", Median(repcnn) * 1000, "ms/s", "conformer",
-            Median(repcnn) / Median(plain), $"{cost.Parameters:N0} parameters, {cost.Macs / 1e6:0.0} M MACs per window; conformer {Median(plain) * 1000:0.0} ms/s, " +
-            $"gated {Median(gated) * 1000:0.0} ms/s in the same rounds; median of {options.TimingRounds}");
+        yield return new("context: RepCNN (folded) sliding 1 s window every 100 ms, per second of speech", repcnn, "ms/s", "conformer",
+            repcnn / plain, $"{cost.Parameters:N0} parameters, {cost.Macs / 1e6:0.0} M MACs per window; conformer {plain:0.0} ms/s, " +
+            $"gated {gated:0.0} ms/s in the same rounds; median of {options.TimingRounds}");
     }
 
     static string Kinds(IReadOnlyDictionary<ConformerModuleKind, double> byKind) =>

@@ -107,8 +107,8 @@ public sealed class BoundedSelfAttention : ConformerModule
         return proj.forward(y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim));
     }
 
-    /// <summary>x: (B, T, d); ran: (B, T) bool, whether each step's attention runs → (B, T, d).</summary>
-    public Tensor Forward(Tensor x, Tensor ran)
+    /// <summary>x: (B, T, d); ran: (B, T) bool, whether each step's attention runs (null: every step) → (B, T, d).</summary>
+    public Tensor Forward(Tensor x, Tensor? ran)
     {
         Count(x.shape[1]);
         long t = x.shape[1];
@@ -116,6 +116,7 @@ public sealed class BoundedSelfAttention : ConformerModule
         var query = arange(t, device: x.device).unsqueeze(1);                        // (T, 1)
         var key = arange(t, device: x.device).unsqueeze(0);                          // (1, T)
         var band = key.le(query).logical_and(key.ge(query - _context));              // (T, T)
+        if (ran is null) return Attend(q, k, v, band);
         var allowed = band.unsqueeze(0).logical_and(ran.unsqueeze(1)).logical_or(query.eq(key).unsqueeze(0)); // (B, T, T)
         return Attend(q, k, v, allowed.unsqueeze(1));
     }
@@ -211,11 +212,11 @@ public sealed class CausalConvolutionModule : ConformerModule
         return pointwiseOut.forward(F.silu(convNorm.forward(sum)));
     }
 
-    /// <summary>x: (B, T, d); ran: (B, T, 1) float 0/1 → (B, T, d).</summary>
-    public Tensor Forward(Tensor x, Tensor ran)
+    /// <summary>x: (B, T, d); ran: (B, T, 1) float 0/1 (null: every step runs) → (B, T, d).</summary>
+    public Tensor Forward(Tensor x, Tensor? ran)
     {
         Count(x.shape[1]);
-        var u = Gated(x).mul(ran);
+        var u = ran is null ? Gated(x) : Gated(x).mul(ran);
         return Depthwise(F.pad(u, [0, 0, _kernel - 1, 0]), x.shape[1]);
     }
 

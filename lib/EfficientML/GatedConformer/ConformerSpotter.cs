@@ -50,9 +50,9 @@ public sealed class GatedConformerBlock : nn.Module
         var ran = decisions.Decide(Gate(0), x);
         x = x + Scaled(feedForwardIn.Forward(x), ran, 0.5);
         ran = decisions.Decide(Gate(1), x);
-        x = x + Scaled(attention.Forward(x, ran is null ? ones(x.shape[0], x.shape[1], ScalarType.Bool, device: x.device) : ran.squeeze(-1).gt(0.5)), ran, 1);
+        x = x + Scaled(attention.Forward(x, ran?.squeeze(-1).gt(0.5)), ran, 1);
         ran = decisions.Decide(Gate(2), x);
-        x = x + Scaled(convolution.Forward(x, ran ?? ones(1, 1, 1, device: x.device)), ran, 1);
+        x = x + Scaled(convolution.Forward(x, ran), ran, 1);
         ran = decisions.Decide(Gate(3), x);
         x = x + Scaled(feedForwardOut.Forward(x), ran, 0.5);
         return final.forward(x);

@@ -42,7 +42,6 @@ public sealed record GateRun(string Model, float[] Samples, int SampleRate, IRea
         var options = data with { StreamSeconds = seconds, Seed = seed, TrainStreams = 1 };
         options.Validate();
         using var stream = GatedStreamData.Recording(options, model.Config, kind);
-        var labels = options.Words.Keywords.Select(KeywordDatasetOptions.Normalise).Append("_none_").ToList();
-        return Of(model, name, stream, labels, detector, chunkFrames);
+        return Of(model, name, stream, GatedStreamData.LabelsOf(options), detector, chunkFrames);
     }
 }

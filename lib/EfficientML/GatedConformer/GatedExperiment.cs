@@ -149,29 +149,11 @@ public static class GatedExperiment
     {
         var speech = data.Test[0];
         var noise = data.TestNoise.Count > 0 ? data.TestNoise[0] : speech;
-        var samples = new List<double>[4];
-        for (int i = 0; i < 4; i++) samples[i] = [];
-        double Seconds(ConformerSpotter model, LabelledStream stream)
-        {
-            var clock = Stopwatch.StartNew();
-            ConformerStream.Run(model, stream.Features, options.ChunkFrames);
-            return clock.Elapsed.TotalSeconds / stream.Seconds;
-        }
-        Seconds(ungated, speech);                                                    // warm-up
-        Seconds(gated, speech);
-        for (int r = 0; r < options.TimingRounds; r++)
-        {
-            samples[0].Add(Seconds(ungated, speech));
-            samples[1].Add(Seconds(gated, speech));
-            samples[2].Add(Seconds(ungated, noise));
-            samples[3].Add(Seconds(gated, noise));
-        }
-        static double Median(List<double> values)
-        {
-            var sorted = values.Order().ToList();
-            return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-        }
-        return new StreamTiming(Median(samples[0]), Median(samples[1]), Median(samples[2]), Median(samples[3]), options.TimingRounds);
+        Action Stream(ConformerSpotter model, LabelledStream stream) => () => ConformerStream.Run(model, stream.Features, options.ChunkFrames);
+        var ms = Latency.Medians([Stream(ungated, speech), Stream(gated, speech), Stream(ungated, noise), Stream(gated, noise)],
+            repeats: options.TimingRounds, warmup: 1);
+        double speechMs = speech.Seconds * 1000, noiseMs = noise.Seconds * 1000;
+        return new StreamTiming(ms[0] / speechMs, ms[1] / speechMs, ms[2] / noiseMs, ms[3] / noiseMs, options.TimingRounds);
     }
 
     /// <summary>

@@ -117,9 +117,12 @@ public sealed class GatedStreamData : IDisposable
         var test = Enumerable.Range(0, options.TestStreams).Select(i => make.Speech("test", 20_000 + i)).ToList();
         var testNoise = Enumerable.Range(0, options.TestNoiseStreams).Select(i => make.NoiseOnly(30_000 + i)).ToList();
         make.Dispose();
-        var labels = options.Words.Keywords.Select(KeywordDatasetOptions.Normalise).Append("_none_").ToList();
-        return new GatedStreamData(options, labels, train, validation, test, testNoise);
+        return new GatedStreamData(options, LabelsOf(options), train, validation, test, testNoise);
     }
+
+    /// <summary>The classes of a spotter trained on <paramref name="options"/>' words: the keywords, then "_none_".</summary>
+    public static IReadOnlyList<string> LabelsOf(GatedStreamOptions options) =>
+        options.Words.Keywords.Select(KeywordDatasetOptions.Normalise).Append("_none_").ToList();
 
     /// <summary>
     /// One test recording of <paramref name="kind"/> (test voices; noise only; near-silence), <see cref="GatedStreamOptions.StreamSeconds"/>
