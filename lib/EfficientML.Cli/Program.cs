@@ -14,6 +14,9 @@ const string Usage = """
                                                                    finalizer race (EFFICIENTML_FINALIZER_GUARD=off to see them)
     efficientml check-files KIND FILE...                           load each file as KIND (tinygpt, gpt2, palettized, onnx-lm, onnx-kws, wav)
                                                                    and print one JSON line per file: loaded, or refused with the message
+    efficientml prefill [--model pretrained|timing] [--lengths N,N] [--methods runahead,allgather] [--shares A,B] [--rounds R] [--check true|false]
+                                                                   parallel prefill; run inside `mpiexec.mpich -n P -launcher fork` (one line of
+                                                                   JSON per length, round and method from the last process)
     efficientml numerics [--capabilities]                          float32 checks against float64 on this CPU (exit 1 if any fails);
                                                                    --capabilities: the ATEN_CPU_CAPABILITY values this CPU can run
     """;
@@ -29,6 +32,7 @@ try
         "evaluate" => Evaluate(options),
         "generate" => Generate(options),
         "numerics" => Numerics(options),
+        "prefill" => Prefill(options),
         "finalizer-stress" => FinalizerStress(options),
         "check-files" => CheckFiles(args.Skip(1).ToArray()),
         _ => throw new InvalidSettingsException($"Unknown command '{args[0]}'.\n{Usage}"),
@@ -110,6 +114,12 @@ static int Generate(Options o)
     return 0;
 }
 
+static int Prefill(Options o)
+{
+    EfficientML.Prefill.MpiPrefill.Work(EfficientML.Prefill.MpiPrefill.Parse(o.Named), Console.Out);
+    return 0;
+}
+
 static int Numerics(Options o)
 {
     if (o.Flag("capabilities"))
@@ -188,6 +198,8 @@ sealed class Options
     }
 
     public bool Flag(string name) => _flags.Contains(name);
+
+    public string? Named(string name) => _named.GetValueOrDefault(name);
 
     public string String(string name, string fallback) => _named.GetValueOrDefault(name, fallback);
 

@@ -42,8 +42,11 @@ public sealed partial class TinyGpt
     /// <paramref name="onToken"/> sees each token as soon as it is chosen; <paramref name="cancellation"/> is honoured between tokens.
     /// With the cache, a window that fills up slides by half the context (re-reading the newest half);
     /// without it, every step reads the last <see cref="TinyGptConfig.ContextLength"/> tokens.
+    /// <paramref name="prefilled"/>: a cache that already holds the prompt's first positions (a parallel prefill's), which
+    /// decoding continues from instead of reading the prompt again; the caller keeps and disposes it.
     /// </summary>
-    public int[] Generate(IReadOnlyList<int> prompt, GenerationOptions? options = null, Action<int>? onToken = null, CancellationToken cancellation = default)
+    public int[] Generate(IReadOnlyList<int> prompt, GenerationOptions? options = null, Action<int>? onToken = null, CancellationToken cancellation = default,
+        KvCache? prefilled = null)
     {
         var o = (options ?? new GenerationOptions()).Validate(Config);
         if (prompt.Count == 0) throw new InvalidSettingsException("The prompt needs at least one token.");
@@ -53,7 +56,14 @@ public sealed partial class TinyGpt
         var produced = new List<int>();
         int cacheStart = 0;
         using var sampler = Seeding.Generator(o.Seed);
-        using var cache = o.UseCache ? CreateCache() : null;
+        if (prefilled != null && (!o.UseCache || prefilled.BatchSize != 1 || prefilled.Length > prompt.Count || prefilled.Capacity < Config.ContextLength))
+            throw new InvalidSettingsException(
+                $"A prefilled cache continues a prompt when decoding uses the cache, holds one sequence, at most the prompt's {prompt.Count} positions " +
+                $"and has room for the whole context ({Config.ContextLength}); this one holds {prefilled.Length} of {prefilled.Capacity}.");
+        // The last prompt position is read again: its logits choose the first new token.
+        if (prefilled != null && prefilled.Length == prompt.Count) prefilled.Rollback(prompt.Count - 1);
+        using var owned = o.UseCache && prefilled is null ? CreateCache() : null;
+        var cache = prefilled ?? owned;
         bool wasTraining = training;
         eval();
         try

@@ -55,6 +55,9 @@ public sealed class KvCache : IDisposable
         }
     }
 
+    /// <summary>Layers it holds keys and values for.</summary>
+    public int Layers => _lengths.Length;
+
     /// <summary>Sequences in the batch.</summary>
     public int BatchSize { get; }
 
@@ -103,6 +106,19 @@ public sealed class KvCache : IDisposable
         int t = Claim(layer, start, rows.shape[1]);
         _rows[layer].narrow(1, start, t).copy_(rows);
         return Layer(layer);
+    }
+
+    /// <summary>
+    /// The first <paramref name="length"/> positions of <paramref name="layer"/>'s buffer, (B, length, 2·KvHeads·HeadDim), each
+    /// position's key row then value row, now counted as held: for filling from outside (keys and values that another worker
+    /// computed, received in place) instead of through a forward pass.
+    /// </summary>
+    internal Tensor HoldRows(int layer, int length)
+    {
+        if (length < 0 || length > Capacity)
+            throw new EfficientMLException($"The KV cache holds at most {Capacity} positions, not {length}.");
+        _lengths[layer] = length;
+        return _rows[layer].narrow(1, 0, length);
     }
 
     int Claim(int layer, int start, long length)

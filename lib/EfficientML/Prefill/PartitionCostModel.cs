@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using EfficientML.Core;
+using EfficientML.Models;
+using static TorchSharp.torch;
+
+namespace EfficientML.Prefill;
+
+/// <summary>
+/// Predicted KV-Runahead time to first token from measured costs. A worker's layer over a chunk of T tokens after a prefix
+/// of s costs α·T·(s + (T+1)/2) (causal attention: each query sees the prefix and half its chunk) + β·T (projections, MLP)
+/// + γ (fixed per-layer cost); handing layer l's keys and values on costs λ + bytes ÷ bandwidth. Worker i starts layer l
+/// when it has finished layer l−1 and worker i−1's hand-off of layer l has arrived, which the prediction follows exactly.
+/// </summary>
+public sealed record PartitionCostModel(
+    double AttentionSecondsPerPair,
+    double LinearSecondsPerToken,
+    double LayerSeconds,
+    double BytesPerSecond,
+    double HandoffLatencySeconds,
+    int Layers,
+    long BytesPerPosition)
+{
+    /// <summary>Seconds of one layer over a chunk of <paramref name="tokens"/> after <paramref name="prefix"/> positions.</summary>
+    public double LayerCost(int tokens, int prefix) =>
+        AttentionSecondsPerPair * tokens * (prefix + (tokens + 1) / 2.0) + LinearSecondsPerToken * tokens + LayerSeconds;
+
+    /// <summary>Seconds to hand on one layer's keys and values of <paramref name="positions"/> positions.</summary>
+    public double HandoffCost(int positions) => HandoffLatencySeconds + positions * (double)BytesPerPosition / BytesPerSecond;
+
+    /// <summary>Predicted time to first token of KV-Runahead with <paramref name="chunks"/>.</summary>
+    public double Predict(IReadOnlyList<int> chunks)
+    {
+        var starts = Partitions.Starts(chunks);
+        var previous = new double[Layers];                 // when worker i−1 finished each layer
+        var current = new double[Layers];
+        for (int i = 0; i < chunks.Count; i++)
+        {
+            double clock = 0;
+            for (int l = 0; l < Layers; l++)
+            {
+                double ready = i == 0 ? 0 : previous[l] + HandoffCost(starts[i]);
+                clock = Math.Max(clock, ready) + LayerCost(chunks[i], starts[i]);
+                current[l] = clock;
+            }
+            (previous, current) = (current, previous);
+        }
+        return previous[Layers - 1];
+    }
+
+    /// <summary>Predicted time of one worker doing the whole prompt.</summary>
+    public double PredictSingle(int length) => Layers * LayerCost(length, 0);
+
+    /// <summary>
+    /// The partition the model predicts fastest: even chunks, then boundaries moved one at a time by shrinking steps while the
+    /// prediction improves (the prediction is cheap, so this is exhaustive enough at every scale).
+    /// </summary>
+    public int[] Optimise(int length, int workers)
+    {
+        var best = Partitions.Even(length, workers);
+        double bestTime = Predict(best);
+        for (int step = Math.Max(1, length / 8); step >= 1; step /= 2)
+        {
+            bool improved = true;
+            while (improved)
+            {
+                improved = false;
+                for (int b = 0; b + 1 < workers; b++)
+                    foreach (var move in new[] { step, -step })
+                    {
+                        var candidate = (int[])best.Clone();
+                        candidate[b] += move;
+                        candidate[b + 1] -= move;
+                        if (candidate[b] < 1 || candidate[b + 1] < 1) continue;
+                        double t = Predict(candidate);
+                        if (t < bestTime - 1e-12) (best, bestTime, improved) = (candidate, t, true);
+                    }
+            }
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// Measures the costs on this machine: one layer of <paramref name="model"/> timed over chunks of several lengths after
+    /// several prefix lengths (least squares for α, β, γ), and a large copy for the bandwidth of a hand-off.
+    /// </summary>
+    public static PartitionCostModel Measure(TinyGpt model, int maxLength, int repeats = 3)
+    {
+        if (maxLength < 8 || maxLength > model.Config.ContextLength)
+            throw new InvalidSettingsException($"Measure over 8 … {model.Config.ContextLength} tokens (the model's context), not {maxLength}.");
+        using var mode = inference_mode();
+        using var eval = new EvalMode(model);
+        var rows = new List<(double Pairs, double Tokens, double Seconds)>();
+        var block = model.blocks[0];
+        foreach (var fraction in new[] { 0.125, 0.25, 0.5 })
+            foreach (var prefixFraction in new[] { 0.0, 0.25, 0.5 })
+            {
+                int t = Math.Max(1, (int)(maxLength * fraction)), s = (int)(maxLength * prefixFraction);
+                if (s + t > maxLength) continue;
+                using var cache = model.CreateCache(1, s + t);
+                var x = randn(1, t, model.Config.Dim);
+                var times = new List<double>();
+                for (int r = 0; r <= repeats; r++)
+                {
+                    using var scope = NewDisposeScope();
+                    cache.HoldRows(0, s);
+                    var clock = Stopwatch.StartNew();
+                    block.Forward(x, cache, 0, s);
+                    if (r > 0) times.Add(clock.Elapsed.TotalSeconds);   // the first run warms up
+                }
+                times.Sort();
+                rows.Add((t * (s + (t + 1) / 2.0), t, times[times.Count / 2]));
+            }
+        var (alpha, beta, gamma) = LeastSquares(rows);
+        long bytesPerPosition = 2L * model.Config.KvHeads * model.Config.HeadDim * model.wte.weight!.element_size();
+        return new PartitionCostModel(Math.Max(alpha, 0), Math.Max(beta, 0), Math.Max(gamma, 0), CopyBandwidth(), 20e-6,
+            model.Config.Layers, bytesPerPosition);
+    }
+
+    /// <summary>Bytes per second of copying 64 MB on this machine (the speed a same-machine hand-off can reach).</summary>
+    public static double CopyBandwidth()
+    {
+        using var scope = NewDisposeScope();
+        var source = ones(16 << 20);
+        var target = empty_like(source);
+        var best = double.MaxValue;
+        for (int i = 0; i < 4; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            target.copy_(source);
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return source.numel() * 4.0 / best;
+    }
+
+    static (double, double, double) LeastSquares(IReadOnlyList<(double Pairs, double Tokens, double Seconds)> rows)
+    {
+        // Normal equations of seconds ≈ α·pairs + β·tokens + γ, solved in double precision.
+        var a = new double[3, 4];
+        foreach (var (p, t, s) in rows)
+        {
+            var x = new[] { p, t, 1.0 };
+            for (int i = 0; i < 3; i++)
+            {
+                for (int j = 0; j < 3; j++) a[i, j] += x[i] * x[j];
+                a[i, 3] += x[i] * s;
+            }
+        }
+        for (int c = 0; c < 3; c++)
+        {
+            int pivot = Enumerable.Range(c, 3 - c).MaxBy(r => Math.Abs(a[r, c]));
+            for (int j = 0; j < 4; j++) (a[c, j], a[pivot, j]) = (a[pivot, j], a[c, j]);
+            if (Math.Abs(a[c, c]) < 1e-30) return (0, rows.Average(r => r.Seconds / Math.Max(1, r.Tokens)), 0);
+            for (int r = 0; r < 3; r++)
+            {
+                if (r == c) continue;
+                double f = a[r, c] / a[c, c];
+                for (int j = 0; j < 4; j++) a[r, j] -= f * a[c, j];
+            }
+        }
+        return (a[0, 3] / a[0, 0], a[1, 3] / a[1, 1], a[2, 3] / a[2, 2]);
+    }
+}
