@@ -2,12 +2,17 @@ using System.Diagnostics;
 using System.Globalization;
 using EfficientML.Core;
 using EfficientML.Core.Numerics;
+using EfficientML.Distributed;
 using EfficientML.Models;
 using EfficientML.Text;
 
 // Command line for the library: train the shipped pretrained model, evaluate a model, generate text.
 const string Usage = """
-    efficientml pretrain [--out FILE] [--steps N] [--threads N]   train the tiny pretrained model (the shipped recipe)
+    efficientml pretrain [--out FILE] [--steps N] [--threads N] [--ranks P]
+                                                                   train the tiny pretrained model (the shipped recipe); --ranks P: data parallel
+                                                                   over P MPI processes (started with mpiexec.mpich), the same global batch
+    efficientml data-parallel-check [--steps N]                    (inside mpiexec) a small model trained over the ranks against one process
+                                                                   with the global batch: prints the largest weight difference
     efficientml evaluate [MODEL]                                   validation loss of a model (default: the shipped one)
     efficientml generate [MODEL] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K]
     efficientml finalizer-stress [--iterations N]                  additions while another thread allocates: failures of TorchSharp's
@@ -33,6 +38,7 @@ try
         "generate" => Generate(options),
         "numerics" => Numerics(options),
         "prefill" => Prefill(options),
+        "data-parallel-check" => DataParallelCheck(options),
         "finalizer-stress" => FinalizerStress(options),
         "check-files" => CheckFiles(args.Skip(1).ToArray()),
         _ => throw new InvalidSettingsException($"Unknown command '{args[0]}'.\n{Usage}"),
@@ -43,18 +49,36 @@ catch (EfficientMLException e)
     Console.Error.WriteLine(e.Message);
     return 2;
 }
+finally
+{
+    MpiCommunicator.Shutdown();   // under mpiexec: every rank waits for the others here
+}
 
 static int Pretrain(Options o)
 {
+    int ranks = o.Int("ranks", 1);
+    if (ranks < 1) throw new InvalidSettingsException($"--ranks needs at least 1 process (got {ranks}).");
+    if (ranks > 1 && !MpiCommunicator.Launched)
+    {
+        // Start the same command in P processes; inside mpiexec each one is a rank of the data-parallel group.
+        var job = MpiLauncher.Run(ranks, Environment.GetCommandLineArgs().Skip(1), threads: 1, timeout: TimeSpan.FromHours(12), onLine: Console.WriteLine);
+        Console.Error.Write(job.Errors);
+        return job.ExitCode;
+    }
+    var group = MpiCommunicator.Launched ? MpiCommunicator.World() : null;
+    bool speaks = group is null || group.Rank == 0;
     var output = o.String("out", Path.Combine(ProjectPaths.Datasets, "models", PretrainedModels.TinyMobyFile));
     var recipe = PretrainedModels.TinyMobyTraining with { Steps = o.Int("steps", PretrainedModels.TinyMobyTraining.Steps) };
     using var corpus = TextCorpus.MobyDick();
     using var model = new TinyGpt(PretrainedModels.TinyMobyConfig, seed: PretrainedModels.TinyMobySeed);
-    Console.WriteLine($"TinyGpt {model.ParameterCount:N0} parameters; {corpus.Train.shape[0]:N0} training / {corpus.Validation.shape[0]:N0} validation bytes; {TorchThreads.Current} thread(s)");
+    if (speaks)
+        Console.WriteLine($"TinyGpt {model.ParameterCount:N0} parameters; {corpus.Train.shape[0]:N0} training / {corpus.Validation.shape[0]:N0} validation bytes; " +
+                          $"{TorchThreads.Current} thread(s){(group is null ? "" : $" in each of {group.Size} MPI ranks, {recipe.BatchSize / group.Size} sequences each")}");
     var clock = Stopwatch.StartNew();
     int printedSteps = 0, printedEvaluations = 0;
-    var run = LanguageModelTraining.Train(model, corpus, recipe, "pretrain", progress: r =>
+    Action<TrainingRun> report = r =>
     {
+        if (!speaks) return;
         var steps = r.Steps;
         var evaluations = r.Evaluations;
         if (steps.Count >= printedSteps + 25)
@@ -69,7 +93,11 @@ static int Pretrain(Options o)
             var e = evaluations[^1];
             Console.WriteLine($"step {e.Step,5}  validation {e.ValidationLoss:F4} nats = {e.Bits:F4} bits/byte");
         }
-    });
+    };
+    var run = group is null
+        ? LanguageModelTraining.Train(model, corpus, recipe, "pretrain", progress: report)
+        : DataParallel.TrainLanguageModel(model, corpus, recipe, group, "pretrain", progress: report);
+    if (!speaks) return run.Outcome == TrainingOutcome.Completed ? 0 : 1;
     if (run.Outcome != TrainingOutcome.Completed) throw new EfficientMLException($"Training did not complete: {run.Message}");
     var minutes = clock.Elapsed.TotalMinutes;
     var metadata = new Dictionary<string, string>
@@ -78,6 +106,7 @@ static int Pretrain(Options o)
         ["seed"] = PretrainedModels.TinyMobySeed.ToString(CultureInfo.InvariantCulture),
         ["steps"] = recipe.Steps.ToString(CultureInfo.InvariantCulture),
         ["threads"] = TorchThreads.Current.ToString(CultureInfo.InvariantCulture),
+        ["ranks"] = (group?.Size ?? 1).ToString(CultureInfo.InvariantCulture),
         ["training_minutes"] = minutes.ToString("F1", CultureInfo.InvariantCulture),
     };
     model.Save(output, "byte", metadata); // the weights are safe on disk before the (slower) full evaluation
@@ -117,6 +146,14 @@ static int Generate(Options o)
 static int Prefill(Options o)
 {
     EfficientML.Prefill.MpiPrefill.Work(EfficientML.Prefill.MpiPrefill.Parse(o.Named), Console.Out);
+    return 0;
+}
+
+static int DataParallelCheck(Options o)
+{
+    var group = MpiCommunicator.World();
+    var difference = DataParallel.Check(group, o.Int("steps", 5));
+    if (group.Rank == 0) Console.WriteLine($"data-parallel-check ranks {group.Size} steps {o.Int("steps", 5)} max-difference {difference.ToString("R", CultureInfo.InvariantCulture)}");
     return 0;
 }
 

@@ -9,7 +9,7 @@ namespace EfficientML.Distributed;
 /// <summary>
 /// The MPI transport: MPI.NET on the system's MPICH. MPI.NET is built for MS-MPI (<c>msmpi.dll</c>), whose handles are
 /// MPICH's, so its imports are resolved to <c>libmpich.so.12</c>. Buffers travel without copies: non-blocking sends and
-/// receives read and write the tensors' own memory. One per process (<see cref="World"/>); MPI ends when the process does.
+/// receives read and write the tensors' own memory. One per process (<see cref="World"/>); <see cref="Shutdown"/> ends MPI.
 /// </summary>
 public sealed class MpiCommunicator : ICommunicator
 {
@@ -47,6 +47,8 @@ public sealed class MpiCommunicator : ICommunicator
         lock (Gate)
         {
             if (_world != null) return _world;
+            if (_environment is null && _resolverSet && MPI.Environment.Finalized)
+                throw new EfficientMLException("MPI was shut down in this process and cannot start again; start a new process.");
             MapLibrary();
             try
             {
@@ -56,6 +58,19 @@ public sealed class MpiCommunicator : ICommunicator
             catch (DllNotFoundException) { throw new EfficientMLException(InstallHint); }
             var world = MPI.Communicator.world;
             return _world = new MpiCommunicator(world.Rank, world.Size);
+        }
+    }
+
+    /// <summary>
+    /// Ends MPI in this process, if it was started (MPI_Finalize, which waits for every rank): call it once, as a program
+    /// using <see cref="World"/> ends, so that no rank leaves early and the process manager does not stop the others.
+    /// </summary>
+    public static void Shutdown()
+    {
+        lock (Gate)
+        {
+            _environment?.Dispose();
+            _environment = null;
         }
     }
 

@@ -16,10 +16,10 @@ public static class MpiLauncher
     /// <summary>Most processes a launch may ask for.</summary>
     public const int MaxProcesses = 64;
 
-    /// <summary>MPICH's launcher on the PATH, or one clear message naming the package to install.</summary>
-    public static string Mpiexec()
+    /// <summary>MPICH's launcher on the PATH (or on <paramref name="searchPath"/>), or one clear message naming the package to install.</summary>
+    public static string Mpiexec(string? searchPath = null)
     {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        foreach (var dir in (searchPath ?? Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(dir, "mpiexec.mpich");
             if (File.Exists(candidate)) return candidate;

@@ -118,6 +118,7 @@ public static class MpiPrefill
                         {
                             MaxLogitDifference = PrefillSummary.MaxDifference(mine.Logits!, reference.Logits),
                             MaxCacheDifference = PrefillSummary.CacheDifference(mine.Cache!, reference.Cache!),
+                            LogitScale = PrefillSummary.Scale(reference.Logits),
                         };
                     }
                     output.WriteLine($"{Marker}{length} {round} {summary.ToJson()}");

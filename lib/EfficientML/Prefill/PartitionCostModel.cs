@@ -47,18 +47,57 @@ public sealed record PartitionCostModel(
         return previous[Layers - 1];
     }
 
+    /// <summary>Chunks whose per-layer costs are as equal as whole tokens allow (bisection on the cost per chunk).</summary>
+    public int[] EqualCost(int length, int workers)
+    {
+        double low = 0, high = LayerCost(length, 0);
+        int[] Fill(double budget)
+        {
+            var chunks = new List<int>();
+            int start = 0;
+            while (start < length && chunks.Count < workers)
+            {
+                int left = workers - chunks.Count - 1, take = 1;
+                // The longest chunk within the budget, leaving a token for each later worker.
+                int lo = 1, hi = length - start - left;
+                while (lo <= hi)
+                {
+                    int mid = (lo + hi) / 2;
+                    if (LayerCost(mid, start) <= budget) (take, lo) = (mid, mid + 1);
+                    else hi = mid - 1;
+                }
+                if (chunks.Count == workers - 1) take = length - start;
+                chunks.Add(take);
+                start += take;
+            }
+            return chunks.ToArray();
+        }
+        for (int i = 0; i < 60; i++)
+        {
+            double mid = (low + high) / 2;
+            var chunks = Fill(mid);
+            // Too small a budget leaves the last worker more than the budget.
+            if (LayerCost(chunks[^1], length - chunks[^1]) > mid) low = mid; else high = mid;
+        }
+        return Fill(high);
+    }
+
     /// <summary>Predicted time of one worker doing the whole prompt.</summary>
     public double PredictSingle(int length) => Layers * LayerCost(length, 0);
 
     /// <summary>
-    /// The partition the model predicts fastest: even chunks, then boundaries moved one at a time by shrinking steps while the
-    /// prediction improves (the prediction is cheap, so this is exhaustive enough at every scale).
+    /// The partition the model predicts fastest: chunks whose layers cost the same (so no worker waits on a slower
+    /// predecessor), or even chunks if they predict faster; then boundaries moved one at a time by shrinking steps while
+    /// the prediction improves.
     /// </summary>
     public int[] Optimise(int length, int workers)
     {
-        var best = Partitions.Even(length, workers);
+        if (workers < 1 || workers > length) throw new InvalidSettingsException($"Cannot split {length} tokens over {workers} workers.");
+        var best = EqualCost(length, workers);
         double bestTime = Predict(best);
-        for (int step = Math.Max(1, length / 8); step >= 1; step /= 2)
+        var even = Partitions.Even(length, workers);
+        if (Predict(even) < bestTime) (best, bestTime) = (even, Predict(even));
+        for (int step = Math.Max(1, length / (8 * workers)); step >= 1; step /= 2)
         {
             bool improved = true;
             while (improved)

@@ -19,7 +19,8 @@ public sealed record PrefillSummary(
     long BytesSent,
     int FirstToken,
     double? MaxLogitDifference = null,
-    double? MaxCacheDifference = null)
+    double? MaxCacheDifference = null,
+    double? LogitScale = null)
 {
     static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
@@ -39,13 +40,29 @@ public sealed record PrefillSummary(
     public static PrefillSummary Of(PrefillRun run, PrefillRun? reference = null) => new(
         run.Method, run.Transport, run.Chunks.ToArray(), run.TimeToFirstToken, run.Timeline, run.BytesSent, run.FirstToken,
         reference is null ? null : MaxDifference(run.Logits, reference.Logits),
-        reference is null || run.Cache is null || reference.Cache is null ? null : CacheDifference(run.Cache, reference.Cache));
+        reference is null || run.Cache is null || reference.Cache is null ? null : CacheDifference(run.Cache, reference.Cache),
+        reference is null ? null : Scale(reference.Logits));
+
+    /// <summary>Largest absolute value of a tensor: the scale float32 rounding differences are relative to.</summary>
+    public static double Scale(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        return t.abs().max().to_type(ScalarType.Float64).item<double>();
+    }
+
+    /// <summary>
+    /// Whether the logits and cache agree with single-process prefill within <paramref name="relative"/> of the logits' scale:
+    /// float32 kernels given chunks of other lengths round differently (the model's own chunked prefill differs from its
+    /// whole-prompt prefill by the same order), so the bound is relative; in float64 the differences vanish.
+    /// </summary>
+    public bool AgreesWithSingle(double relative = 1e-5) =>
+        MaxLogitDifference is double l && MaxCacheDifference is double c && LogitScale is double s && l <= relative * s && c <= relative * s;
 
     /// <summary>Largest absolute difference between two tensors of one shape.</summary>
     public static double MaxDifference(Tensor a, Tensor b)
     {
         using var scope = NewDisposeScope();
-        return (a - b).abs().max().item<float>();
+        return (a - b).abs().max().to_type(ScalarType.Float64).item<double>();
     }
 
     /// <summary>Largest absolute difference between two caches' keys and values over every layer (their lengths must agree).</summary>
