@@ -24,6 +24,9 @@ public sealed record MpiPrefillJob
     /// <summary>KV-Runahead chunk lengths per prompt length (shares are scaled to each length); null: even.</summary>
     public IReadOnlyList<double>? Shares { get; init; }
 
+    /// <summary>With <see cref="Shares"/>: also run KV-Runahead with even chunks in every round (to compare the two).</summary>
+    public bool CompareEven { get; init; }
+
     /// <summary>Rounds; the first is a warm-up and is reported too (marked by its round number).</summary>
     public int Rounds { get; init; } = 1;
 
@@ -43,6 +46,7 @@ public sealed record MpiPrefillJob
         yield return "--rounds"; yield return Rounds.ToString(CultureInfo.InvariantCulture);
         yield return "--check"; yield return Check ? "true" : "false";
         if (Shares != null) { yield return "--shares"; yield return string.Join(',', Shares.Select(s => s.ToString("R", CultureInfo.InvariantCulture))); }
+        if (CompareEven) { yield return "--compare-even"; yield return "true"; }
     }
 
     /// <summary>Throws one clear message for a job that cannot run.</summary>
@@ -98,14 +102,10 @@ public static class MpiPrefill
             var prompt = PrefillModels.Prompt(model, length);
             for (int round = 0; round < job.Rounds; round++)
             {
-                foreach (var method in job.Methods)
+                foreach (var (method, partition) in Variants(job, length))
                 {
                     using var scope = NewDisposeScope();
-                    var options = new PrefillOptions
-                    {
-                        Workers = group.Size, Method = method,
-                        Partition = method == PrefillMethod.Runahead && job.Shares != null ? Partitions.FromShares(job.Shares, length) : null,
-                    };
+                    var options = new PrefillOptions { Workers = group.Size, Method = method, Partition = partition };
                     var chunks = options.ChunksFor(length, model.Config.ContextLength);
                     bool check = job.Check && round == 0;
                     using var mine = KvRunahead.RunWorker(model, prompt, chunks, method, group, keepCache: check);
@@ -129,6 +129,17 @@ public static class MpiPrefill
         group.Barrier();
     }
 
+    /// <summary>Each method once per round; KV-Runahead with the job's shares, and with even chunks too when asked.</summary>
+    static IEnumerable<(PrefillMethod Method, int[]? Partition)> Variants(MpiPrefillJob job, int length)
+    {
+        foreach (var method in job.Methods)
+        {
+            if (method != PrefillMethod.Runahead || job.Shares is null) { yield return (method, null); continue; }
+            if (job.CompareEven) yield return (method, null);
+            yield return (method, Partitions.FromShares(job.Shares, length));
+        }
+    }
+
     /// <summary>The job described by <c>efficientml prefill</c>'s options (the inverse of <see cref="MpiPrefillJob.Arguments"/>).</summary>
     public static MpiPrefillJob Parse(Func<string, string?> option)
     {
@@ -145,6 +156,7 @@ public static class MpiPrefill
         if (option("shares") is { } sh) job = job with { Shares = List(sh, s => double.Parse(s, CultureInfo.InvariantCulture), "shares") };
         if (option("rounds") is { } r) job = job with { Rounds = int.TryParse(r, out var n) ? n : throw new InvalidSettingsException($"--rounds needs a whole number, not '{r}'.") };
         if (option("check") is { } c) job = job with { Check = c == "true" };
+        if (option("compare-even") is { } e) job = job with { CompareEven = e == "true" };
         return job;
     }
 }

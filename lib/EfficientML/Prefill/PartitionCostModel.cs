@@ -82,6 +82,19 @@ public sealed record PartitionCostModel(
         return Fill(high);
     }
 
+    /// <summary>
+    /// Predicted time of the all-gather baseline: even chunks; every layer ends when the slowest worker (the last, whose
+    /// queries see the longest prefix) has computed its chunk and every worker's keys and values have been exchanged.
+    /// </summary>
+    public double PredictAllGather(int length, int workers)
+    {
+        var chunks = Partitions.Even(length, workers);
+        var starts = Partitions.Starts(chunks);
+        double slowest = Enumerable.Range(0, workers).Max(i => LayerCost(chunks[i], starts[i]));
+        double exchange = workers == 1 ? 0 : HandoffLatencySeconds + length * (double)BytesPerPosition / BytesPerSecond;
+        return Layers * (slowest + exchange);
+    }
+
     /// <summary>Predicted time of one worker doing the whole prompt.</summary>
     public double PredictSingle(int length) => Layers * LayerCost(length, 0);
 
