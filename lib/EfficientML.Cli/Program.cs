@@ -19,9 +19,10 @@ const string Usage = """
                                                                    finalizer race (EFFICIENTML_FINALIZER_GUARD=off to see them)
     efficientml check-files KIND FILE...                           load each file as KIND (tinygpt, gpt2, palettized, onnx-lm, onnx-kws, wav)
                                                                    and print one JSON line per file: loaded, or refused with the message
-    efficientml prefill [--model pretrained|timing] [--lengths N,N] [--methods runahead,allgather] [--shares A,B] [--rounds R] [--check true|false]
-                                                                   parallel prefill; run inside `mpiexec.mpich -n P -launcher fork` (one line of
-                                                                   JSON per length, round and method from the last process)
+    efficientml prefill [--processes P] [--model pretrained|timing] [--lengths N,N] [--methods runahead,allgather] [--shares A,B]
+                        [--compare-even true] [--rounds R] [--check true|false]
+                                                                   parallel prefill over P MPI processes (default 2, started with mpiexec.mpich);
+                                                                   prints each run's chunks, time to first token and bytes sent
     efficientml numerics [--capabilities]                          float32 checks against float64 on this CPU (exit 1 if any fails);
                                                                    --capabilities: the ATEN_CPU_CAPABILITY values this CPU can run
     """;
@@ -145,7 +146,22 @@ static int Generate(Options o)
 
 static int Prefill(Options o)
 {
-    EfficientML.Prefill.MpiPrefill.Work(EfficientML.Prefill.MpiPrefill.Parse(o.Named), Console.Out);
+    var job = EfficientML.Prefill.MpiPrefill.Parse(o.Named);
+    if (MpiCommunicator.Launched)
+    {
+        EfficientML.Prefill.MpiPrefill.Work(job, Console.Out);
+        return 0;
+    }
+    // From a terminal: start the processes, then print what they measured.
+    job = (job with { Processes = o.Int("processes", 2) }).Validate();
+    Console.WriteLine($"{job.Processes} MPI processes, model '{job.Model}', one torch thread each");
+    foreach (var r in EfficientML.Prefill.MpiPrefill.Run(job, TimeSpan.FromHours(1)))
+    {
+        var s = r.Summary;
+        var check = s.MaxLogitDifference is double d ? $"; logits within {d:E1} of one process, cache within {s.MaxCacheDifference:E1}" : "";
+        Console.WriteLine($"{r.Length,6} tokens  round {r.Round}  {s.Method,-9} chunks [{string.Join(", ", s.Chunks)}]  " +
+                          $"first token after {s.TimeToFirstToken * 1000:0.0} ms, {s.BytesSent / 1e6:0.00} MB sent{check}");
+    }
     return 0;
 }
 

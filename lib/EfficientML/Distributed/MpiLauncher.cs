@@ -72,7 +72,9 @@ public static class MpiLauncher
         var job = Run(processes, arguments, threads, timeout, onLine);
         if (job.ExitCode != 0)
         {
-            var message = string.Join('\n', job.Errors.Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).Distinct().Take(12));
+            // libtorch's start-up notes (NNPACK on CPUs it does not support) are not the failure; the processes' messages are.
+            var message = string.Join('\n', job.Errors.Split('\n').Select(l => l.TrimEnd())
+                .Where(l => l.Length > 0 && !l.Contains("NNPACK", StringComparison.Ordinal)).Distinct().Take(12));
             throw new EfficientMLException($"The MPI job of {processes} processes failed (exit code {job.ExitCode}): {message}");
         }
         return job;

@@ -56,6 +56,11 @@ public sealed record MpiPrefillJob
         if (Lengths.Count == 0 || Lengths.Any(l => l < Processes)) throw new InvalidSettingsException($"Give prompt lengths of at least one token per process ({Processes}).");
         if (Methods.Count == 0 || Methods.Contains(PrefillMethod.Single)) throw new InvalidSettingsException("Give runahead and/or allgather; single-process prefill runs without MPI.");
         if (Rounds < 1) throw new InvalidSettingsException($"Run at least one round (got {Rounds}).");
+        if (Model is not ("pretrained" or "timing"))
+            throw new InvalidSettingsException($"Unknown prefill model '{Model}': use 'pretrained' (the shipped model, 256-byte context) or 'timing' (random weights, long context).");
+        int context = Model == "pretrained" ? Models.PretrainedModels.TinyMobyConfig.ContextLength : int.MaxValue;
+        if (Lengths.Max() > context)
+            throw new InvalidSettingsException($"A prompt of {Lengths.Max()} tokens does not fit the pretrained model's context of {context}: use --model timing for longer prompts.");
         if (Shares != null && (Shares.Count != Processes || Shares.Any(s => !(s > 0))))
             throw new InvalidSettingsException($"Give one positive share per process ({Processes}); got [{string.Join(", ", Shares)}].");
         return this;
