@@ -56,12 +56,13 @@ public static class PrefillCharts
         }
         if (parts.Count == 0) parts.Add(Chart.Bar<double, string, string>(Array.Empty<double>(), Keys: Array.Empty<string>(), UseDefaults: false));
         int height = 190 + 34 * summary.Workers;
-        var chart = ChartStyle.Apply(Chart.Combine(parts),
-            title ?? $"{MethodName(summary.Method)} ({summary.Transport}, {summary.Workers} worker{(summary.Workers == 1 ? "" : "s")}, {summary.PromptLength} tokens): " +
-                     $"first token after {Format.Milliseconds(summary.TimeToFirstToken * 1000)}",
-            "time since the workers started (ms)", null, height);
+        var heading = title ?? $"{MethodName(summary.Method)} ({summary.Transport}, {summary.Workers} worker{(summary.Workers == 1 ? "" : "s")}, {summary.PromptLength} tokens): " +
+                      $"first token after {Format.Milliseconds(summary.TimeToFirstToken * 1000)}";
+        var chart = ChartStyle.Apply(Chart.Combine(parts), heading, "time since the workers started (ms)", null, height);
         var layout = GenericChart.getLayout(chart);
         layout.SetProperty("barmode", "overlay");
+        layout.SetProperty("showlegend", true);
+        layout.SetProperty("margin", new Dictionary<string, object> { ["l"] = 130, ["r"] = 20, ["t"] = ChartStyle.TopMargin(heading), ["b"] = 80 });   // room for "worker 12 (1024 tok)"
         layout.SetProperty("bargap", 0.25);
         layout.SetProperty("yaxis", new Dictionary<string, object>
         {
@@ -96,6 +97,7 @@ public static class PrefillCharts
                 {
                     trace.SetProperty("text", new[] { Format.Milliseconds(s.TimeToFirstToken * 1000) });
                     trace.SetProperty("textposition", "outside");
+                    trace.SetProperty("cliponaxis", false);               // the label above the tallest column stays whole
                     trace.SetProperty("hovertemplate", $"{MethodName(s.Method)}, {s.Transport}, chunks [{string.Join(", ", s.Chunks)}]<br>TTFT %{{y:.3f}} ms<extra></extra>");
                 }
             var chart = ChartStyle.Apply(Chart.Combine(columns.Count > 0 ? columns : [Chart.Column<double, string, string>(Array.Empty<double>(), Keys: Array.Empty<string>(), UseDefaults: false)]),

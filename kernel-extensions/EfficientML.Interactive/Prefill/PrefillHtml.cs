@@ -40,8 +40,8 @@ static class PrefillHtml
         var html = new StringBuilder($"<div style=\"{Html.BlockStyle}\">");
         int measured = search.Tried.Count(c => c.Measured.HasValue);
         html.Append($"<div><b>Partition search</b>: {search.Length} tokens over {search.Workers} workers, {measured} partitions measured " +
-                    $"(cost model: attention {Format.Short(search.Model.AttentionSecondsPerPair * 1e9)} ns per query–key pair, " +
-                    $"{Format.Short(search.Model.LinearSecondsPerToken * 1e6)} µs per token, {Format.Short(search.Model.LayerSeconds * 1e6)} µs per layer).</div>");
+                    $"(cost model: attention {Format.Fixed(search.Model.AttentionSecondsPerPair * 1e9, 2)} ns per query–key pair, " +
+                    $"{Format.Fixed(search.Model.LinearSecondsPerToken * 1e6, 2)} µs per token, {Format.Fixed(search.Model.LayerSeconds * 1e6, 1)} µs per layer).</div>");
         html.Append($"<table style=\"{Html.TableStyle}\">" + Html.Header("", "chunks", "measured TTFT", "predicted TTFT"));
         void Line(string name, PartitionCandidate c) => html.Append(Html.Row(name, $"[{string.Join(", ", c.Chunks)}]",
             c.Measured is { } m ? Format.Milliseconds(m * 1000) : "—", Format.Milliseconds(c.Predicted * 1000)));

@@ -19,8 +19,21 @@ public static class PrefillRuns
     /// <summary>Longest prompt quick mode runs (the timing model's prompts are cut to this).</summary>
     public const int QuickLength = 512;
 
-    /// <summary>The prompt length quick mode uses for <paramref name="asked"/> tokens.</summary>
-    public static int Length(int asked, bool quick) => quick ? Math.Min(asked, QuickLength) : asked;
+    /// <summary>
+    /// The prompt length quick mode uses for <paramref name="asked"/> tokens; in a script, a prompt cut short is said on the
+    /// console and in the report, as the magic says it above its output.
+    /// </summary>
+    public static int Length(int asked, bool quick)
+    {
+        int used = quick ? Math.Min(asked, QuickLength) : asked;
+        if (used != asked && Microsoft.DotNet.Interactive.KernelInvocationContext.Current is null && Scripting.ScriptHost.Current is { } script)
+        {
+            var change = $"{Format.Count(asked)} → {Format.Count(used)} prompt tokens";
+            Console.WriteLine($"Quick mode: {PrefillMagic.Name} runs shortened, {change}.");
+            script.Report.Add(QuickMode.NoteHtml(PrefillMagic.Name, [change]), Microsoft.DotNet.Interactive.Formatting.HtmlFormatter.MimeType, 0);
+        }
+        return used;
+    }
 
     /// <summary>
     /// Prefills <paramref name="prompt"/> with <paramref name="options"/> in threads and summarises it, checked against
