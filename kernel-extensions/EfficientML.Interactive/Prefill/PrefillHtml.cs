@@ -43,8 +43,8 @@ static class PrefillHtml
                     $"(cost model: attention {Format.Fixed(search.Model.AttentionSecondsPerPair * 1e9, 2)} ns per query–key pair, " +
                     $"{Format.Fixed(search.Model.LinearSecondsPerToken * 1e6, 2)} µs per token, {Format.Fixed(search.Model.LayerSeconds * 1e6, 1)} µs per layer).</div>");
         html.Append($"<table style=\"{Html.TableStyle}\">" + Html.Header("", "chunks", "measured TTFT", "predicted TTFT"));
-        void Line(string name, PartitionCandidate c) => html.Append(Html.Row(name, $"[{string.Join(", ", c.Chunks)}]",
-            c.Measured is { } m ? Format.Milliseconds(m * 1000) : "—", Format.Milliseconds(c.Predicted * 1000)));
+        void Line(string name, PartitionCandidate c) => html.Append(Html.Row(name, NoWrap($"[{string.Join(", ", c.Chunks)}]"),
+            NoWrap(c.Measured is { } m ? Format.Milliseconds(m * 1000) : "—"), NoWrap(Format.Milliseconds(c.Predicted * 1000))));
         Line("best found", search.Best);
         Line("even chunks", search.Even);
         if (search.Tried.FirstOrDefault(c => c.Level == 0 && !c.Chunks.SequenceEqual(search.Even.Chunks)) is { } proposal) Line("cost model's proposal", proposal);
@@ -54,9 +54,12 @@ static class PrefillHtml
     }
 
     static string Row(PrefillSummary s) => Html.Row(
-        PrefillCharts.MethodName(s.Method), Html.Encode(s.Transport), $"[{string.Join(", ", s.Chunks)}]",
-        Format.Milliseconds(s.TimeToFirstToken * 1000), s.BytesSent > 0 ? Format.Bytes(s.BytesSent) : "—", Token(s.FirstToken),
+        NoWrap(PrefillCharts.MethodName(s.Method)), Html.Encode(s.Transport), NoWrap($"[{string.Join(", ", s.Chunks)}]"),
+        NoWrap(Format.Milliseconds(s.TimeToFirstToken * 1000)), NoWrap(s.BytesSent > 0 ? Format.Bytes(s.BytesSent) : "—"), NoWrap(Token(s.FirstToken)),
         s.MaxLogitDifference is { } l ? Format.Short(l) : "—", s.MaxCacheDifference is { } k ? Format.Short(k) : "—");
+
+    /// <summary>A cell value kept on one line ("[1024, 1024]", "1622.0 ms").</summary>
+    static string NoWrap(string html) => $"<span style=\"white-space:nowrap\">{html}</span>";
 
     /// <summary>A token id, with its character when it is a printable byte.</summary>
     static string Token(int id) => id is >= 33 and < 127 ? $"{id} ('{Html.Encode(((char)id).ToString())}')" : id == 32 ? "32 (space)" : id.ToString(Html.Invariant);
