@@ -75,36 +75,66 @@ public static class MpiLauncher
             // libtorch's start-up notes (NNPACK on CPUs it does not support) are not the failure; the processes' messages are.
             var message = string.Join('\n', job.Errors.Split('\n').Select(l => l.TrimEnd())
                 .Where(l => l.Length > 0 && !l.Contains("NNPACK", StringComparison.Ordinal)).Distinct().Take(12));
+            if (message.Length == 0)   // the process manager reports a rank that died on a signal on standard output
+                message = string.Join('\n', job.Output.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).TakeLast(12));
             throw new EfficientMLException($"The MPI job of {processes} processes failed (exit code {job.ExitCode}): {message}");
         }
         return job;
     }
 }
 
-/// <summary>Where the library's command-line program (EfficientML.Cli.dll) is, building it once when it is not there yet.</summary>
+/// <summary>
+/// Where the library's command-line program (EfficientML.Cli.dll) is: next to this library when the project using it references
+/// the program (tests, benchmarks), else the repository's build of it, built (again) when missing or older than the sources.
+/// </summary>
 public static class CommandLineProgram
 {
     const string FileName = "EfficientML.Cli.dll";
     static readonly object Gate = new();
+    static string? _checked;
 
-    /// <summary>The program next to this library (projects that reference the CLI), else the repository's build of it.</summary>
+    /// <summary>The program's path; builds it once per process when the repository's build is missing or stale.</summary>
     public static string Path()
     {
         var here = System.IO.Path.GetDirectoryName(typeof(CommandLineProgram).Assembly.Location) ?? "";
         var beside = System.IO.Path.Combine(here, FileName);
         if (File.Exists(beside)) return beside;
-        var project = System.IO.Path.Combine(Directory.GetParent(ProjectPaths.Datasets)!.FullName, "lib", "EfficientML.Cli");
         lock (Gate)
         {
+            if (_checked != null) return _checked;
+            var lib = System.IO.Path.Combine(Directory.GetParent(ProjectPaths.Datasets)!.FullName, "lib");
+            var project = System.IO.Path.Combine(lib, "EfficientML.Cli");
             var built = Built(project);
-            if (built != null) return built;
-            var build = Process.Start(new ProcessStartInfo("dotnet", ["build", project, "-c", "Release", "-v", "quiet", "-nologo"])
-            { RedirectStandardOutput = true, RedirectStandardError = true })!;
-            var log = build.StandardOutput.ReadToEnd() + build.StandardError.ReadToEnd();
-            build.WaitForExit();
-            return Built(project) ?? throw new EfficientMLException($"Could not build the command line ({project}): {log.Trim()}");
+            if (built == null || Stale(built, lib))
+            {
+                var build = Process.Start(new ProcessStartInfo("dotnet", ["build", project, "-c", "Release", "-v", "quiet", "-nologo"])
+                { RedirectStandardOutput = true, RedirectStandardError = true })!;
+                var log = build.StandardOutput.ReadToEnd() + build.StandardError.ReadToEnd();
+                build.WaitForExit();
+                built = build.ExitCode == 0 ? System.IO.Path.Combine(project, "bin", "Release", "net10.0", FileName) : null;
+                if (built == null || !File.Exists(built)) throw new EfficientMLException($"Could not build the command line ({project}): {log.Trim()}");
+            }
+            return _checked = built;
         }
     }
+
+    /// <summary>Whether the program or the library copied beside it is older than its sources.</summary>
+    static bool Stale(string program, string lib)
+    {
+        var library = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(program)!, "EfficientML.dll");
+        return !File.Exists(library) ||
+               File.GetLastWriteTimeUtc(library) < NewestSource(System.IO.Path.Combine(lib, "EfficientML")) ||
+               File.GetLastWriteTimeUtc(program) < NewestSource(System.IO.Path.Combine(lib, "EfficientML.Cli"));
+    }
+
+    static DateTime NewestSource(string folder) =>
+        Directory.EnumerateFiles(folder, "*.*", SearchOption.AllDirectories)
+            .Where(f => (f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".csproj", StringComparison.Ordinal)) &&
+                        !f.Contains($"{System.IO.Path.DirectorySeparatorChar}obj{System.IO.Path.DirectorySeparatorChar}", StringComparison.Ordinal) &&
+                        !f.Contains($"{System.IO.Path.DirectorySeparatorChar}bin{System.IO.Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(File.GetLastWriteTimeUtc)
+            .DefaultIfEmpty(DateTime.MinValue)
+            .Max();
 
     static string? Built(string project) =>
         new[] { "Release", "Debug" }
