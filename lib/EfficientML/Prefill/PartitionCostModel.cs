@@ -168,6 +168,29 @@ public sealed record PartitionCostModel(
             model.Config.Layers, bytesPerPosition);
     }
 
+    /// <summary>
+    /// The same costs fitted to real prefills instead of one layer timed alone: every layer a worker computed in
+    /// <paramref name="runs"/> (KV-Runahead and single-process summaries: a compute event of layer ≥ 0 is one block over
+    /// the worker's chunk after its prefix) is one observation; hand-off costs are kept from <paramref name="measured"/>.
+    /// </summary>
+    public static PartitionCostModel Fit(IEnumerable<PrefillSummary> runs, PartitionCostModel measured)
+    {
+        var rows = new List<(double Pairs, double Tokens, double Seconds)>();
+        foreach (var run in runs.Where(r => r.Method is PrefillMethod.Runahead or PrefillMethod.Single))
+        {
+            var starts = Partitions.Starts(run.Chunks);
+            foreach (var e in run.Timeline.Where(e => e.Activity == Activity.Compute && e.Layer >= 0))
+            {
+                int t = run.Chunks[e.Worker], s = starts[e.Worker];
+                rows.Add((t * (s + (t + 1) / 2.0), t, e.Seconds));
+            }
+        }
+        if (rows.Select(r => r.Pairs).Distinct().Count() < 3)
+            throw new InvalidSettingsException("Fitting the costs needs layers of at least three different (chunk, prefix) sizes: give runs of several partitions or lengths.");
+        var (alpha, beta, gamma) = LeastSquares(rows);
+        return measured with { AttentionSecondsPerPair = Math.Max(alpha, 0), LinearSecondsPerToken = Math.Max(beta, 0), LayerSeconds = Math.Max(gamma, 0) };
+    }
+
     /// <summary>Bytes per second of copying 64 MB on this machine (the speed a same-machine hand-off can reach).</summary>
     public static double CopyBandwidth()
     {
