@@ -303,6 +303,22 @@ public sealed class MagicGenerator
                 Add("--baseline", Pick(["gb0", "gb1"]));
                 Add("--report", Pick(["gr0", "gr1"]));
                 break;
+            case "#!prefill":
+            {
+                // Small prompts on the pretrained model; now and then real MPI processes (each call starts them) or a search.
+                int length = int.Parse(Pick(["16", "48", "100"]));
+                int workers = int.Parse(Int(1, 3));
+                Add("--workers", workers.ToString());
+                Add("--length", length.ToString());
+                var method = Pick(["runahead", "runahead", "allgather", "single", "race"]);
+                Maybe(0.7, "--method", method);
+                if (method == "runahead" && Chance(0.4))
+                    Add("--partition", string.Join(',', Enumerable.Range(0, workers).Select(i => length / workers + (i < length % workers ? 1 : 0)).Reverse()));
+                if (method != "single" && Chance(0.1)) Add("--transport", "mpi");
+                else if (method is "runahead" or "race" && Chance(0.1)) Add("--search");
+                Maybe(0.3, "--name", Pick(["pf0", "pf1"]));
+                break;
+            }
             default:
                 // A magic this generator has no table for: a few of its options with generic values.
                 foreach (var p in magic.Parameters)

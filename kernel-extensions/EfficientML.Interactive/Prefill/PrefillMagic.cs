@@ -62,7 +62,7 @@ static class PrefillMagic
         directive.Parameters.Add(new KernelDirectiveParameter("--model",
             "pretrained (the shipped model, 256-token context) or timing (random weights, 8 layers of width 256, any context, for long prompts); default pretrained.")
             .AddCompletions(() => ["pretrained", "timing"]));
-        directive.Parameters.Add(new KernelDirectiveParameter("--workers", $"Workers that share the prompt, threads or MPI processes, 1 to {PrefillOptions.MaxWorkers} (default 2)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--workers", $"Workers that share the prompt (default 2): threads, 1 to {PrefillOptions.MaxWorkers}, or MPI processes, at most 4 per core of this machine."));
         directive.Parameters.Add(new KernelDirectiveParameter("--length",
             $"Prompt tokens, at most the model's context: 256 for pretrained, {Format.Count(MaxTimingLength)} for timing (default 200). Quick mode cuts it to {PrefillRuns.QuickLength}."));
         directive.Parameters.Add(new KernelDirectiveParameter("--method",

@@ -36,6 +36,9 @@ public sealed record MpiPrefillJob
     /// <summary>Torch threads per process.</summary>
     public int Threads { get; init; } = 1;
 
+    /// <summary>Most processes a job starts on this machine: 4 per core.</summary>
+    public static int MaxProcesses => Math.Min(PrefillOptions.MaxWorkers, 4 * Environment.ProcessorCount);
+
     /// <summary>The command-line arguments of <c>efficientml prefill</c> that run this job.</summary>
     public IEnumerable<string> Arguments()
     {
@@ -52,7 +55,8 @@ public sealed record MpiPrefillJob
     /// <summary>Throws one clear message for a job that cannot run.</summary>
     public MpiPrefillJob Validate()
     {
-        if (Processes < 1 || Processes > PrefillOptions.MaxWorkers) throw new InvalidSettingsException($"Use 1 to {PrefillOptions.MaxWorkers} processes (got {Processes}).");
+        if (Processes < 1 || Processes > MaxProcesses)
+            throw new InvalidSettingsException($"Use 1 to {MaxProcesses} MPI processes on this machine (4 per core; each loads the model and libtorch), not {Processes}.");
         if (Lengths.Count == 0 || Lengths.Any(l => l < Processes)) throw new InvalidSettingsException($"Give prompt lengths of at least one token per process ({Processes}).");
         if (Methods.Count == 0 || Methods.Contains(PrefillMethod.Single)) throw new InvalidSettingsException("Give runahead and/or allgather; single-process prefill runs without MPI.");
         if (Rounds < 1) throw new InvalidSettingsException($"Run at least one round (got {Rounds}).");
