@@ -47,20 +47,31 @@ public static class InProcessGroup
     {
         public readonly int Size = size;
         public readonly CancellationTokenSource Abort = new();
-        public readonly ConcurrentDictionary<(int From, int To, int Tag), BlockingCollection<Message>> Mailboxes = new();
+        public readonly ConcurrentDictionary<(int From, int To, int Tag), Channel> Channels = new();
         public readonly Barrier Barrier = new(size);
         public readonly Tensor?[] Slots = new Tensor?[size];
         public readonly Stopwatch Clock = Stopwatch.StartNew();
 
-        public BlockingCollection<Message> Mailbox(int from, int to, int tag) => Mailboxes.GetOrAdd((from, to, tag), _ => new());
+        public Channel Between(int from, int to, int tag) => Channels.GetOrAdd((from, to, tag), _ => new());
 
         public void Meet() => Barrier.SignalAndWait(Abort.Token);
     }
 
-    sealed class Message(Tensor buffer)
+    /// <summary>
+    /// One direction and tag between two ranks. As with MPI's pre-posted receives, a send that finds a receive waiting
+    /// copies straight into its buffer and is done; otherwise it waits for the receive, which then copies.
+    /// </summary>
+    sealed class Channel
+    {
+        public readonly Queue<Pending> Sent = new(), Posted = new();
+    }
+
+    /// <summary>A send or receive not yet matched: its buffer, and a signal (with an error, if the sizes disagreed).</summary>
+    sealed class Pending(Tensor buffer)
     {
         public readonly Tensor Buffer = buffer;
-        public readonly ManualResetEventSlim Copied = new();
+        public readonly ManualResetEventSlim Done = new();
+        public string? Error;
     }
 
     sealed class Member(Shared shared, int rank) : ICommunicator
@@ -74,24 +85,40 @@ public static class InProcessGroup
         {
             Buffers.Check(buffer, "A sent buffer");
             Buffers.CheckPeer(to, rank, Size);
-            var message = new Message(buffer);
-            shared.Mailbox(rank, to, tag).Add(message, shared.Abort.Token);
-            return new Transfer(() => message.Copied.Wait(shared.Abort.Token));
+            return Match(shared.Between(rank, to, tag), new Pending(buffer), sending: true, from: rank, to);
         }
 
         public ITransfer Receive(Tensor buffer, int from, int tag)
         {
-            int n = Buffers.Check(buffer, "A receive buffer");
+            Buffers.Check(buffer, "A receive buffer");
             Buffers.CheckPeer(from, rank, Size);
-            var box = shared.Mailbox(from, rank, tag);
-            return new Transfer(() =>
+            return Match(shared.Between(from, rank, tag), new Pending(buffer), sending: false, from, to: rank);
+        }
+
+        /// <summary>Pairs <paramref name="mine"/> with the other side's oldest unmatched transfer (copying now), or queues it.</summary>
+        Transfer Match(Channel channel, Pending mine, bool sending, int from, int to)
+        {
+            Pending? other;
+            lock (channel)
             {
-                var message = box.Take(shared.Abort.Token);
-                if (message.Buffer.numel() != n)
-                    throw new EfficientMLException($"Rank {rank} expected {n:N0} values from rank {from} (tag {tag}) but {message.Buffer.numel():N0} were sent.");
-                buffer.view(-1).copy_(message.Buffer.view(-1));
-                message.Copied.Set();
-            });
+                var waiting = sending ? channel.Posted : channel.Sent;
+                if (!waiting.TryDequeue(out other))
+                {
+                    (sending ? channel.Sent : channel.Posted).Enqueue(mine);
+                    return new Transfer(() =>
+                    {
+                        mine.Done.Wait(shared.Abort.Token);
+                        if (mine.Error != null) throw new EfficientMLException(mine.Error);
+                    });
+                }
+            }
+            var (source, target) = sending ? (mine, other) : (other, mine);
+            if (source.Buffer.numel() != target.Buffer.numel())
+                other.Error = $"Rank {to} expected {target.Buffer.numel():N0} values from rank {from} but {source.Buffer.numel():N0} were sent.";
+            else target.Buffer.view(-1).copy_(source.Buffer.view(-1));
+            other.Done.Set();
+            if (other.Error != null) throw new EfficientMLException(other.Error);
+            return Transfer.Finished;
         }
 
         public void AllReduceSum(Tensor buffer)
@@ -131,6 +158,7 @@ public static class InProcessGroup
 
     sealed class Transfer(Action wait) : ITransfer
     {
+        public static readonly Transfer Finished = new(() => { }) { _done = true };
         bool _done;
         public void Wait()
         {
