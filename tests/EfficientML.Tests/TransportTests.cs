@@ -33,6 +33,21 @@ public class TransportTests
     }
 
     [Fact]
+    public void What_a_worker_returns_outlives_its_thread()
+    {
+        var config = EfficientML.Distributed.DataParallel.CheckSetup(1).Config;
+        var models = InProcessGroup.Run(2, _ => new EfficientML.Models.TinyGpt(config, seed: 1));
+        using var reference = new EfficientML.Models.TinyGpt(config, seed: 1);
+        foreach (var m in models)
+        {
+            Assert.Equal(reference.parameters().Count(), m.parameters().Count());
+            using var logits = m.Forward(tensor(new long[] { 1, 2, 3 }).unsqueeze(0));   // every weight still usable
+            Assert.Equal(3, logits.shape[1]);
+            m.Dispose();
+        }
+    }
+
+    [Fact]
     public void A_failing_worker_stops_the_group_instead_of_hanging_it()
     {
         var e = Assert.Throws<InvalidSettingsException>(() => InProcessGroup.Run(2, g =>

@@ -8,7 +8,7 @@ namespace EfficientML.Distributed;
 /// <summary>
 /// A group of workers as threads of this process, one per rank, exchanging tensors through mailboxes: the transport for
 /// teaching, notebooks and tests, with the same <see cref="ICommunicator"/> as MPI. When one worker fails, the others
-/// stop waiting and the first failure is rethrown.
+/// stop waiting and the first failure is rethrown. Tensors a worker makes are its own to dispose (or to return).
 /// </summary>
 public static class InProcessGroup
 {
@@ -26,7 +26,7 @@ public static class InProcessGroup
         {
             try
             {
-                using var scope = NewDisposeScope();
+                // No dispose scope here: what a worker returns (a model, a cache) must outlive its thread.
                 using var communicator = new Member(shared, rank);
                 results[rank] = work(communicator);
             }

@@ -70,6 +70,7 @@ public static class KvRunahead
         bool last = rank == group.Size - 1;
         using var mode = inference_mode();
         using var eval = new EvalMode(model);
+        using var scope = NewDisposeScope();   // activations; the logits and the cache it returns are detached from it
         var ids = tensor(prompt.Skip(start).Take(length).Select(t => (long)t).ToArray(), device: model.Device).unsqueeze(0);
         // The all-gather baseline holds every position; KV-Runahead's worker only the prefix and its own chunk; the last worker's
         // kept cache has room to decode on.
