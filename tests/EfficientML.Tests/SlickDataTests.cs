@@ -62,6 +62,21 @@ public class SlickDataTests
     }
 
     [Fact]
+    public void SeparatedPhonemeNamesAreThePlainOnesSplit()
+    {
+        var synthesizer = EfficientML.Audio.SpeechSynthesizer.Open();
+        foreach (var text in new[] { "hello world", "the end of it all", "twenty-four whales", "i'm here", "qwrtz" })
+        {
+            var separated = synthesizer.PhonemeNames(text, '+');
+            Assert.Equal(synthesizer.Phonemes(text), separated.Replace("+", ""));
+            Assert.Contains('+', separated);
+        }
+        Assert.Equal("tS+'3:+tS", synthesizer.PhonemeNames("church", '+'));                // "tS" stays one name
+        Assert.Contains("separator", Assert.Throws<InvalidSettingsException>(() => synthesizer.PhonemeNames("x", '\'')).Message);
+        Assert.Contains("separator", Assert.Throws<InvalidSettingsException>(() => synthesizer.PhonemeNames("x", ' ')).Message);
+    }
+
+    [Fact]
     public void BadKeywordsGetOneClearMessage()
     {
         var p = Phonemizer.Shared;
@@ -223,6 +238,10 @@ public class SlickDataTests
             }
         }
         Assert.All(a.Test.Examples, e => Assert.All(e.Pair.Anchor.Words, w => Assert.Contains(w, phrases.TestWords)));
+        using var logMel = new EfficientML.Audio.LogMel();
+        var features = a.Train.Examples[0].Features(logMel);
+        Assert.Equal(40, features.GetLength(0));
+        Assert.Equal(logMel.FrameCount(40000), features.GetLength(1));
         var mismatch = Assert.Throws<InvalidSettingsException>(() => SlickDataset.Build(options with { Phrases = SmallPhrases with { Seed = 1 } }, phrases));
         Assert.Contains("Phrases = phrases.Options", mismatch.Message);
     }

@@ -120,10 +120,10 @@ public sealed class Phonemizer
     /// <summary>A phonemizer over <paramref name="synthesizer"/> (default: the shared one from <see cref="SpeechSynthesizer.Open"/>).</summary>
     public Phonemizer(SpeechSynthesizer? synthesizer = null) => _synthesizer = synthesizer ?? SpeechSynthesizer.Open();
 
-    static Phonemizer? _shared;
+    static readonly Lazy<Phonemizer> SharedInstance = new(() => new Phonemizer());
 
     /// <summary>One phonemizer over the shared espeak-ng, made on first use.</summary>
-    public static Phonemizer Shared => _shared ??= new Phonemizer();
+    public static Phonemizer Shared => SharedInstance.Value;
 
     /// <summary>The name of phoneme <paramref name="id"/>.</summary>
     public static string Name(int id) =>

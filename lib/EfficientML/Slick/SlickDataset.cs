@@ -78,7 +78,15 @@ public sealed record SlickDatasetOptions
 /// <see cref="Speaker"/> says the pair's anchor phrase, the keyword's phoneme ids padded to L, and the label (1 when the
 /// keyword is what is said).
 /// </summary>
-public sealed record SlickExample(float[] Samples, int[] Keyword, int Label, SlickPairKind Kind, SlickPair Pair, string Speaker, double SnrDb);
+public sealed record SlickExample(float[] Samples, int[] Keyword, int Label, SlickPairKind Kind, SlickPair Pair, string Speaker, double SnrDb)
+{
+    /// <summary>The utterance's log-mel features, [mel band, frame], from <paramref name="logMel"/> (e.g. <c>new LogMel()</c>: 40 mels, 25 ms windows, 10 ms hops).</summary>
+    public float[,] Features(LogMel logMel)
+    {
+        ArgumentNullException.ThrowIfNull(logMel);
+        return logMel.ComputeArray(Samples);
+    }
+}
 
 /// <summary>The examples of one split; its speakers are heard in no other split.</summary>
 public sealed record SlickSplit(string Name, IReadOnlyList<SlickExample> Examples, IReadOnlyList<Speaker> Speakers);
