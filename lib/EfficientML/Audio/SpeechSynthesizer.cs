@@ -167,7 +167,22 @@ public sealed unsafe class SpeechSynthesizer : IDisposable
     }
 
     /// <summary>The phonemes of <paramref name="text"/>: espeak-ng's ASCII phoneme names, or IPA when <paramref name="ipa"/>.</summary>
-    public string Phonemes(string text, bool ipa = false, SynthesisVoice? voice = null)
+    public string Phonemes(string text, bool ipa = false, SynthesisVoice? voice = null) => Phonemes(text, ipa ? 0x02 : 0, voice);
+
+    /// <summary>
+    /// The phonemes of <paramref name="text"/> as espeak-ng's ASCII phoneme names with <paramref name="separator"/> between
+    /// the phonemes of a word (words stay separated by spaces), so that multi-character names such as "tS" or "aI@" come
+    /// out as clean tokens. Stress marks stay attached to the vowel they precede.
+    /// </summary>
+    public string PhonemeNames(string text, char separator = '_', SynthesisVoice? voice = null)
+    {
+        if (separator is <= ' ' or > '~' or '\'' or ',' or '%' or '=')
+            throw new InvalidSettingsException($"The phoneme separator must be a printable ASCII character other than a space or a stress mark, not U+{(int)separator:X4}; '_' is usual.");
+        return Phonemes(text, separator << 8, voice);
+    }
+
+    /// <summary>espeak_TextToPhonemes over every clause; <paramref name="mode"/> is its phonememode (bit 1 IPA, bits 8–23 a separator).</summary>
+    string Phonemes(string text, int mode, SynthesisVoice? voice)
     {
         ArgumentNullException.ThrowIfNull(text);
         var v = (voice ?? new SynthesisVoice()).Validate();
@@ -182,7 +197,7 @@ public sealed unsafe class SpeechSynthesizer : IDisposable
                 void* cursor = p;
                 while (cursor != null)
                 {
-                    var result = _native.TextToPhonemes(&cursor, EspeakNative.CharsUtf8, ipa ? 0x02 : 0);
+                    var result = _native.TextToPhonemes(&cursor, EspeakNative.CharsUtf8, mode);
                     if (result == null) break;
                     var clause = Marshal.PtrToStringUTF8((IntPtr)result);
                     if (!string.IsNullOrEmpty(clause)) clauses.Add(clause.Trim());
