@@ -49,8 +49,7 @@ public sealed class PrefillSuite : IBenchmarkSuite
             observed.AddRange(mpi.Select(r => r.Summary));
             double Median(Func<PrefillSummary, bool> which)
             {
-                var times = mpi.Where(r => which(r.Summary)).Select(r => r.Summary.TimeToFirstToken).Order().ToList();
-                return times[times.Count / 2];
+                return EfficientML.Benchmarks.Median.Of(mpi.Where(r => which(r.Summary)).Select(r => r.Summary.TimeToFirstToken));
             }
             var even = Partitions.Even(length, 2);
             double allGather = Median(s => s.Method == PrefillMethod.AllGather);

@@ -158,7 +158,7 @@ static int Prefill(Options o)
     foreach (var r in EfficientML.Prefill.MpiPrefill.Run(job, TimeSpan.FromHours(1)))
     {
         var s = r.Summary;
-        var check = s.MaxLogitDifference is double d ? $"; logits within {d:E1} of one process, cache within {s.MaxCacheDifference:E1}" : "";
+        var check = s.MaxLogitDifference is double d ? $"; logits within {d:E1} of one process (largest |logit| {s.LogitScale:0.0}), cache within {s.MaxCacheDifference:E1}" : "";
         Console.WriteLine($"{r.Length,6} tokens  round {r.Round}  {s.Method,-9} chunks [{string.Join(", ", s.Chunks)}]  " +
                           $"first token after {s.TimeToFirstToken * 1000:0.0} ms, {s.BytesSent / 1e6:0.00} MB sent{check}");
     }

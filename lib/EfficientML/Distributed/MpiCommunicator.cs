@@ -71,6 +71,7 @@ public sealed class MpiCommunicator : ICommunicator
         {
             _environment?.Dispose();
             _environment = null;
+            _world = null;   // World() after this says MPI cannot start again, instead of handing out a dead group
         }
     }
 

@@ -194,8 +194,7 @@ public static class KvRunahead
             using var run = Prefill(model, prompt, o);
             if (r > 0) times.Add(run.TimeToFirstToken);
         }
-        times.Sort();
-        return times[times.Count / 2];
+        return BatchStatistics.Median(times);
     }
 
     /// <summary>Throws one clear message for token ids the model does not know.</summary>

@@ -133,7 +133,7 @@ public sealed record PartitionCostModel(
 
     /// <summary>
     /// Measures the costs on this machine: one layer of <paramref name="model"/> timed over chunks of several lengths after
-    /// several prefix lengths (least squares for α, β, γ), and a large copy for the bandwidth of a hand-off.
+    /// several prefix lengths (least squares for α, β, γ), and a large copy (<see cref="MachineLimits.CopyBandwidth"/>) for the bandwidth of a hand-off.
     /// </summary>
     public static PartitionCostModel Measure(TinyGpt model, int maxLength, int repeats = 3)
     {
@@ -159,12 +159,13 @@ public sealed record PartitionCostModel(
                     block.Forward(x, cache, 0, s);
                     if (r > 0) times.Add(clock.Elapsed.TotalSeconds);   // the first run warms up
                 }
-                times.Sort();
-                rows.Add((t * (s + (t + 1) / 2.0), t, times[times.Count / 2]));
+                rows.Add((t * (s + (t + 1) / 2.0), t, BatchStatistics.Median(times)));
             }
         var (alpha, beta, gamma) = LeastSquares(rows);
         long bytesPerPosition = 2L * model.Config.KvHeads * model.Config.HeadDim * model.wte.weight!.element_size();
-        return new PartitionCostModel(Math.Max(alpha, 0), Math.Max(beta, 0), Math.Max(gamma, 0), CopyBandwidth(), 20e-6,
+        // A hand-off moves each byte once; MachineLimits counts a copy's read and write.
+        double handoff = MachineLimits.CopyBandwidth(CPU, 64L << 20, repeats: 5) / 2;
+        return new PartitionCostModel(Math.Max(alpha, 0), Math.Max(beta, 0), Math.Max(gamma, 0), handoff, 20e-6,
             model.Config.Layers, bytesPerPosition);
     }
 
@@ -191,47 +192,15 @@ public sealed record PartitionCostModel(
         return measured with { AttentionSecondsPerPair = Math.Max(alpha, 0), LinearSecondsPerToken = Math.Max(beta, 0), LayerSeconds = Math.Max(gamma, 0) };
     }
 
-    /// <summary>Bytes per second of copying 64 MB on this machine (the speed a same-machine hand-off can reach).</summary>
-    public static double CopyBandwidth()
-    {
-        using var scope = NewDisposeScope();
-        var source = ones(16 << 20);
-        var target = empty_like(source);
-        var best = double.MaxValue;
-        for (int i = 0; i < 4; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            target.copy_(source);
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
-        }
-        return source.numel() * 4.0 / best;
-    }
-
+    /// <summary>seconds ≈ α·pairs + β·tokens + γ, by least squares in float64 (libtorch's lstsq).</summary>
     static (double, double, double) LeastSquares(IReadOnlyList<(double Pairs, double Tokens, double Seconds)> rows)
     {
-        // Normal equations of seconds ≈ α·pairs + β·tokens + γ, solved in double precision.
-        var a = new double[3, 4];
-        foreach (var (p, t, s) in rows)
-        {
-            var x = new[] { p, t, 1.0 };
-            for (int i = 0; i < 3; i++)
-            {
-                for (int j = 0; j < 3; j++) a[i, j] += x[i] * x[j];
-                a[i, 3] += x[i] * s;
-            }
-        }
-        for (int c = 0; c < 3; c++)
-        {
-            int pivot = Enumerable.Range(c, 3 - c).MaxBy(r => Math.Abs(a[r, c]));
-            for (int j = 0; j < 4; j++) (a[c, j], a[pivot, j]) = (a[pivot, j], a[c, j]);
-            if (Math.Abs(a[c, c]) < 1e-30) return (0, rows.Average(r => r.Seconds / Math.Max(1, r.Tokens)), 0);
-            for (int r = 0; r < 3; r++)
-            {
-                if (r == c) continue;
-                double f = a[r, c] / a[c, c];
-                for (int j = 0; j < 4; j++) a[r, j] -= f * a[c, j];
-            }
-        }
-        return (a[0, 3] / a[0, 0], a[1, 3] / a[1, 1], a[2, 3] / a[2, 2]);
+        using var scope = NewDisposeScope();
+        var a = tensor(rows.SelectMany(r => new[] { r.Pairs, r.Tokens, 1.0 }).ToArray(), dtype: ScalarType.Float64).view(rows.Count, 3);
+        var b = tensor(rows.Select(r => r.Seconds).ToArray(), dtype: ScalarType.Float64).view(rows.Count, 1);
+        // Columns of very different sizes (pairs run to millions, the constant is 1): scaled to unit norm first.
+        var norms = a.norm(0, keepdim: true).clamp_min(1e-300);
+        var x = (linalg.lstsq(a / norms, b).Solution.view(3) / norms.view(3)).data<double>().ToArray();
+        return (x[0], x[1], x[2]);
     }
 }

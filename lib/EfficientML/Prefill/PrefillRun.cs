@@ -51,12 +51,6 @@ public sealed class PrefillRun : IDisposable
     /// <summary>The last worker's KV cache, holding every prompt position (null when not kept).</summary>
     public KvCache? Cache => Workers[^1].Cache;
 
-    /// <summary>Seconds each worker spent computing, waiting and sending.</summary>
-    public IReadOnlyList<(double Compute, double Wait, double Send)> Busy =>
-        Workers.Select(w => (Sum(w, Activity.Compute), Sum(w, Activity.Wait), Sum(w, Activity.Send))).ToList();
-
-    static double Sum(WorkerPrefill w, Activity a) => w.Events.Where(e => e.Activity == a).Sum(e => e.Seconds);
-
     /// <inheritdoc />
     public void Dispose()
     {

@@ -20,6 +20,7 @@ public enum Activity
 public sealed record TimelineEvent(int Worker, int Layer, Activity Activity, double Start, double End, long Bytes = 0)
 {
     /// <summary>Seconds it lasted.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public double Seconds => End - Start;
 }
 

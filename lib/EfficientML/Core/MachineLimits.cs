@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using EfficientML.Core;
 using static TorchSharp.torch;
 
-namespace EfficientML.Benchmarks;
+namespace EfficientML.Core;
 
 /// <summary>What this machine can do at best, measured: the float32 matmul rate and the memory bandwidth of a large copy.</summary>
 public static class MachineLimits
@@ -38,6 +37,6 @@ public static class MachineLimits
             target[0].item<float>(); // waits for the device
             seconds[i] = clock.Elapsed.TotalSeconds;
         }
-        return 2.0 * bytes / Median.Of(seconds);
+        return 2.0 * bytes / BatchStatistics.Median(seconds);
     }
 }
