@@ -53,7 +53,7 @@ public static class SlickPairs
         if (count < 0) throw new InvalidSettingsException($"The number of pairs cannot be negative (got {count}).");
         if (phrases.Count < 2) throw new InvalidSettingsException($"Pairs need at least two phrases to draw negatives from; there are {phrases.Count}.");
         var rng = new Random(seed);
-        var byLength = phrases.Select((p, i) => (p, i)).GroupBy(x => x.p.Phonemes.Length).ToDictionary(g => g.Key, g => g.Select(x => x.i).ToArray());
+        var byLength = ByLength(phrases);
         var pairs = new List<SlickPair>(count);
         for (int i = 0; i < count; i++)
         {
@@ -68,7 +68,8 @@ public static class SlickPairs
         return pairs;
     }
 
-    static SlickPair Easy(SlickPhrase anchor, IReadOnlyList<SlickPhrase> phrases, Random rng)
+    /// <summary>An easy negative for <paramref name="anchor"/>: a random phrase of <paramref name="phrases"/> with other phonemes.</summary>
+    internal static SlickPair Easy(SlickPhrase anchor, IReadOnlyList<SlickPhrase> phrases, Random rng)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -80,7 +81,8 @@ public static class SlickPairs
         }
     }
 
-    static SlickPair Hard(SlickPhrase anchor, IReadOnlyList<SlickPhrase> phrases, Dictionary<int, int[]> byLength, Random rng)
+    /// <summary>A hard negative for <paramref name="anchor"/>: a random neighbour among <paramref name="phrases"/> (indexed by <see cref="ByLength"/>), else a substitution.</summary>
+    internal static SlickPair Hard(SlickPhrase anchor, IReadOnlyList<SlickPhrase> phrases, Dictionary<int, int[]> byLength, Random rng)
     {
         var near = Neighbours(anchor, phrases, byLength);
         if (near.Count > 0)
@@ -94,7 +96,11 @@ public static class SlickPairs
 
     /// <summary>The phrases (index, distance) within <see cref="HardDistance"/> of <paramref name="anchor"/> that sound different from it.</summary>
     public static IReadOnlyList<(int Index, int Distance)> Neighbours(SlickPhrase anchor, IReadOnlyList<SlickPhrase> phrases) =>
-        Neighbours(anchor, phrases, phrases.Select((p, i) => (p, i)).GroupBy(x => x.p.Phonemes.Length).ToDictionary(g => g.Key, g => g.Select(x => x.i).ToArray()));
+        Neighbours(anchor, phrases, ByLength(phrases));
+
+    /// <summary>The indices of <paramref name="phrases"/> by phoneme count.</summary>
+    internal static Dictionary<int, int[]> ByLength(IReadOnlyList<SlickPhrase> phrases) =>
+        phrases.Select((p, i) => (p, i)).GroupBy(x => x.p.Phonemes.Length).ToDictionary(g => g.Key, g => g.Select(x => x.i).ToArray());
 
     static List<(int, int)> Neighbours(SlickPhrase anchor, IReadOnlyList<SlickPhrase> phrases, Dictionary<int, int[]> byLength)
     {
