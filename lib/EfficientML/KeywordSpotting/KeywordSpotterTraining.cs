@@ -101,7 +101,7 @@ public static class KeywordSpotterTraining
     }
 
     /// <summary>A copy of <paramref name="x"/> [B, mels, frames] with random time and frequency stretches zeroed.</summary>
-    static Tensor Mask(Tensor x, SpecAugmentOptions augment, Generator generator)
+    internal static Tensor Mask(Tensor x, SpecAugmentOptions augment, Generator generator)
     {
         if (augment.TimeMasks == 0 && augment.FrequencyMasks == 0) return x;
         long batch = x.shape[0], mels = x.shape[1], frames = x.shape[2];
