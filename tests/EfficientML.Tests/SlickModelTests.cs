@@ -173,3 +173,54 @@ public class SlickCostAndScanTests
         Assert.Equal(1, score.FalseAlarmsPerHour, 9);
     }
 }
+
+public class SlickExperimentTests
+{
+    static readonly SlickDatasetOptions Tiny = new()
+    {
+        Phrases = new SlickPhraseOptions { MaxTrainPhrases = 60, MaxTestPhrases = 40, Seed = 2 },
+        TrainPairs = 24, ValidationPairs = 6, TestPairs = 9, TrainSpeakers = 3, ValidationSpeakers = 1, TestSpeakers = 2,
+    };
+
+    [Fact]
+    public void TheAblationTrainsEveryVariantPerSeedOnTheSameDataAndSummarisesThem()
+    {
+        var options = new SlickExperimentOptions
+        {
+            Dataset = Tiny,
+            Model = new SlickModelConfig { Width = 16, Heads = 2, HeadHidden = 8 },
+            Training = new TrainingOptions { Steps = 4, BatchSize = 4, WarmupSteps = 1, EvalEvery = 4 },
+            Seeds = [1, 2],
+            Variants = [SlickVariant.Baseline, SlickVariant.Slick],
+        };
+        var seen = new List<(string, int, int)>();
+        var ablation = SlickExperiment.Run(options, (trial, model, data) => seen.Add((trial.Variant.Name, trial.Seed, data.Train.Count)));
+        Assert.Equal([("without subsequence", 1, 24), ("SLiCK", 1, 24), ("without subsequence", 2, 24), ("SLiCK", 2, 24)], seen);
+        Assert.Equal(4, ablation.Trials.Count);
+        Assert.Equal(50 * 3, ablation.RealPairs);
+        var summary = ablation.Summary();
+        Assert.Equal(2 * 4, summary.Count);
+        foreach (var row in summary)
+        {
+            var values = ablation.Trials.Where(t => t.Variant.Name == row.Variant).Select(t => t.Roc(row.Set).Auc).ToArray();
+            Assert.Equal(values.Average(), row.Auc, 12);
+            Assert.Equal(Math.Abs(values[0] - values[1]) / Math.Sqrt(2), row.AucSpread, 12);   // sample sd of two values
+        }
+        Assert.Contains("seeds repeat", Assert.Throws<InvalidSettingsException>(() => (options with { Seeds = [1, 1] }).Validate()).Message);
+        Assert.Contains("above 0", Assert.Throws<InvalidSettingsException>(() => new SlickLossWeights(Utterance: 0).Validate()).Message);
+    }
+
+    [Fact]
+    public void AStreamSaysTheKeywordAmongOtherPhrasesInTestVoicesOnly()
+    {
+        var phrases = SlickPhrases.Build(Tiny.Phrases);
+        var keyword = phrases.Test[0].Text;
+        var stream = SlickStream.Build(Tiny, phrases, keyword, seconds: 30, seed: 3, keywordShare: 0.5);
+        var (train, _, test) = Audio.SpeakerCatalog.Deal(Tiny.TrainSpeakers, Tiny.ValidationSpeakers, Tiny.TestSpeakers, Tiny.Seed);
+        Assert.Contains(stream.Events, e => e.Word == keyword);
+        Assert.Contains(stream.Events, e => e.Word != keyword);
+        Assert.All(stream.Events, e => Assert.Contains(e.Speaker, test.Select(s => s.Name)));
+        Assert.All(stream.Events, e => Assert.DoesNotContain(e.Speaker, train.Select(s => s.Name)));
+        Assert.All(stream.Events.Where(e => e.Word != keyword), e => Assert.Contains(e.Word, phrases.Test.Select(p => p.Text)));
+    }
+}

@@ -176,9 +176,10 @@ public static class SlickExperiment
 
     /// <summary>
     /// The whole ablation: builds the data once, then trains every variant with every seed (seeds outermost, so a
-    /// stopped run still has every variant of its first seeds). <paramref name="trained"/> is told of each trial.
+    /// stopped run still has every variant of its first seeds). <paramref name="trained"/> is told of each trial, with
+    /// its model and the data, before the model is freed (e.g. to scan a stream with it).
     /// </summary>
-    public static SlickAblation Run(SlickExperimentOptions? options = null, Action<SlickTrial>? trained = null,
+    public static SlickAblation Run(SlickExperimentOptions? options = null, Action<SlickTrial, SlickModel, Data>? trained = null,
         Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
     {
         options = (options ?? new SlickExperimentOptions()).Validate();
@@ -188,9 +189,11 @@ public static class SlickExperiment
             foreach (var variant in options.Variants)
             {
                 var (model, trial) = Train(data, variant, seed, options, progress, cancellation);
-                model.Dispose();
-                trials.Add(trial);
-                trained?.Invoke(trial);
+                using (model)
+                {
+                    trials.Add(trial);
+                    trained?.Invoke(trial, model, data);
+                }
             }
         return new SlickAblation(options, data.Dataset.MaxKeywordLength, data.Train.Count, data.Test.Count, data.Real?.Count ?? 0, trials);
     }
