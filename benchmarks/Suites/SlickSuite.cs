@@ -36,7 +36,7 @@ public sealed class SlickSuite : IBenchmarkSuite
                 streams = keywords.Select((k, i) => SlickStream.Build(options.Dataset, data.Dataset.Phrases, k, seconds: quick ? 40 : 240, seed: 11 + i)).ToArray();
             }
             double threshold = SlickTraining.Score(model, data.Validation).Roc().EerThreshold;
-            var spotter = new SlickSpotter(model, options.Dataset.ClipSeconds);
+            using var spotter = new SlickSpotter(model, options.Dataset.ClipSeconds);
             var scores = keywords.Select((k, i) => spotter.Scan(streams[i].Samples, [spotter.Enrol(k)], new SlickScanOptions { Threshold = threshold }, streams[i].Events).Score!);
             var total = scores.Aggregate((a, b) => new SlickScanScore(a.Said + b.Said, a.Hits + b.Hits, a.FalseAlarms + b.FalseAlarms, a.Seconds + b.Seconds));
             scans.Add((trial.Variant.Name, total, threshold));

@@ -92,7 +92,7 @@ public class SlickModelTests
     public void EnrollingBadKeywordsSaysWhatToType()
     {
         using var model = NewModel();
-        var spotter = new SlickSpotter(model);
+        using var spotter = new SlickSpotter(model);
         Assert.Contains("empty", Assert.Throws<InvalidSettingsException>(() => spotter.Enrol("   ")).Message);
         Assert.Contains("a to z", Assert.Throws<InvalidSettingsException>(() => spotter.Enrol("héllo")).Message);
         Assert.Contains("shorter keyword", Assert.Throws<InvalidSettingsException>(() => spotter.Enrol("the quick brown fox jumps")).Message);

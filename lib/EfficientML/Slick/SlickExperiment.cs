@@ -22,7 +22,7 @@ public sealed record SlickVariant(string Name, SlickLossWeights Weights)
 public sealed record SlickExperimentOptions
 {
     /// <summary>The pairs (the same for every variant and seed).</summary>
-    public SlickDatasetOptions Dataset { get; init; } = new() { TrainPairs = 3000, ValidationPairs = 300, TestPairs = 900 };
+    public SlickDatasetOptions Dataset { get; init; } = new() { TrainPairs = 4800, ValidationPairs = 300, TestPairs = 900 };
 
     /// <summary>The model's shape (its L is the dataset's).</summary>
     public SlickModelConfig Model { get; init; } = new();
@@ -30,7 +30,7 @@ public sealed record SlickExperimentOptions
     /// <summary>The training budget, the same for every variant (the seed is replaced by each of <see cref="Seeds"/>).</summary>
     public TrainingOptions Training { get; init; } = new()
     {
-        Steps = 2000, BatchSize = 32, LearningRate = 2e-3, WarmupSteps = 50, EvalEvery = 250, WeightDecay = 0.01,
+        Steps = 2500, BatchSize = 32, LearningRate = 2e-3, WarmupSteps = 50, EvalEvery = 250, WeightDecay = 0.01,
     };
 
     /// <summary>Seeds: each variant is trained once per seed (model initialisation and the order of pairs).</summary>

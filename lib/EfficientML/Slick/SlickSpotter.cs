@@ -81,11 +81,13 @@ public sealed record SlickScanScore(int Said, int Hits, int FalseAlarms, double 
 
 /// <summary>
 /// A trained SLiCK model in use: enrol keywords by their text (encoded once), match clips against them (the audio encoded
-/// once for all keywords) and scan long recordings with a sliding window of the training clips' length.
+/// once for all keywords) and scan long recordings with a sliding window of the training clips' length. Disposing it
+/// frees the keyword encodings it keeps (and its log-mel front end when it made one), not the model.
 /// </summary>
-public sealed class SlickSpotter
+public sealed class SlickSpotter : IDisposable
 {
     readonly Dictionary<string, Tensor> _encodings = new(StringComparer.Ordinal);
+    readonly LogMel? _ownLogMel;
 
     /// <summary>A spotter over <paramref name="model"/> (put in eval mode) for windows of <paramref name="clipSeconds"/> at 16 kHz.</summary>
     public SlickSpotter(SlickModel model, double clipSeconds = 2.5, Phonemizer? phonemizer = null, LogMel? logMel = null)
@@ -94,8 +96,17 @@ public sealed class SlickSpotter
         if (!(clipSeconds is >= 0.5 and <= 10)) throw new InvalidSettingsException($"A window lasts 0.5 to 10 seconds (got {clipSeconds}).");
         ClipSeconds = clipSeconds;
         Phonemizer = phonemizer ?? Phonemizer.Shared;
-        LogMel = logMel ?? new LogMel();
+        _ownLogMel = logMel is null ? new LogMel() : null;
+        LogMel = logMel ?? _ownLogMel!;
         model.eval();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var encoding in _encodings.Values) encoding.Dispose();
+        _encodings.Clear();
+        _ownLogMel?.Dispose();
     }
 
     /// <summary>The model.</summary>
