@@ -61,6 +61,18 @@ public class SlickChartsTests
     }
 
     [Fact]
+    public void The_pairs_table_colours_the_keyword_by_its_subsequence_target()
+    {
+        var bravo = new[] { B, R, Phonemizer.Id("A:"), V, OU };
+        var pair = new SlickPair(new SlickPhrase("brave", [B, R, EI, V]), bravo, "bravo", SlickPairKind.HardNegative, 2);
+        var html = SlickHtml.Pairs([new SlickExample(new float[16000], Phonemizer.Pad(bravo, 6), 0, SlickPairKind.HardNegative, pair, "en+m1", 10)]);
+        Assert.Contains("hard negatives (similar phonemes)", html);
+        Assert.Contains("\"bravo\"<br>", html);
+        Assert.Equal(2, html.Split("#d9f0d3").Length - 1);              // "b" and "b r" are said; "b r A:" is not
+        Assert.Contains(">2<", html);
+    }
+
+    [Fact]
     public void The_ablation_summary_shows_mean_and_spread_over_seeds()
     {
         var rows = new List<SlickSummaryRow>

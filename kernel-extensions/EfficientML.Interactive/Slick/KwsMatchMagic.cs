@@ -153,14 +153,15 @@ static class KwsMatchMagic
         var keywords = r.Keywords.Select(spotter.Enrol).ToList();
         if (r.StreamSeconds is { } seconds)
         {
-            context.Display(new HtmlString($"<div>Building {Format.Fixed(seconds, 0)} s of test phrases with \"{Html.Encode(r.Keywords[0])}\" said now and then …</div>"), HtmlFormatter.MimeType);
+            var display = new ThrottledDisplay(context, LiveView.UpdateInterval);
+            display.Show(new HtmlString($"<div>Building {Format.Fixed(seconds, 0)} s of test phrases with \"{Html.Encode(r.Keywords[0])}\" said now and then, and scanning it …</div>"), force: true);
             var options = new SlickScanOptions { Threshold = r.Threshold };
             var (recording, scan) = await Task.Run(() =>
             {
                 var stream = SlickStream.Build(new SlickDatasetOptions(), SlickPhrases.Build(), r.Keywords[0], seconds, seed: r.Seed);
                 return (stream, spotter.Scan(stream.Samples, keywords, options, stream.Events, cancellation: context.CancellationToken));
             }, context.CancellationToken);
-            context.Display(new HtmlString(SlickMatchHtml.Stream(recording, scan, options)), HtmlFormatter.MimeType);
+            display.Show(new HtmlString(SlickMatchHtml.Stream(recording, scan, options)), force: true);
             await session.ShareAsync(name, scan, typeof(SlickScan));
             return;
         }

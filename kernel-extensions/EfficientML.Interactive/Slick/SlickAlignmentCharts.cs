@@ -24,7 +24,7 @@ public static class SlickAlignmentCharts
         var heat = Chart.Heatmap<double, double, string, string>(z, X: times, Y: rows, Name: "attention", UseDefaults: false);
         PlotParts.Traces(heat,
             ("colorscale", AudioCharts.Viridis.Select((c, i) => new object[] { (double)i / (AudioCharts.Viridis.Count - 1), c }).ToArray()),
-            ("colorbar", new Dictionary<string, object> { ["title"] = PlotParts.Title("attention"), ["x"] = 0.74, ["thickness"] = 12, ["len"] = 0.9 }),
+            ("colorbar", new Dictionary<string, object> { ["title"] = new Dictionary<string, object> { ["text"] = "attention", ["side"] = "right" }, ["x"] = 0.67, ["xanchor"] = "left", ["thickness"] = 12, ["len"] = 0.9 }),
             ("hovertemplate", "phoneme %{y} at %{x:.2f} s<br>attention %{z:.3f}<extra></extra>"));
         var prefixes = Chart.Bar<double, string, string>(match.Prefixes.Select(p => Math.Round((double)p, 4)).ToArray(), Keys: rows,
             Name: "prefix probability", MarkerColor: ChartStyle.ColorAt(1), UseDefaults: false);
@@ -36,8 +36,8 @@ public static class SlickAlignmentCharts
             title ?? $"\"{match.Keyword.Text}\" /{match.Keyword.PhonemeNames}/ against the audio: match {Format.Percent(match.Score)}",
             null, null, height);
         var layout = GenericChart.getLayout(chart);
-        layout.SetProperty("xaxis", new Dictionary<string, object> { ["domain"] = new[] { 0.0, 0.7 }, ["title"] = PlotParts.Title("audio time (s)") });
-        layout.SetProperty("xaxis2", new Dictionary<string, object> { ["domain"] = new[] { 0.82, 1.0 }, ["range"] = new[] { 0.0, 1.0 }, ["anchor"] = "y",
+        layout.SetProperty("xaxis", new Dictionary<string, object> { ["domain"] = new[] { 0.0, 0.64 }, ["title"] = PlotParts.Title("time in the window (s)") });
+        layout.SetProperty("xaxis2", new Dictionary<string, object> { ["domain"] = new[] { 0.8, 1.0 }, ["range"] = new[] { 0.0, 1.0 }, ["anchor"] = "y",
             ["title"] = PlotParts.Title("prefix in the audio? (p)") });
         layout.SetProperty("yaxis", new Dictionary<string, object> { ["autorange"] = "reversed", ["type"] = "category", ["title"] = PlotParts.Title("keyword phoneme") });
         layout.SetProperty("showlegend", false);

@@ -94,6 +94,24 @@ public static class SlickHtml
 
     static string MeanSpread(double mean, double spread, int seeds) => seeds < 2 ? Html.Percent(mean) : $"{Html.Percent(mean)} ± {Format.Fixed(spread * 100, 1)}";
 
+    /// <summary>
+    /// Pairs as a table: kind, voice, the phrase said with its phonemes, the keyword with its phonemes — each green where
+    /// the subsequence target is 1 (the keyword up to that phoneme is in what is said) — and the phoneme edit distance.
+    /// </summary>
+    public static string Pairs(IEnumerable<SlickExample> examples)
+    {
+        var html = new StringBuilder($"<table style=\"{Html.TableStyle}\">" + Html.Header("pair", "voice", "said", "keyword (green: prefix said)", "edits"));
+        foreach (var e in examples)
+        {
+            var prefixes = SlickTargets.Prefixes(e.Pair.Anchor.Phonemes, e.Pair.Keyword, e.Pair.Keyword.Length).Select(p => p > 0).ToArray();
+            html.Append(Html.Row(Html.Encode(KindName(e.Kind)), Html.Encode(e.Speaker),
+                $"\"{Html.Encode(e.Pair.Anchor.Text)}\"<br>{Chips(e.Pair.Anchor.Phonemes, null)}",
+                (e.Pair.KeywordText is { } t ? $"\"{Html.Encode(t)}\"" : "<span style=\"color:#999\">(phonemes changed)</span>") + $"<br>{Chips(e.Pair.Keyword, prefixes)}",
+                e.Pair.EditDistance.ToString()));
+        }
+        return html.Append("</table>").ToString();
+    }
+
     /// <summary>An enrolled keyword: its text and its phonemes as chips.</summary>
     public static string Render(SlickKeyword keyword) =>
         $"<div style=\"{Html.BlockStyle}\"><b>\"{Html.Encode(keyword.Text)}\"</b> · {keyword.Phonemes.Length} phonemes of L = {keyword.Padded.Length}: " +
