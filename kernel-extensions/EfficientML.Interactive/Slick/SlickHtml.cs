@@ -158,10 +158,13 @@ public static class SlickHtml
         var html = new StringBuilder($"<div style=\"{Html.BlockStyle}\"><div><b>SLiCK's cost</b> for a {Format.Fixed(cost.WindowSeconds, 1)}-s window ({cost.Frames} log-mel frames)</div>");
         html.Append($"<table style=\"{Html.TableStyle}\">" + Html.Header("part", "runs", "parameters", "MACs", "ms (batch 1)"));
         string Ms(double? ms) => ms is { } m ? Format.Fixed(m, 3) : "—";
-        html.Append(Html.NumberRow("audio encoder + CTC head + keys", "once per window", Format.Count(cost.AudioParameters), Format.Count(cost.AudioMacs), Ms(cost.AudioMs)));
-        html.Append(Html.NumberRow("text encoder", "once per keyword (enrolment)", Format.Count(cost.TextParameters), Format.Count(cost.TextMacs), Ms(cost.TextMs)));
-        html.Append(Html.NumberRow("matcher", "per window and keyword", Format.Count(cost.MatcherParameters), Format.Count(cost.MatcherMacs), Ms(cost.MatcherMs)));
-        html.Append(Html.NumberRow("<b>all</b>", "", Format.Count(cost.Parameters), "", ""));
+        string Row(string part, string runs, params string[] numbers) =>
+            $"<tr><td style=\"{Html.CellStyle}\">{part}</td><td style=\"{Html.CellStyle}\">{runs}</td>" +
+            string.Concat(numbers.Select(n => $"<td style=\"{Html.NumberCellStyle}\">{n}</td>")) + "</tr>";
+        html.Append(Row("audio encoder + CTC head + keys", "once per window", Format.Count(cost.AudioParameters), Format.Count(cost.AudioMacs), Ms(cost.AudioMs)));
+        html.Append(Row("text encoder", "once per keyword (enrolment)", Format.Count(cost.TextParameters), Format.Count(cost.TextMacs), Ms(cost.TextMs)));
+        html.Append(Row("matcher", "per window and keyword", Format.Count(cost.MatcherParameters), Format.Count(cost.MatcherMacs), Ms(cost.MatcherMs)));
+        html.Append(Row("<b>all</b>", "", Format.Count(cost.Parameters), "", ""));
         return html.Append("</table></div>").ToString();
     }
 }
