@@ -303,6 +303,23 @@ public sealed class MagicGenerator
                 Add("--baseline", Pick(["gb0", "gb1"]));
                 Add("--report", Pick(["gr0", "gr1"]));
                 break;
+            case "#!kws-match":
+                // No SLiCK model is set up: every call ends at the model lookup or before it, in one message.
+                Maybe(0.8, "--model", Pick(["sk", "cg", "slick"]));
+                Add("--keywords", Pick(["brave", "brave, bravo", "thank you", "", "héllo", "hey computer please stop the whale now"]));
+                if (Chance(0.7))
+                {
+                    Add("--text", Pick(["a brave whale", "thank you", "call me ishmael"]));
+                    Maybe(0.5, "--voice", Pick(["real", "en-us", "en-us+f2", "en-gb-scotland+m3", "klingon"]));
+                    Maybe(0.3, "--seed", Int(0, 9));
+                }
+                else
+                {
+                    Add("--stream", Pick(["5", "8", "2"]));
+                    Maybe(0.4, "--threshold", Pick(["0.3", "0.5", "0.9"]));
+                }
+                Maybe(0.3, "--name", Pick(["km0", "km1"]));
+                break;
             case "#!prefill":
             {
                 // Small prompts on the pretrained model; now and then real MPI processes (each call starts them) or a search.
