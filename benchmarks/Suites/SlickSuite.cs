@@ -35,9 +35,9 @@ public sealed class SlickSuite : IBenchmarkSuite
                 keywords = ScanKeywords(data.Dataset.Phrases.Test, quick ? 1 : 3);
                 streams = keywords.Select((k, i) => SlickStream.Build(options.Dataset, data.Dataset.Phrases, k, seconds: quick ? 40 : 240, seed: 11 + i)).ToArray();
             }
-            double threshold = SlickTraining.Score(model, data.Validation).Roc().EerThreshold;
+            double threshold = trial.Threshold;
             using var spotter = new SlickSpotter(model, options.Dataset.ClipSeconds);
-            var scores = keywords.Select((k, i) => spotter.Scan(streams[i].Samples, [spotter.Enrol(k)], new SlickScanOptions { Threshold = threshold }, streams[i].Events).Score!);
+            var scores = keywords.Select((k, i) => spotter.Scan(streams[i].Samples, [spotter.Enrol(k)], new SlickScanOptions(), streams[i].Events).Score!);
             var total = scores.Aggregate((a, b) => new SlickScanScore(a.Said + b.Said, a.Hits + b.Hits, a.FalseAlarms + b.FalseAlarms, a.Seconds + b.Seconds));
             scans.Add((trial.Variant.Name, total, threshold));
         }, run =>

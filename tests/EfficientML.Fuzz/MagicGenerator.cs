@@ -304,7 +304,7 @@ public sealed class MagicGenerator
                 Add("--report", Pick(["gr0", "gr1"]));
                 break;
             case "#!kws-match":
-                // No SLiCK model is set up: every call ends at the model lookup or before it, in one message.
+                // "sk" is an untrained SLiCK model, "cg" a model of another kind, "slick" none at all.
                 Maybe(0.8, "--model", Pick(["sk", "cg", "slick"]));
                 Add("--keywords", Pick(["brave", "brave, bravo", "thank you", "", "héllo", "hey computer please stop the whale now"]));
                 if (Chance(0.7))

@@ -34,6 +34,8 @@ static class MagicWorker
         "var feats = TorchSharp.torch.randn(4, 40, 98);",
         // An untrained gated conformer spotter (its gates start open), for #!gates.
         "var cg = new EfficientML.GatedConformer.ConformerSpotter(new EfficientML.GatedConformer.GatedConformerConfig { Width = 32, Blocks = 2, FeedForwardWidth = 64 });",
+        // An untrained SLiCK model, for #!kws-match (a small one: matching and scanning run to the end).
+        "var sk = new EfficientML.Slick.SlickModel(new EfficientML.Slick.SlickModelConfig { Width = 16, Heads = 2, HeadHidden = 8 });",
         "var notAModel = 42;",
     ];
 

@@ -95,7 +95,7 @@ public class SlickChartsTests
         scores[8, 0] = 0.9f;
         scores[16, 0] = 0.7f;
         var detections = new List<SlickDetection> { new(0, "brave", 8 * 0.25 + 1.25, 0.9), new(0, "brave", 16 * 0.25 + 1.25, 0.7) };
-        var scan = new SlickScan([Brave()], scores, 0.25, 2.5, 8, detections, new SlickScanScore(1, 1, 1, 8));
+        var scan = new SlickScan([Brave()], scores, 0.25, 2.5, 8, 0.5, detections, new SlickScanScore(1, 1, 1, 8));
         var said = new List<KeywordEvent> { new("brave", 0, "en+m1", 3.0, 3.5), new("a grave whale", 1, "en+m1", 5.0, 6.0) };
         var json = GenericChart.toChartHTML(SlickScanCharts.Scan(scan, said));
         Assert.Contains("hit: \\\"brave\\\" at 3.25 s", json.Replace("&quot;", "\\\""));

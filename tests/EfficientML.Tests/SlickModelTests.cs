@@ -103,6 +103,11 @@ public class SlickModelTests
         Assert.Equal(4, match.Prefixes.Length);
         Assert.Equal(4, match.Attention.GetLength(0));
         Assert.InRange(match.Score, 0, 1);
+        // A scan decides at the model's threshold unless told otherwise.
+        model.DecisionThreshold = 0.7;
+        Assert.Equal(0.7, spotter.Scan(new float[48000], [keyword]).Threshold);
+        Assert.Equal(0.2, spotter.Scan(new float[48000], [keyword], new SlickScanOptions { Threshold = 0.2 }).Threshold);
+        Assert.Contains("threshold", Assert.Throws<InvalidSettingsException>(() => spotter.Scan(new float[48000], [keyword], new SlickScanOptions { Threshold = 1 })).Message);
     }
 
     [Fact]
@@ -194,7 +199,13 @@ public class SlickExperimentTests
             Variants = [SlickVariant.Baseline, SlickVariant.Slick],
         };
         var seen = new List<(string, int, int)>();
-        var ablation = SlickExperiment.Run(options, (trial, model, data) => seen.Add((trial.Variant.Name, trial.Seed, data.Train.Count)));
+        var ablation = SlickExperiment.Run(options, (trial, model, data) =>
+        {
+            seen.Add((trial.Variant.Name, trial.Seed, data.Train.Count));
+            // The model decides at the equal-error point of the validation pairs.
+            Assert.Equal(Math.Clamp(SlickTraining.Score(model, data.Validation).Roc().EerThreshold, 1e-3, 1 - 1e-3), model.DecisionThreshold, 6);
+            Assert.Equal(model.DecisionThreshold, trial.Threshold);
+        });
         Assert.Equal([("without subsequence", 1, 24), ("SLiCK", 1, 24), ("without subsequence", 2, 24), ("SLiCK", 2, 24)], seen);
         Assert.Equal(4, ablation.Trials.Count);
         Assert.Equal(50 * 3, ablation.RealPairs);

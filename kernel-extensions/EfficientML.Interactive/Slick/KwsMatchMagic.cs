@@ -24,7 +24,7 @@ public sealed class KwsMatchCommand : KernelDirectiveCommand, ICSharpEquivalent
     public OptionText? Voice { get; set; }
     /// <summary>Seconds of a long recording to scan instead of a clip.</summary>
     public OptionText? Stream { get; set; }
-    /// <summary>Score at which a scan detects a keyword.</summary>
+    /// <summary>Score at which a scan detects a keyword (default: the model's decision threshold).</summary>
     public OptionText? Threshold { get; set; }
     /// <summary>Seed of the voice's variation or of the recording.</summary>
     public OptionText? Seed { get; set; }
@@ -74,7 +74,7 @@ static class KwsMatchMagic
 
     /// <summary>The options of one <c>#!kws-match</c> line, checked.</summary>
     internal sealed record Request(string Model, IReadOnlyList<string> Keywords, string? Text, SynthesisVoice? Voice, bool Real, double? StreamSeconds,
-        double Threshold, int Seed, string Result);
+        double? Threshold, int Seed, string Result);
 
     internal static Request Read(KwsMatchCommand c)
     {
@@ -88,7 +88,7 @@ static class KwsMatchMagic
         if (hasStream && c.Voice is not null) throw new MagicException("--voice goes with --text; a --stream recording is said by the test voices.");
         if (hasText && c.Threshold is not null) throw new MagicException("--threshold goes with --stream; a clip shows every keyword's score.");
         int seed = OptionValues.Int(c.Seed, "--seed", 0, min: 0, max: 1_000_000);
-        double threshold = OptionValues.Double(c.Threshold, "--threshold", 0.5, min: 1e-6, max: 0.999999);
+        double? threshold = c.Threshold is null ? null : OptionValues.Double(c.Threshold, "--threshold", 0.5, min: 1e-6, max: 0.999999);
         if (hasStream)
         {
             double seconds = OptionValues.Double(c.Stream, "--stream", 30, min: 5, max: 600, why: "it is the recording's length in seconds");
@@ -130,7 +130,7 @@ static class KwsMatchMagic
         if (r.StreamSeconds is { } seconds)
             return code +
                    $"var {n}Recording = SlickStream.Build(new SlickDatasetOptions(), SlickPhrases.Build(), {CSharpSource.String(r.Keywords[0])}, seconds: {CSharpSource.Literal(seconds)}, seed: {r.Seed});\n" +
-                   $"var {n}Options = new SlickScanOptions {{ Threshold = {CSharpSource.Literal(r.Threshold)} }};\n" +
+                   (r.Threshold is { } t ? $"var {n}Options = new SlickScanOptions {{ Threshold = {CSharpSource.Literal(t)} }};\n" : $"var {n}Options = new SlickScanOptions();\n") +
                    $"var {n} = {n}Spotter.Scan({n}Recording.Samples, {n}Keywords, {n}Options, {n}Recording.Events);\n" +
                    $"SlickMatchHtml.Stream({n}Recording, {n}, {n}Options).DisplayAs(\"text/html\");";
         var audio = r.Real

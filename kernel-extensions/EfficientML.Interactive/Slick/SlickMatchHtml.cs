@@ -49,8 +49,8 @@ public static class SlickMatchHtml
             html.Append(AudioHtml.View(stream.Samples, stream.SampleRate, $"The recording: {stream.Events.Count} phrases said"));
         if (scan.Score is { } s)
             html.Append($"<div><b>{s.Hits}/{s.Said}</b> keyword utterances detected, <b>{s.FalseAlarms}</b> false alarm{(s.FalseAlarms == 1 ? "" : "s")} " +
-                        $"({Format.Fixed(s.FalseAlarmsPerHour, 0)} per hour) at threshold {Format.Fixed(options.Threshold, 2)}.</div>");
-        html.Append(ChartHtml.Fragment(SlickScanCharts.Scan(scan, stream?.Events, options.Threshold, options.ToleranceSeconds)));
+                        $"({Format.Fixed(s.FalseAlarmsPerHour, 0)} per hour) at threshold {Format.Fixed(scan.Threshold, 2)}.</div>");
+        html.Append(ChartHtml.Fragment(SlickScanCharts.Scan(scan, stream?.Events, scan.Threshold, options.ToleranceSeconds)));
         if (scan.Detections.Count > 0)
         {
             html.Append($"<table style=\"{Html.TableStyle}\">" + Html.Header("at", "keyword", "score", "what was said there"));

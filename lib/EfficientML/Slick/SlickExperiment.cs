@@ -67,8 +67,11 @@ public sealed record SlickExperimentOptions
     }
 }
 
-/// <summary>One trained model of the ablation: its variant, seed, training record and scores on the test and real-voice pairs.</summary>
-public sealed record SlickTrial(SlickVariant Variant, int Seed, TrainingRun Run, SlickScores Test, SlickScores? Real)
+/// <summary>
+/// One trained model of the ablation: its variant, seed, training record, decision threshold (the equal-error point of
+/// the validation pairs) and scores on the test and real-voice pairs.
+/// </summary>
+public sealed record SlickTrial(SlickVariant Variant, int Seed, TrainingRun Run, double Threshold, SlickScores Test, SlickScores? Real)
 {
     /// <summary>ROC of the named set: "easy", "hard", "real easy" or "real hard".</summary>
     public SlickRoc Roc(string set) => set switch
@@ -160,7 +163,10 @@ public static class SlickExperiment
         return new Data(dataset, SlickFeatures.Of(dataset.Train.Examples), SlickFeatures.Of(dataset.Validation.Examples), SlickFeatures.Of(dataset.Test.Examples), real);
     }
 
-    /// <summary>Trains one variant with one seed on <paramref name="data"/> and scores it.</summary>
+    /// <summary>
+    /// Trains one variant with one seed on <paramref name="data"/>, sets the model's <see cref="SlickModel.DecisionThreshold"/>
+    /// to the equal-error point of the validation pairs, and scores it on the test (and real-voice) pairs.
+    /// </summary>
     public static (SlickModel Model, SlickTrial Trial) Train(Data data, SlickVariant variant, int seed, SlickExperimentOptions options,
         Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
     {
@@ -169,9 +175,10 @@ public static class SlickExperiment
         var run = SlickTraining.NewRun($"{variant.Name}, seed {seed}", options.Training with { Seed = seed });
         SlickTraining.Train(model, data.Train, data.Dataset.Phrases.Train, data.Validation, run, variant.Weights, progress: progress, cancellation: cancellation);
         run.ThrowIfDiverged();
+        model.DecisionThreshold = Math.Clamp(SlickTraining.Score(model, data.Validation).Roc().EerThreshold, 1e-3, 1 - 1e-3);
         var test = SlickTraining.Score(model, data.Test);
         var real = data.Real is null ? null : SlickTraining.Score(model, data.Real);
-        return (model, new SlickTrial(variant, seed, run, test, real));
+        return (model, new SlickTrial(variant, seed, run, model.DecisionThreshold, test, real));
     }
 
     /// <summary>

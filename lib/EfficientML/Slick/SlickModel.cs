@@ -70,6 +70,13 @@ public sealed class SlickModel : nn.Module
     /// <summary>The model's shape.</summary>
     public SlickModelConfig Config { get; }
 
+    /// <summary>
+    /// The score at or above which a spotter decides "the keyword is said". A match score is not a calibrated probability,
+    /// so training sets this to the equal-error point of the validation pairs (<see cref="SlickExperiment.Train"/>);
+    /// 0.5 until then.
+    /// </summary>
+    public double DecisionThreshold { get; set; } = 0.5;
+
     /// <summary>Number of parameters of the audio side (encoder and CTC head), computed once per window of audio.</summary>
     public long AudioParameters => Count(frontEnd, frontNorm, conv, convNorm, audioGru, ctcHead);
 

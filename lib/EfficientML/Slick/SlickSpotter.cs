@@ -33,8 +33,8 @@ public sealed record SlickScanOptions
     /// <summary>Seconds between the starts of two windows.</summary>
     public double HopSeconds { get; init; } = 0.25;
 
-    /// <summary>Score at or above which a window is a detection.</summary>
-    public double Threshold { get; init; } = 0.5;
+    /// <summary>Score at or above which a window is a detection; null: the model's <see cref="SlickModel.DecisionThreshold"/>.</summary>
+    public double? Threshold { get; init; }
 
     /// <summary>After a detection, the best window within this time is kept and the rest ignored.</summary>
     public double RefractorySeconds { get; init; } = 1.5;
@@ -46,7 +46,7 @@ public sealed record SlickScanOptions
     public SlickScanOptions Validate()
     {
         if (!(HopSeconds is >= 0.01 and <= 10)) throw new InvalidSettingsException($"The hop is 0.01 to 10 s (got {HopSeconds}).");
-        if (!(Threshold is > 0 and < 1)) throw new InvalidSettingsException($"The threshold is a probability between 0 and 1 (got {Threshold}).");
+        if (Threshold is { } t && !(t is > 0 and < 1)) throw new InvalidSettingsException($"The threshold is a probability between 0 and 1 (got {Threshold}).");
         if (!(RefractorySeconds is >= 0 and <= 60)) throw new InvalidSettingsException($"The refractory time is 0 to 60 s (got {RefractorySeconds}).");
         if (!(ToleranceSeconds is >= 0 and <= 10)) throw new InvalidSettingsException($"The tolerance is 0 to 10 s (got {ToleranceSeconds}).");
         return this;
@@ -58,10 +58,10 @@ public sealed record SlickDetection(int Keyword, string Text, double Seconds, do
 
 /// <summary>
 /// A scan of a long recording: every window's score for every keyword [windows, keywords] (window w starts at
-/// w × hop), the detections, and, when the words said are known, hits, misses and false alarms per hour.
+/// w × hop), the threshold used, the detections, and, when the words said are known, hits, misses and false alarms per hour.
 /// </summary>
 public sealed record SlickScan(IReadOnlyList<SlickKeyword> Keywords, float[,] Scores, double HopSeconds, double WindowSeconds, double Seconds,
-    IReadOnlyList<SlickDetection> Detections, SlickScanScore? Score);
+    double Threshold, IReadOnlyList<SlickDetection> Detections, SlickScanScore? Score);
 
 /// <summary>How a scan's detections compare with the keywords really said.</summary>
 public sealed record SlickScanScore(int Said, int Hits, int FalseAlarms, double Seconds)
@@ -233,9 +233,10 @@ public sealed class SlickSpotter : IDisposable
                 for (int w = 0; w < n; w++) scores[start + w, k] = probabilities[w];
             }
         }
-        var detections = Detect(scores, keywords, options, ClipSeconds);
+        double threshold = options.Threshold ?? Model.DecisionThreshold;
+        var detections = Detect(scores, keywords, options with { Threshold = threshold }, ClipSeconds);
         var score = said is null ? null : ScoreAgainst(detections, keywords, said, options, (double)samples.Length / rate);
-        return new SlickScan(keywords, scores, options.HopSeconds, ClipSeconds, (double)samples.Length / rate, detections, score);
+        return new SlickScan(keywords, scores, options.HopSeconds, ClipSeconds, (double)samples.Length / rate, threshold, detections, score);
     }
 
     internal static List<SlickDetection> Detect(float[,] scores, IReadOnlyList<SlickKeyword> keywords, SlickScanOptions options, double windowSeconds)
@@ -245,7 +246,7 @@ public sealed class SlickSpotter : IDisposable
         for (int k = 0; k < keywords.Count; k++)
             for (int w = 0; w < windows; w++)
             {
-                if (scores[w, k] < options.Threshold) continue;
+                if (scores[w, k] < options.Threshold!.Value) continue;
                 int best = w;
                 for (int v = w + 1; v < Math.Min(windows, w + refractory + 1); v++)
                     if (scores[v, k] > scores[best, k]) best = v;
