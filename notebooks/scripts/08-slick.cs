@@ -374,7 +374,7 @@ var rocs = new[] { slickTrial, baselineTrial }.SelectMany(t => new[] { t.Test.Ea
 Check(rocs.All(r => r.Auc is >= 0 and <= 1 && r.Eer is >= 0 and <= 1), "every AUC and EER lies in [0, 1]");
 Check(Math.Abs(SlickRoc.Of(slickTrial.Test.Scores, slickTrial.Test.Labels).Auc - slickTrial.Test.Roc().Auc) < 1e-12, "the ROC is computed from the scores");
 Check(typedRows.All(r => r.OnKeyword.All(m => m.Prefixes.Length == m.Keyword.Phonemes.Length)), "a match has one prefix probability per keyword phoneme");
-Check(new[] { scan, eerScan }.All(x => x.Score!.Hits <= x.Score.Said && x.Score.Said > 0), "the scans' hits are among the keywords really said");
+Check(new[] { scan, strictScan }.All(x => x.Score!.Hits <= x.Score.Said && x.Score.Said > 0), "the scans' hits are among the keywords really said");
 Check(cost.Parameters == slickModel.parameters().Sum(p => p.numel()), "the cost model counts every parameter of the model");
 if (!quick)
     Check(slickTrial.Test.Easy.Auc > 0.5, $"SLiCK separates positives from easy negatives better than chance (AUC {slickTrial.Test.Easy.Auc:P1})");
