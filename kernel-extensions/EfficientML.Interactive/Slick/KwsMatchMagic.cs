@@ -65,7 +65,7 @@ static class KwsMatchMagic
             .AddCompletions(() => [RealVoice, "en-us", "en-us+f2", "en-us+m3", "en+f3", "en-gb-scotland+m1"]));
         directive.Parameters.Add(new KernelDirectiveParameter("--stream",
             "Scan a long recording of this many seconds, 5 to 600, in which the first keyword is said among test phrases (this or --text)."));
-        directive.Parameters.Add(new KernelDirectiveParameter("--threshold", "Score at which a scan detects a keyword, above 0 and below 1 (default 0.5)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--threshold", "Score at which a scan detects a keyword, above 0 and below 1 (default: the model's DecisionThreshold, the equal-error point of its validation pairs)."));
         directive.Parameters.Add(new KernelDirectiveParameter("--seed", "Seed of the voice's variation or of the recording (default 0)."));
         directive.Parameters.Add(new KernelDirectiveParameter("--name",
             $"Variable name for the result in C# cells: the list of SlickMatch (default '{DefaultMatchName}') or the SlickScan (default '{DefaultScanName}')."));

@@ -25,10 +25,10 @@ public static class SlickMatchHtml
         ArgumentNullException.ThrowIfNull(samples);
         var html = new StringBuilder($"<div style=\"{Html.BlockStyle}\">");
         html.Append(AudioHtml.View(samples, 16000, caption ?? "The clip"));
-        html.Append($"<table style=\"{Html.TableStyle}\">" + Html.Header("keyword", "phonemes", "match score", "verdict (≥ 0.5)"));
+        html.Append($"<table style=\"{Html.TableStyle}\">" + Html.Header("keyword", "phonemes", "match score", "verdict"));
         foreach (var m in matches)
             html.Append(Html.Row($"<b>{Html.Encode(m.Keyword.Text)}</b>", $"<code>{Html.Encode(m.Keyword.PhonemeNames)}</code>", Format.Fixed(m.Score, 3),
-                m.Score >= 0.5 ? "<span style=\"color:#1a9850\">heard</span>" : "<span style=\"color:#999\">not heard</span>"));
+                m.Detected ? $"<span style=\"color:#1a9850\">heard (≥ {Format.Fixed(m.Threshold, 2)})</span>" : $"<span style=\"color:#999\">not heard (&lt; {Format.Fixed(m.Threshold, 2)})</span>"));
         html.Append("</table>");
         foreach (var m in matches)
             html.Append(SlickHtml.Phonemes(m.Keyword.Phonemes, m.Heard)).Append(ChartHtml.Fragment(SlickAlignmentCharts.Alignment(m)));

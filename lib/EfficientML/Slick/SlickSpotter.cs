@@ -19,10 +19,13 @@ public sealed record SlickKeyword(string Text, int[] Phonemes, int[] Padded)
 /// One clip against one enrolled keyword: the match probability, the probability of each prefix of the keyword
 /// (position k: "the first k + 1 phonemes are in the audio"), the cross-attention of each keyword phoneme over the audio
 /// encodings [phonemes, T'] (one encoding every <see cref="FrameSeconds"/>), and the phonemes the CTC head hears in the
-/// clip (greedy decoding: best label per step, repeats and blanks removed).
+/// clip (greedy decoding: best label per step, repeats and blanks removed), and the model's decision threshold.
 /// </summary>
-public sealed record SlickMatch(SlickKeyword Keyword, double Score, float[] Prefixes, float[,] Attention, double FrameSeconds, int[] Heard)
+public sealed record SlickMatch(SlickKeyword Keyword, double Score, float[] Prefixes, float[,] Attention, double FrameSeconds, int[] Heard, double Threshold = 0.5)
 {
+    /// <summary>Whether the score reaches the decision threshold.</summary>
+    public bool Detected => Score >= Threshold;
+
     /// <summary>The phonemes the CTC head hears, space-separated.</summary>
     public string HeardNames => string.Join(" ", Heard.Select(Phonemizer.Name));
 }
@@ -176,7 +179,8 @@ public sealed class SlickSpotter : IDisposable
             var array = new float[n, weights.shape[1]];
             var flat = weights.data<float>().ToArray();
             Buffer.BlockCopy(flat, 0, array, 0, flat.Length * sizeof(float));
-            matches.Add(new SlickMatch(keywords[k], scores[k], subsequence[k].narrow(0, 0, n).sigmoid().data<float>().ToArray(), array, FrameSeconds, heard));
+            matches.Add(new SlickMatch(keywords[k], scores[k], subsequence[k].narrow(0, 0, n).sigmoid().data<float>().ToArray(), array, FrameSeconds, heard,
+                Model.DecisionThreshold));
         }
         return matches;
     }
