@@ -37,8 +37,7 @@ public sealed class SlickSuite : IBenchmarkSuite
             }
             double threshold = trial.Threshold;
             using var spotter = new SlickSpotter(model, options.Dataset.ClipSeconds);
-            var scores = keywords.Select((k, i) => spotter.Scan(streams[i].Samples, [spotter.Enrol(k)], new SlickScanOptions(), streams[i].Events).Score!);
-            var total = scores.Aggregate((a, b) => new SlickScanScore(a.Said + b.Said, a.Hits + b.Hits, a.FalseAlarms + b.FalseAlarms, a.Seconds + b.Seconds));
+            var total = SlickScanScore.Sum(keywords.Select((k, i) => spotter.Scan(streams[i].Samples, [spotter.Enrol(k)], new SlickScanOptions(), streams[i].Events).Score!));
             scans.Add((trial.Variant.Name, total, threshold));
         }, run =>
         {

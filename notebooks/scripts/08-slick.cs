@@ -104,7 +104,7 @@ Seeding.Everything(0);
 var fresh = new SlickModel(experiment.Model with { MaxKeywordLength = L });
 fresh.eval();
 var handSpeech = SpeechSynthesizer.Open().Synthesize("a brave whale", new SynthesisVoice { Voice = "en-us", Variant = "f2" });
-var handWindow = new SlickSpotter(fresh, experiment.Dataset.ClipSeconds).Window(handSpeech.Samples);   // centred in a 2.5-s window
+var handWindow = AudioMixing.Centre(handSpeech.Samples, (int)Math.Round(experiment.Dataset.ClipSeconds * 16000));   // centred in a 2.5-s window
 var handFeatures = KeywordFeatures.Normalise(new LogMel().Compute(tensor(handWindow, new long[] { 1, handWindow.Length })));  // [1, 40 mels, frames]
 var handIds = phonemizer.Keyword(myWord, L);
 int handLength = phonemizer.Phonemize(myWord).Length;

@@ -83,8 +83,10 @@ public class SlickModelTests
         // Mann–Whitney: matches 0.8, 0.6, 0.3 against non-matches 0.7, 0.2: pairs won 2 + 1 + 1 of 6.
         var mixed = SlickRoc.Of([0.8f, 0.6f, 0.3f, 0.7f, 0.2f], [1, 1, 1, 0, 0]);
         Assert.Equal(4.0 / 6, mixed.Auc, 12);
-        // Thresholds between 0.3 and 0.6 give FPR 1/2, FNR 1/3 ... the crossing lies at 0.4 by interpolation of the ROC.
-        Assert.InRange(mixed.Eer, 1.0 / 3, 1.0 / 2);
+        // The ROC runs (0,0) (0,1/3) (1/2,1/3) (1/2,2/3) (1/2,1) (1,1); FPR − FNR turns from −1/6 to +1/6 between the third
+        // and fourth points (thresholds 0.7 and 0.6), halfway: FPR = FNR = 1/2 there, at threshold 0.65.
+        Assert.Equal(0.5, mixed.Eer, 12);
+        Assert.Equal(0.65, mixed.EerThreshold, 6);
         Assert.Throws<InvalidSettingsException>(() => SlickRoc.Of([0.1f, 0.2f], [1, 1]));
     }
 
@@ -176,6 +178,15 @@ public class SlickCostAndScanTests
         var score = SlickSpotter.ScoreAgainst(detections, keywords, said, options, seconds: 3600);
         Assert.Equal((2, 1, 1), (score.Said, score.Hits, score.FalseAlarms));
         Assert.Equal(1, score.FalseAlarmsPerHour, 9);
+        Assert.Equal(new SlickScanScore(4, 2, 2, 7200), SlickScanScore.Sum([score, score]));
+    }
+
+    [Fact]
+    public void AWindowCentresTheClipPaddedOrCut()
+    {
+        Assert.Equal([0, 1, 2, 3, 0, 0], Audio.AudioMixing.Centre([1, 2, 3], 6));          // odd room: one more zero after
+        Assert.Equal([2, 3, 4], Audio.AudioMixing.Centre([1, 2, 3, 4, 5], 3));              // the middle of a longer clip
+        Assert.Equal([1, 2], Audio.AudioMixing.Centre([1, 2], 2));
     }
 }
 

@@ -149,7 +149,7 @@ static class KwsMatchMagic
         var r = Read(c);
         var model = ModelOption.Find<SlickModel>(session, r.Model, "match keywords with", "Train one first (SlickExperiment.Train in a C# cell)", "SLiCK model");
         var name = session.ResultName(r.Result, "--name", r.Result);
-        var spotter = new SlickSpotter(model);
+        using var spotter = new SlickSpotter(model);
         var keywords = r.Keywords.Select(spotter.Enrol).ToList();
         if (r.StreamSeconds is { } seconds)
         {

@@ -18,9 +18,9 @@ public static class SlickHtml
         var html = new StringBuilder($"<table style=\"{Html.TableStyle}\">" + Html.Header("pairs", "count", "mean score", "scored ≥ 0.5"));
         foreach (var kind in Enum.GetValues<SlickPairKind>())
         {
-            var these = Enumerable.Range(0, scores.Scores.Length).Where(i => scores.Kinds[i] == kind).Select(i => (double)scores.Scores[i]).ToList();
-            if (these.Count == 0) continue;
-            html.Append(Html.NumberRow(KindName(kind), Format.Count(these.Count), Format.Fixed(these.Average(), 3), Html.Percent(these.Count(s => s >= 0.5) / (double)these.Count)));
+            var these = scores.Of(kind);
+            if (these.Length == 0) continue;
+            html.Append(Html.NumberRow(KindName(kind), Format.Count(these.Length), Format.Fixed(these.Average(), 3), Html.Percent(these.Count(s => s >= 0.5) / (double)these.Length)));
         }
         return html.Append("</table>").ToString();
     }

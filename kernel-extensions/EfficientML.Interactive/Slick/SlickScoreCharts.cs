@@ -16,7 +16,7 @@ public static class SlickScoreCharts
         int colour = 0;
         foreach (var kind in Enum.GetValues<SlickPairKind>())
         {
-            var these = Enumerable.Range(0, scores.Scores.Length).Where(i => scores.Kinds[i] == kind).Select(i => (double)scores.Scores[i]).ToArray();
+            var these = scores.Of(kind);
             int index = colour++;
             if (these.Length == 0) continue;
             var bins = Enumerable.Range(0, 20).Select(b => these.Count(s => Math.Min(19, (int)(s * 20)) == b)).ToArray();

@@ -75,6 +75,19 @@ public static class AudioMixing
     }
 
     /// <summary>
+    /// <paramref name="x"/> centred in <paramref name="length"/> samples: padded with zeros on both sides when shorter, its
+    /// middle <paramref name="length"/> samples when longer.
+    /// </summary>
+    public static float[] Centre(float[] x, int length)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var centred = new float[length];
+        int n = Math.Min(x.Length, length);
+        Array.Copy(x, (x.Length - n) / 2, centred, (length - n) / 2, n);
+        return centred;
+    }
+
+    /// <summary>
     /// <paramref name="x"/> low-passed at <paramref name="cutoffHz"/> (the −6 dB point) by a linear-phase windowed-sinc FIR filter
     /// with a Blackman window and 2·<paramref name="halfWidth"/>+1 taps, centred so nothing is delayed; same length, zeros assumed
     /// outside. With the default 129 taps the transition band is about 5.5·rate/129 wide (≈ 680 Hz at 16 kHz) and the stop band is

@@ -60,10 +60,11 @@ public sealed record SlickCost(double WindowSeconds, int Frames, long AudioParam
         using var keyword = tensor(Phonemizer.Pad(Enumerable.Range(1, Math.Min(12, model.Config.MaxKeywordLength)).ToArray(), model.Config.MaxKeywordLength)
             .Select(i => (long)i).ToArray(), [1, model.Config.MaxKeywordLength]);
         using var mask = model.KeywordMask(keyword);
-        var (encoding, _) = model.EncodeAudio(features);
+        var (encoding, ctc) = model.EncodeAudio(features);
         using var kv = model.AudioKeys(encoding);
         using var text = model.EncodeText(keyword);
         encoding.Dispose();
+        ctc.Dispose();
         var medians = Latency.Medians(
         [
             () => { using var s = NewDisposeScope(); var (e, _) = model.EncodeAudio(features); model.AudioKeys(e); },

@@ -109,7 +109,7 @@ public sealed class SlickRealVoice
         var examples = new List<SlickExample>(Clips.Count * 3);
         foreach (var clip in Clips)
         {
-            var samples = Fit(clip.Clip.Samples, length);
+            var samples = AudioMixing.Centre(clip.Clip.Samples, length);
             var anchor = clip.Phrase;
             foreach (var pair in new[]
             {
@@ -120,14 +120,5 @@ public sealed class SlickRealVoice
                 examples.Add(new SlickExample((float[])samples.Clone(), Phonemizer.Pad(pair.Keyword, maxKeywordLength), pair.Label, pair.Kind, pair, Speaker, double.PositiveInfinity));
         }
         return examples;
-    }
-
-    /// <summary><paramref name="samples"/> centred in <paramref name="length"/> samples of silence, or their middle <paramref name="length"/> samples.</summary>
-    static float[] Fit(float[] samples, int length)
-    {
-        var result = new float[length];
-        if (samples.Length <= length) Array.Copy(samples, 0, result, (length - samples.Length) / 2, samples.Length);
-        else Array.Copy(samples, (samples.Length - length) / 2, result, 0, length);
-        return result;
     }
 }

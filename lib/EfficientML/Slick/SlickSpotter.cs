@@ -78,6 +78,10 @@ public sealed record SlickScanScore(int Said, int Hits, int FalseAlarms, double 
     /// <summary>False alarms per hour of audio.</summary>
     public double FalseAlarmsPerHour => Seconds == 0 ? 0 : FalseAlarms * 3600.0 / Seconds;
 
+    /// <summary>The scores of several recordings together.</summary>
+    public static SlickScanScore Sum(IEnumerable<SlickScanScore> scores) =>
+        scores.Aggregate(new SlickScanScore(0, 0, 0, 0), (a, b) => new SlickScanScore(a.Said + b.Said, a.Hits + b.Hits, a.FalseAlarms + b.FalseAlarms, a.Seconds + b.Seconds));
+
     /// <inheritdoc/>
     public override string ToString() => $"{Hits}/{Said} hits, {FalseAlarms} false alarms ({FalseAlarmsPerHour:0.#}/h)";
 }
@@ -150,14 +154,7 @@ public sealed class SlickSpotter : IDisposable
     }
 
     /// <summary><paramref name="samples"/> (16 kHz) centred in a window of <see cref="ClipSeconds"/> (padded with silence, or cut at both ends).</summary>
-    public float[] Window(float[] samples)
-    {
-        int length = (int)Math.Round(ClipSeconds * LogMel.Options.SampleRate);
-        var window = new float[length];
-        int n = Math.Min(samples.Length, length);
-        Array.Copy(samples, (samples.Length - n) / 2, window, (length - n) / 2, n);
-        return window;
-    }
+    public float[] Window(float[] samples) => AudioMixing.Centre(samples, (int)Math.Round(ClipSeconds * LogMel.Options.SampleRate));
 
     /// <summary>The clip (16 kHz, centred in a window) against every keyword; the audio is encoded once.</summary>
     public IReadOnlyList<SlickMatch> Match(float[] samples, IReadOnlyList<SlickKeyword> keywords)
@@ -166,7 +163,8 @@ public sealed class SlickSpotter : IDisposable
         if (keywords.Count == 0) throw new InvalidSettingsException("Enrol at least one keyword to match against.");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        using var audio = tensor(Window(samples), [1, (long)Window(samples).Length]);
+        var window = Window(samples);
+        using var audio = tensor(window, [1, (long)window.Length]);
         var (encoding, ctc) = Model.EncodeAudio(KeywordFeatures.Normalise(LogMel.Compute(audio)));
         var heard = Greedy(ctc[0]);
         var (utterance, subsequence, attention) = Model.MatchKeys(Model.AudioKeys(encoding), Texts(keywords), Masks(keywords));
@@ -220,6 +218,8 @@ public sealed class SlickSpotter : IDisposable
         int windows = 1 + (samples.Length - window) / hop;
         var scores = new float[windows, keywords.Count];
         using var noGrad = no_grad();
+        using var texts = Texts(keywords);                                             // once per scan, for every window
+        using var masks = Masks(keywords);
         for (int start = 0; start < windows; start += batch)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -229,8 +229,6 @@ public sealed class SlickSpotter : IDisposable
             for (int w = 0; w < n; w++) Array.Copy(samples, (start + w) * hop, flat, w * window, window);
             var (encoding, _) = Model.EncodeAudio(KeywordFeatures.Normalise(LogMel.Compute(tensor(flat, [n, window]))));
             var kv = Model.AudioKeys(encoding);                                         // once per window, for every keyword
-            var texts = Texts(keywords);
-            var masks = Masks(keywords);
             for (int k = 0; k < keywords.Count; k++)
             {
                 var probabilities = Model.MatchKeys(kv, texts[k].expand(n, -1, -1), masks[k].expand(n, -1)).Utterance.sigmoid().data<float>().ToArray();

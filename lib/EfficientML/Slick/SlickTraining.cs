@@ -59,7 +59,7 @@ public sealed class SlickPairSampler(SlickFeatures pool, IReadOnlyList<SlickPhra
             var keyword = kind switch
             {
                 SlickPairKind.Positive => anchor.Phonemes,
-                SlickPairKind.EasyNegative => Other(anchor),
+                SlickPairKind.EasyNegative => SlickPairs.Easy(anchor, phrases, _rng).Keyword,
                 _ => Similar(anchor),
             };
             clips[b] = clip;
@@ -68,16 +68,6 @@ public sealed class SlickPairSampler(SlickFeatures pool, IReadOnlyList<SlickPhra
             SlickTargets.Prefixes(anchor.Phonemes, keyword, length).CopyTo(subsequence, b * length);
         }
         return (tensor(clips), tensor(keywords, [batch, length]), tensor(labels), tensor(subsequence, [batch, length]));
-    }
-
-    int[] Other(SlickPhrase anchor)
-    {
-        for (int attempt = 0; attempt < 100; attempt++)
-        {
-            var other = phrases[_rng.Next(phrases.Count)];
-            if (!other.Phonemes.AsSpan().SequenceEqual(anchor.Phonemes)) return other.Phonemes;
-        }
-        return SlickPairs.Substitute(anchor.Phonemes, SlickPairs.HardDistance, _rng);
     }
 
     int[] Similar(SlickPhrase anchor)
@@ -93,6 +83,9 @@ public sealed class SlickPairSampler(SlickFeatures pool, IReadOnlyList<SlickPhra
 /// <summary>Match scores of a set of pairs: the utterance-level probability of each pair, with its label and kind.</summary>
 public sealed record SlickScores(float[] Scores, int[] Labels, SlickPairKind[] Kinds, double Loss)
 {
+    /// <summary>The scores of the pairs of <paramref name="kind"/>, in order.</summary>
+    public float[] Of(SlickPairKind kind) => Enumerable.Range(0, Scores.Length).Where(i => Kinds[i] == kind).Select(i => Scores[i]).ToArray();
+
     /// <summary>The ROC over the positives and the negatives of <paramref name="kind"/> (null: every negative).</summary>
     public SlickRoc Roc(SlickPairKind? kind = null)
     {
