@@ -25,16 +25,18 @@ public sealed class GatedSuite : IBenchmarkSuite
     public IReadOnlyList<Measurement> Run(bool quick, TextWriter log)
     {
         var options = quick ? new GatedExperimentOptions().Quick() : new GatedExperimentOptions();
-        var report = GatedExperiment.Run(options, log.WriteLine, run =>
+        int[] seeds = quick ? [1] : [1, 2, 3];
+        var study = GatedExperiment.RunSeeds(options, seeds, log.WriteLine, run =>
         {
             var last = run.Steps.Count > 0 ? run.Steps[^1] : null;
-            if (last != null && (last.Step + 1) % 100 == 0) log.WriteLine($"{run.Name}: step {last.Step + 1}, loss {last.Loss:0.000}");
+            if (last != null && (last.Step + 1) % 500 == 0) log.WriteLine($"{run.Name} (seed {run.Options.Seed}): step {last.Step + 1}, loss {last.Loss:0.000}");
         });
+        var report = study.First;
         var (u, g) = (report.Ungated, report.Gated);
         string training = $"{report.DataSeconds / 60:0} min of audio ({options.Data.TrainStreams} speech + {options.Data.TrainNoiseStreams} noise streams for training); " +
             $"{options.Training.Training.Steps} steps × {options.Training.Training.BatchSize} crops of {options.Training.CropSteps * 0.04:0.##} s; " +
             $"{report.Parameters:N0} parameters + {report.GateParameters:N0} in gates; cost target {options.Training.CostTarget}";
-        var rows = new List<Measurement>
+        var detail = new List<Measurement>
         {
             new("gated: modules skipped on noise-only streams", g.SkippedOnNoise * 100, "%", Note:
                 $"{g.NoiseSeconds:0} s of noise and near-silence; by kind: {Kinds(g.SkippedOnNoiseByKind)}"),
@@ -43,22 +45,24 @@ public sealed class GatedSuite : IBenchmarkSuite
         foreach (var e in new[] { u, g })
         {
             bool baseline = e == u;
-            rows.Add(new($"{e.Name}: per-word accuracy (keywords and other words)", e.WordAccuracy * 100, "%", baseline ? null : u.Name,
+            detail.Add(new($"{e.Name}: per-word accuracy (keywords and other words)", e.WordAccuracy * 100, "%", baseline ? null : u.Name,
                 baseline ? null : e.WordAccuracy / u.WordAccuracy, $"{e.WordsCorrect}/{e.Words} words by unseen voices" + (baseline ? "; " + training : "")));
-            rows.Add(new($"{e.Name}: keyword hit rate", e.Detection.HitRate * 100, "%", baseline ? null : u.Name,
+            detail.Add(new($"{e.Name}: keyword hit rate", e.Detection.HitRate * 100, "%", baseline ? null : u.Name,
                 baseline ? null : e.Detection.HitRate / u.Detection.HitRate,
                 $"{e.Detection.Hits}/{e.Detection.Keywords} keywords; false alarms {e.Detection.FalseAlarmsPerHour:0} per hour of speech, " +
                 $"{e.NoiseFalseAlarmsPerHour:0} per hour of noise; threshold {options.Detector.Threshold}"));
-            rows.Add(new($"{e.Name}: localisation error (word centre)", e.Detection.MeanCentreErrorMs, "ms", Note:
+            detail.Add(new($"{e.Name}: localisation error (word centre)", e.Detection.MeanCentreErrorMs, "ms", Note:
                 $"start {e.Detection.MeanStartErrorMs:0} ms, end {e.Detection.MeanEndErrorMs:0} ms, over hits"));
         }
         var t = report.Timing;
-        rows.Add(new("conformer: compute per second of noise", t.UngatedNoise * 1000, "ms/s", Note: $"streamed in chunks of {options.ChunkFrames * 10} ms, batch 1"));
-        rows.Add(new("gated conformer: compute per second of noise", t.GatedNoise * 1000, "ms/s", "conformer", t.GatedNoise / t.UngatedNoise,
+        detail.Add(new("conformer: compute per second of noise", t.UngatedNoise * 1000, "ms/s", Note: $"streamed in chunks of {options.ChunkFrames * 10} ms, batch 1"));
+        detail.Add(new("gated conformer: compute per second of noise", t.GatedNoise * 1000, "ms/s", "conformer", t.GatedNoise / t.UngatedNoise,
             $"median of {t.Rounds} alternating rounds"));
-        rows.Add(new("conformer: compute per second of speech", t.UngatedSpeech * 1000, "ms/s"));
-        rows.Add(new("gated conformer: compute per second of speech", t.GatedSpeech * 1000, "ms/s", "conformer", t.GatedSpeech / t.UngatedSpeech,
+        detail.Add(new("conformer: compute per second of speech", t.UngatedSpeech * 1000, "ms/s"));
+        detail.Add(new("gated conformer: compute per second of speech", t.GatedSpeech * 1000, "ms/s", "conformer", t.GatedSpeech / t.UngatedSpeech,
             $"median of {t.Rounds} alternating rounds"));
+        var rows = SeedRows(study, training).ToList();
+        rows.AddRange(detail.Select(m => m with { Name = $"seed {seeds[0]}, {m.Name}" }));
         rows.AddRange(SlidingWindowContext(report, options, quick));
         report.UngatedModel.Dispose();
         report.GatedModel.Dispose();
@@ -97,6 +101,38 @@ public sealed class GatedSuite : IBenchmarkSuite
         yield return new("context: RepCNN (folded) sliding 1 s window every 100 ms, per second of speech", repcnn, "ms/s", "conformer",
             repcnn / plain, $"{cost.Parameters:N0} parameters, {cost.Macs / 1e6:0.0} M MACs per window; conformer {plain:0.0} ms/s, " +
             $"gated {gated:0.0} ms/s in the same rounds; median of {options.TimingRounds}");
+    }
+
+    /// <summary>The acceptance figures: means over the seeds with their spread, and each seed's values in the note.</summary>
+    static IEnumerable<Measurement> SeedRows(GatedSeedStudy study, string training)
+    {
+        string Each(Func<GatedSeedResult, double> value, string format) =>
+            string.Join(", ", study.Seeds.Select(r => $"seed {r.Seed}: {value(r).ToString(format)}"));
+        string Of(string what) => $"mean of {study.Seeds.Count} seeds, each a new training of both models on the same recordings; {what}";
+        var (skip, skipSpread) = study.SkippedOnNoise;
+        var (speech, speechSpread) = study.SkippedOnSpeech;
+        var (plain, plainSpread) = study.UngatedAccuracy;
+        var (gated, gatedSpread) = study.GatedAccuracy;
+        var (change, changeSpread) = study.AccuracyChangePoints;
+        var (plainHit, _) = study.UngatedHitRate;
+        var (gatedHit, _) = study.GatedHitRate;
+        var (noiseTime, _) = study.NoiseTimeRatio;
+        var (speechTime, _) = study.SpeechTimeRatio;
+        yield return new("gated: modules skipped on noise-only streams", skip * 100, "%", Note:
+            Of($"± {skipSpread * 100:0.0} (sample sd); {Each(r => r.SkippedOnNoise * 100, "0.0")}; target ≥ 90"));
+        yield return new("gated: modules skipped on speech streams", speech * 100, "%", Note:
+            Of($"± {speechSpread * 100:0.0}; {Each(r => r.SkippedOnSpeech * 100, "0.0")}"));
+        yield return new("conformer: per-word accuracy", plain * 100, "%", Note: Of($"± {plainSpread * 100:0.0}; {Each(r => r.UngatedAccuracy * 100, "0.0")}; {training}"));
+        yield return new("gated conformer: per-word accuracy", gated * 100, "%", "conformer", gated / plain,
+            Of($"± {gatedSpread * 100:0.0}; {Each(r => r.GatedAccuracy * 100, "0.0")}"));
+        yield return new("gated minus ungated per-word accuracy", change, "points", Note:
+            Of($"± {changeSpread:0.0} points over seeds; {Each(r => r.AccuracyChangePoints, "+0.0;-0.0")}; target ≥ −1"));
+        yield return new("gated conformer: keyword hit rate", gatedHit * 100, "%", "conformer", gatedHit / plainHit,
+            Of($"conformer {plainHit * 100:0.0} %; {Each(r => r.GatedHitRate * 100, "0.0")}"));
+        yield return new("gated conformer: compute per second of noise, ratio to ungated", noiseTime, "×", Note:
+            Of($"{Each(r => r.NoiseTimeRatio, "0.00")}; each from medians of alternating rounds in that seed's run"));
+        yield return new("gated conformer: compute per second of speech, ratio to ungated", speechTime, "×", Note:
+            Of($"{Each(r => r.SpeechTimeRatio, "0.00")}"));
     }
 
     static string Kinds(IReadOnlyDictionary<ConformerModuleKind, double> byKind) =>

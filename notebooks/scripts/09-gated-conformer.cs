@@ -191,7 +191,7 @@ display(SeriesChart.Line(sample.StepLabels.Select(l => l < 0 ? double.NaN : l).T
 var gatedReportOptions = new GatedExperimentOptions();
 gatedReportOptions = gatedReportOptions with
 {
-    Training = gatedReportOptions.Training with { CostTarget = 0.35, CostWeight = 1, Training = gatedReportOptions.Training.Training with { Steps = 2000, Seed = 1 } },
+    Training = gatedReportOptions.Training with { CostTarget = 0.35, CostPull = 0.5, CostWeight = 1, Training = gatedReportOptions.Training.Training with { Steps = 2000, Seed = 1 } },
     Data = gatedReportOptions.Data with { TrainStreams = 24, Seed = 0 },
 };
 if (quick) gatedReportOptions = gatedReportOptions.Quick();
@@ -204,6 +204,11 @@ display(gatedReport);
 // The same in C#: `GatedExperiment.Run(new GatedExperimentOptions { Training = new GatedTrainingOptions { CostTarget = 0.35 } })`
 // returns the `GatedReport` with both trained models. The magic kept them as `gated` and `conformer`, and the report as
 // `gatedReport`.
+//
+// This is one training of each model. Two trainings that differ only in their seed move the per-word accuracy by a point or
+// two, about as much as the gates do, so one pair of trainings cannot say whether the gated model kept its accuracy. The
+// benchmark (`dotnet run -c Release --project benchmarks -- gated`) repeats both trainings over three seeds on the same
+// recordings with `GatedExperiment.RunSeeds` and reports each figure's mean and spread.
 //
 // ## 5. The gates at work
 //
@@ -275,5 +280,10 @@ if (!quick)
 //    and `GateSteps = 8` (320 ms): skips, accuracy and time.
 // 5. **Against a sliding window.** Notebook 06's RepCNN classifies one-second windows. Slide it over the same recording every
 //    100 ms and compare its compute per second of audio with the gated conformer's.
+// 6. **Why do some gates never close?** In the raster on noise, one or two convolution modules may run everywhere, even in
+//    silence. Train again with gate dropout (`GatedTrainingOptions { GateDropout = 0.2 }`, each gate's decision forced to
+//    *skip* at random in training) or with the cost weighted by each module's measured time
+//    (`ModuleCosts = ConformerTiming.ModuleCosts(new GatedConformerConfig())`), over three seeds with
+//    `GatedExperiment.RunSeeds(options, [1, 2, 3])`. What moves: the modules skipped on noise, the accuracy, or both?
 
 scriptHost.Finish();

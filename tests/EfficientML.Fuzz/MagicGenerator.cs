@@ -297,6 +297,7 @@ public sealed class MagicGenerator
                 // Quick mode (the worker's) caps the recordings and steps; one step still runs the whole comparison.
                 Add("--steps", "1");
                 Maybe(0.3, "--cost-target", Pick(["0", "0.35", "1"]));
+                Maybe(0.2, "--cost-pull", Pick(["0", "0.75", "10"]));
                 Maybe(0.2, "--cost-weight", Pick(["0", "2"]));
                 Maybe(0.2, "--seed", Int(0, 3));
                 Add("--model", Pick(["gm0", "gm1"]));

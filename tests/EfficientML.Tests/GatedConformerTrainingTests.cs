@@ -56,6 +56,76 @@ public class GatedConformerTrainingTests
         Assert.True(after < 0.8 * before, $"cross-entropy on keyword steps went from {before:0.000} to {after:0.000}");
     }
 
+    [Fact]
+    public void A_seed_study_trains_each_seed_on_the_same_recordings_and_reports_mean_and_spread()
+    {
+        var options = new GatedExperimentOptions { Model = Small }.Quick() with
+        {
+            Data = new GatedStreamOptions().Quick() with { StreamSeconds = 8, TrainStreams = 2, TrainNoiseStreams = 1 },
+        };
+        options = options with { Training = options.Training with { Training = options.Training.Training with { Steps = 3 } } };
+        var study = GatedExperiment.RunSeeds(options, [4, 9]);
+        try
+        {
+            Assert.Equal([4, 9], study.Seeds.Select(r => r.Seed));
+            Assert.Equal(4, study.First.Options.Training.Training.Seed);
+            Assert.Equal(study.First.Gated.WordAccuracy, study.Seeds[0].GatedAccuracy);
+            var changes = study.Seeds.Select(r => 100 * (r.GatedAccuracy - r.UngatedAccuracy)).ToArray();
+            var (mean, spread) = study.AccuracyChangePoints;
+            Assert.Equal(changes.Average(), mean, 9);
+            Assert.Equal(Math.Abs(changes[0] - changes[1]) / Math.Sqrt(2), spread, 9);
+            Assert.All(study.Seeds, r => Assert.True(r.NoiseTimeRatio > 0 && double.IsFinite(r.NoiseTimeRatio)));
+        }
+        finally
+        {
+            study.First.GatedModel.Dispose();
+            study.First.UngatedModel.Dispose();
+        }
+        Assert.Contains("repeat", Assert.Throws<InvalidSettingsException>(() => GatedExperiment.RunSeeds(options, [1, 1])).Message);
+        Assert.Contains("at least one seed", Assert.Throws<InvalidSettingsException>(() => GatedExperiment.RunSeeds(options, [])).Message);
+    }
+
+    [Fact]
+    public void Module_costs_weight_the_run_share_and_gate_dropout_forces_skips_only_in_training()
+    {
+        Seeding.Everything(5);
+        using var model = new ConformerSpotter(Small);
+        using var features = randn(2, Small.Mels, 8 * Small.FramesPerGate);
+        using var labels = full(2, 8 * Small.GateSteps, (long)Small.NoneClass);
+        using var bounds = zeros(2, 8 * Small.GateSteps, 2);
+        using var has = zeros(2, 8 * Small.GateSteps, ScalarType.Bool);
+        model.eval();
+        var p = model.Forward(features).RunProbability!;                            // (B, modules, J)
+        var plain = new GatedTrainingOptions();
+        double Share(GatedTrainingOptions o) => GatedTraining.Loss(model, features, labels, bounds, has, o).RunShare!.item<float>();
+        Assert.Equal(p.mean().item<float>(), Share(plain), 6);
+        Assert.Equal(Share(plain), Share(plain with { ModuleCosts = [2, 2, 2, 2] }), 6);
+        // By hand: module m has kind m mod 4; costs 1, 3, 3, 1 normalised to mean 1.
+        var perKind = new[] { 0.5, 1.5, 1.5, 0.5 };
+        double byHand = 0;
+        for (int m = 0; m < Small.Modules; m++) byHand += perKind[m % 4] * p.select(1, m).mean().item<float>();
+        Assert.Equal(byHand / Small.Modules, Share(plain with { ModuleCosts = [1, 3, 3, 1] }), 5);
+
+        // Gates start open; dropout 0.5 forces about half the decisions to skip in training, none in evaluation.
+        using (no_grad())
+        {
+            Assert.Equal(model.Forward(features).Ran.mean().item<float>(), model.Forward(features, null, 0.5).Ran.mean().item<float>());
+            model.train();
+            double open = model.Forward(features, new Generator(1)).Ran.mean().item<float>();
+            double dropped = model.Forward(features, new Generator(1), 0.5).Ran.mean().item<float>();
+            output.WriteLine($"modules run in training: {open:P0} without gate dropout, {dropped:P0} with 0.5");
+            Assert.True(open > 0.85, $"fresh gates should run nearly everything ({open:P0})");
+            Assert.InRange(dropped, 0.3 * open, 0.7 * open);
+        }
+        Assert.Contains("four positive numbers", Assert.Throws<InvalidSettingsException>(() => (plain with { ModuleCosts = [1, 2] }).Validate(Small)).Message);
+        Assert.Contains("four positive numbers", Assert.Throws<InvalidSettingsException>(() => (plain with { ModuleCosts = [1, 0, 1, 1] }).Validate(Small)).Message);
+        Assert.Contains("0 to 0.9", Assert.Throws<InvalidSettingsException>(() => (plain with { GateDropout = 1 }).Validate(Small)).Message);
+        var costs = ConformerTiming.ModuleCosts(Small, repeats: 5);
+        Assert.Equal(4, costs.Length);
+        Assert.All(costs, c => Assert.True(c > 0 && double.IsFinite(c)));
+        Assert.Contains("Repeats", Assert.Throws<InvalidSettingsException>(() => ConformerTiming.ModuleCosts(Small, repeats: 0)).Message);
+    }
+
     /// <summary>Mean −log p(keyword) over the steps labelled with a keyword, the model run as a stream.</summary>
     static double KeywordStepLoss(ConformerSpotter model, LabelledStream stream)
     {

@@ -16,6 +16,8 @@ public sealed class GatedCommand : KernelDirectiveCommand, ICSharpEquivalent
     public OptionText? Steps { get; set; }
     /// <summary>Share of modules allowed to run on average.</summary>
     public OptionText? CostTarget { get; set; }
+    /// <summary>Weight of the steady pull on the run share, below the target too.</summary>
+    public OptionText? CostPull { get; set; }
     /// <summary>Weight of the compute cost in the loss.</summary>
     public OptionText? CostWeight { get; set; }
     /// <summary>Training recordings with speech.</summary>
@@ -56,6 +58,8 @@ static class GatedMagic
         directive.Parameters.Add(new KernelDirectiveParameter("--steps", $"Training steps per model, 1 to 100000 (default {d.Training.Training.Steps})."));
         directive.Parameters.Add(new KernelDirectiveParameter("--cost-target",
             $"Share of modules allowed to run on average, 0 to 1 (default {d.Training.CostTarget}); lower skips more."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--cost-pull",
+            $"Weight of a steady pull on the share of modules run, below the target too, 0 to 10 (default {d.Training.CostPull}); higher closes more gates on noise."));
         directive.Parameters.Add(new KernelDirectiveParameter("--cost-weight", $"Weight of the compute cost in the loss, 0 to 100 (default {d.Training.CostWeight})."));
         directive.Parameters.Add(new KernelDirectiveParameter("--streams",
             $"Training recordings with speech, of {d.Data.StreamSeconds:0} s each, 1 to 200 (default {d.Data.TrainStreams})."));
@@ -80,6 +84,7 @@ static class GatedMagic
             },
             CostTarget = OptionValues.Double(c.CostTarget, "--cost-target", options.Training.CostTarget, min: 0, max: 1,
                 why: "it is the share of modules allowed to run"),
+            CostPull = OptionValues.Double(c.CostPull, "--cost-pull", options.Training.CostPull, min: 0, max: 10),
             CostWeight = OptionValues.Double(c.CostWeight, "--cost-weight", options.Training.CostWeight, min: 0, max: 100),
         };
         var data = options.Data with { TrainStreams = OptionValues.Int(c.Streams, "--streams", options.Data.TrainStreams, min: 1, max: 200), Seed = seed };
@@ -100,7 +105,7 @@ static class GatedMagic
         var options = $"{report}Options";
         return $"var {options} = new GatedExperimentOptions();\n" +
                $"{options} = {options} with\n{{\n" +
-               $"    Training = {options}.Training with {{ CostTarget = {CSharpSource.Literal(o.Training.CostTarget)}, CostWeight = {CSharpSource.Literal(o.Training.CostWeight)}, " +
+               $"    Training = {options}.Training with {{ CostTarget = {CSharpSource.Literal(o.Training.CostTarget)}, CostPull = {CSharpSource.Literal(o.Training.CostPull)}, CostWeight = {CSharpSource.Literal(o.Training.CostWeight)}, " +
                $"Training = {options}.Training.Training with {{ Steps = {o.Training.Training.Steps}, Seed = {o.Training.Training.Seed} }} }},\n" +
                $"    Data = {options}.Data with {{ TrainStreams = {o.Data.TrainStreams}, Seed = {o.Data.Seed} }},\n}};\n" +
                $"if (quick) {options} = {options}.Quick();\n" +

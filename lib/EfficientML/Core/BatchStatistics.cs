@@ -26,4 +26,13 @@ internal static class BatchStatistics
         if (s.Length == 0) throw new InvalidSettingsException("The median of no values is undefined.");
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
+
+    /// <summary>Mean and sample standard deviation of <paramref name="values"/> (spread 0 for a single value).</summary>
+    public static (double Mean, double Spread) MeanSpread(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0) throw new InvalidSettingsException("The mean of no values is undefined.");
+        double mean = values.Average();
+        double spread = values.Count < 2 ? 0 : Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+        return (mean, spread);
+    }
 }

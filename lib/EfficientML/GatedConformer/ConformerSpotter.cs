@@ -134,12 +134,15 @@ public sealed class ConformerSpotter : nn.Module
     /// <summary>
     /// The whole sequence at once (training, and the reference for <see cref="Stream"/>): skipped modules are computed and
     /// multiplied by zero here, with the same masks a stream uses. In training mode the gates sample (straight-through
-    /// Gumbel-sigmoid, seeded by <paramref name="generator"/>); in eval mode they decide by the sign of their logit.
+    /// Gumbel-sigmoid, seeded by <paramref name="generator"/>), and with <paramref name="gateDropout"/> each gate block's
+    /// decision is also forced to skip with that probability (structured dropout, so no module becomes one the model cannot
+    /// do without); in eval mode the gates decide by the sign of their logit.
     /// </summary>
-    public ConformerOutput Forward(Tensor features, Generator? generator = null)
+    public ConformerOutput Forward(Tensor features, Generator? generator = null, double gateDropout = 0)
     {
+        if (!(gateDropout >= 0 && gateDropout < 1)) throw new InvalidSettingsException($"Gate dropout is a probability below 1 (got {gateDropout}).");
         var x = Steps(features);
-        var decisions = new GateDecisions(Config, Config.Gated ? Gating : GateMode.Keep, training, generator);
+        var decisions = new GateDecisions(Config, Config.Gated ? Gating : GateMode.Keep, training, generator, training ? gateDropout : 0);
         foreach (var block in blocks) x = block.Forward(x, decisions);
         return new ConformerOutput(classifier.forward(x), bounds.forward(x), decisions.Ran(), decisions.Probability());
     }
@@ -149,7 +152,7 @@ public sealed class ConformerSpotter : nn.Module
 }
 
 /// <summary>The gates' decisions over one whole-sequence forward pass, module by module.</summary>
-internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, bool training, Generator? generator)
+internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, bool training, Generator? generator, double dropout = 0)
 {
     readonly List<Tensor> _ran = [], _probability = [];
 
@@ -180,6 +183,8 @@ internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, 
             var noisy = logit + u.log() - (1 - u).log();                             // logistic noise: a Gumbel-sigmoid sample
             var soft = noisy.sigmoid();
             ran = noisy.gt(0).to_type(ScalarType.Float32) + soft - soft.detach();   // hard forward, sigmoid gradient
+            if (dropout > 0)                                                         // forced skips carry no gradient to the gate
+                ran = ran.mul(rand(logit.shape, generator: generator, device: x.device).ge(dropout).to_type(ScalarType.Float32));
         }
         else ran = logit.gt(0).to_type(ScalarType.Float32);
         _ran.Add(ran.detach());

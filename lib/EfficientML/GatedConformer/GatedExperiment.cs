@@ -75,7 +75,7 @@ public sealed record GatedReport(GatedExperimentOptions Options, IReadOnlyList<s
 }
 
 /// <summary>Trains and compares a gated and an ungated streaming conformer spotter.</summary>
-public static class GatedExperiment
+public static partial class GatedExperiment
 {
     /// <summary>
     /// Builds the recordings, trains the ungated model, then the gated one from the same starting weights (plus its
@@ -89,6 +89,14 @@ public static class GatedExperiment
         using var data = GatedStreamData.Build(options.Data, options.Model);
         var buildTime = clock.Elapsed;
         log?.Invoke($"{data.Seconds / 60:0.#} minutes of audio in {buildTime.TotalSeconds:0.#} s");
+        return Run(options, data, buildTime, progress, cancellation, ungatedRun, gatedRun);
+    }
+
+    /// <summary>Like <see cref="Run(GatedExperimentOptions, Action{string}?, Action{TrainingRun}?, CancellationToken, TrainingRun?, TrainingRun?)"/>, on recordings already built from <paramref name="options"/>' data options.</summary>
+    public static GatedReport Run(GatedExperimentOptions options, GatedStreamData data, TimeSpan buildTime, Action<TrainingRun>? progress = null,
+        CancellationToken cancellation = default, TrainingRun? ungatedRun = null, TrainingRun? gatedRun = null)
+    {
+        options.Validate();
         Seeding.Everything(options.Training.Training.Seed);
         var ungated = new ConformerSpotter(options.Model with { Gated = false });
         var gated = new ConformerSpotter(options.Model with { Gated = true });

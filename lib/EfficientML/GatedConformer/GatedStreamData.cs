@@ -45,8 +45,8 @@ public sealed record GatedStreamOptions
     public int TrainStreams { get; init; } = 24;
     public int TrainNoiseStreams { get; init; } = 8;
     public int ValidationStreams { get; init; } = 2;
-    public int TestStreams { get; init; } = 4;
-    public int TestNoiseStreams { get; init; } = 3;
+    public int TestStreams { get; init; } = 12;
+    public int TestNoiseStreams { get; init; } = 8;
     public double StreamSeconds { get; init; } = 60;
     public double MinSnrDb { get; init; } = 5;
     public double MaxSnrDb { get; init; } = 20;

@@ -9,10 +9,10 @@ namespace EfficientML.GatedConformer;
 /// How a gated spotter trains: the project's training loop options, crop length, and the loss weights. The loss is
 /// cross-entropy over steps + <see cref="BoundsWeight"/> × smooth-L1 on keyword bounds + <see cref="CostWeight"/> ×
 /// (max(0, run share − <see cref="CostTarget"/>) + <see cref="CostPull"/> × run share), where run share is the gates'
-/// mean probability of running their module: a hinge that holds the compute under the target, and a steady pull that
-/// closes gates on inputs that do not need them (noise) below it. The gates start open and the cost weight grows
-/// from 0 over the first <see cref="CostWarmupShare"/> of the steps, so the model learns the task before it learns to
-/// skip.
+/// mean probability of running their module (weighted by <see cref="ModuleCosts"/> when given): a hinge that holds the
+/// compute under the target, and a steady pull that closes gates on inputs that do not need them (noise) below it. The
+/// gates start open and the cost weight grows from 0 over the first <see cref="CostWarmupShare"/> of the steps, so the
+/// model learns the task before it learns to skip.
 /// </summary>
 public sealed record GatedTrainingOptions
 {
@@ -37,6 +37,19 @@ public sealed record GatedTrainingOptions
 
     public double BoundsWeight { get; init; } = 0.5;
 
+    /// <summary>
+    /// Relative cost of running each module kind (half feed-forward, attention, convolution, half feed-forward), e.g. their
+    /// measured times (<see cref="ConformerTiming.ModuleCosts"/>); the run share in the cost is weighted by them. Null: every
+    /// module costs the same.
+    /// </summary>
+    public IReadOnlyList<double>? ModuleCosts { get; init; }
+
+    /// <summary>
+    /// Probability that a gate's decision is forced to skip in training (structured dropout of whole modules): without it a
+    /// few modules become ones the model cannot do without, and their gates stay open on everything, noise included.
+    /// </summary>
+    public double GateDropout { get; init; }
+
     /// <summary>A short run for tests and quick notebooks.</summary>
     public GatedTrainingOptions Quick() => this with { Training = Training with { Steps = 20, BatchSize = 8, EvalEvery = 10, WarmupSteps = 2 } };
 
@@ -49,6 +62,9 @@ public sealed record GatedTrainingOptions
             throw new InvalidSettingsException($"The cost warm-up is a share of the steps, from 0 to 1 (got {CostWarmupShare}).");
         if (!(CostPull >= 0 && CostPull <= 10)) throw new InvalidSettingsException($"The cost pull must be 0 to 10 (got {CostPull}).");
         if (!(CostWeight >= 0 && double.IsFinite(CostWeight))) throw new InvalidSettingsException($"The cost weight must be 0 or more (got {CostWeight}).");
+        if (ModuleCosts is { } costs && (costs.Count != 4 || costs.Any(c => !(c > 0 && double.IsFinite(c)))))
+            throw new InvalidSettingsException("Give ModuleCosts as four positive numbers, one per module kind (half feed-forward, attention, convolution, half feed-forward).");
+        if (!(GateDropout >= 0 && GateDropout <= 0.9)) throw new InvalidSettingsException($"Gate dropout is a probability from 0 to 0.9 (got {GateDropout}).");
         if (!(BoundsWeight >= 0 && double.IsFinite(BoundsWeight))) throw new InvalidSettingsException($"The bounds weight must be 0 or more (got {BoundsWeight}).");
         if (CropSteps < config.GateSteps || CropSteps % config.GateSteps != 0 || CropSteps > 100_000)
             throw new InvalidSettingsException($"A crop is a whole number of gate blocks of {config.GateSteps} steps (got {CropSteps}).");
@@ -104,7 +120,7 @@ public static class GatedTraining
     public static GatedLoss Loss(ConformerSpotter model, Tensor features, Tensor labels, Tensor bounds, Tensor hasBounds,
         GatedTrainingOptions options, Generator? generator = null, double costScale = 1)
     {
-        var output = model.Forward(features, generator);
+        var output = model.Forward(features, generator, options.GateDropout);
         var classes = model.Config.Classes;
         var classification = F.cross_entropy(output.Logits.reshape(-1, classes), labels.reshape(-1), ignore_index: -100);
         var mask = hasBounds.unsqueeze(-1).to_type(ScalarType.Float32);
@@ -114,10 +130,19 @@ public static class GatedTraining
         Tensor? share = null;
         if (output.RunProbability is { } p)
         {
-            share = p.mean();
+            share = options.ModuleCosts is { } costs ? WeightedShare(p, costs) : p.mean();
             total = total + (F.relu(share - options.CostTarget) + share.mul(options.CostPull)).mul(options.CostWeight * costScale);
         }
         return new GatedLoss(total, classification, boundsLoss, share);
+    }
+
+    /// <summary>Run probabilities (B, modules, J), module m of kind m mod 4, weighted by kind costs normalised to mean 1.</summary>
+    static Tensor WeightedShare(Tensor p, IReadOnlyList<double> costs)
+    {
+        double mean = costs.Average();
+        var perModule = Enumerable.Range(0, (int)p.shape[1]).Select(m => (float)(costs[m % 4] / mean)).ToArray();
+        using var weights = tensor(perModule, device: p.device).view(1, -1, 1);
+        return p.mul(weights).mean();
     }
 
     static List<(Tensor, Tensor, Tensor, Tensor)> ValidationCrops(GatedStreamData data, GatedTrainingOptions options, GatedConformerConfig config)

@@ -101,18 +101,11 @@ public sealed record SlickAblation(SlickExperimentOptions Options, int MaxKeywor
             foreach (var set in Sets)
             {
                 var rocs = Trials.Where(t => t.Variant.Name == variant).Select(t => t.Roc(set)).ToList();
-                var (auc, aucSpread) = MeanSpread(rocs.Select(r => r.Auc).ToList());
-                var (eer, eerSpread) = MeanSpread(rocs.Select(r => r.Eer).ToList());
+                var (auc, aucSpread) = BatchStatistics.MeanSpread(rocs.Select(r => r.Auc).ToList());
+                var (eer, eerSpread) = BatchStatistics.MeanSpread(rocs.Select(r => r.Eer).ToList());
                 rows.Add(new SlickSummaryRow(variant, set, rocs.Count, auc, aucSpread, eer, eerSpread));
             }
         return rows;
-    }
-
-    static (double Mean, double Spread) MeanSpread(IReadOnlyList<double> values)
-    {
-        double mean = values.Average();
-        double spread = values.Count < 2 ? 0 : Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
-        return (mean, spread);
     }
 }
 
