@@ -135,8 +135,8 @@ public sealed class ConformerSpotter : nn.Module
     /// The whole sequence at once (training, and the reference for <see cref="Stream"/>): skipped modules are computed and
     /// multiplied by zero here, with the same masks a stream uses. In training mode the gates sample (straight-through
     /// Gumbel-sigmoid, seeded by <paramref name="generator"/>), and with <paramref name="gateDropout"/> each gate block's
-    /// decision is also forced to skip with that probability (structured dropout, so no module becomes one the model cannot
-    /// do without); in eval mode the gates decide by the sign of their logit.
+    /// decision is also forced to skip with that probability (structured dropout, so the model learns to do without any one
+    /// module); in eval mode the gates decide by the sign of their logit.
     /// </summary>
     public ConformerOutput Forward(Tensor features, Generator? generator = null, double gateDropout = 0)
     {

@@ -45,8 +45,9 @@ public sealed record GatedTrainingOptions
     public IReadOnlyList<double>? ModuleCosts { get; init; }
 
     /// <summary>
-    /// Probability that a gate's decision is forced to skip in training (structured dropout of whole modules): without it a
-    /// few modules become ones the model cannot do without, and their gates stay open on everything, noise included.
+    /// Probability that a gate's decision is forced to skip in training (structured dropout of whole modules). Without it, a
+    /// module or two can become one the model cannot do without, whose gate stays open on everything, noise included; with
+    /// it, that happens less, and on this task accuracy falls.
     /// </summary>
     public double GateDropout { get; init; }
 
