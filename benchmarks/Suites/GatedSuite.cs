@@ -47,8 +47,9 @@ public sealed class GatedSuite : IBenchmarkSuite
             bool baseline = e == u;
             detail.Add(new($"{e.Name}: per-word accuracy (keywords and other words)", e.WordAccuracy * 100, "%", baseline ? null : u.Name,
                 baseline ? null : e.WordAccuracy / u.WordAccuracy, $"{e.WordsCorrect}/{e.Words} words by unseen voices" + (baseline ? "; " + training : "")));
-            detail.Add(new($"{e.Name}: keyword hit rate", e.Detection.HitRate * 100, "%", baseline ? null : u.Name,
-                baseline ? null : e.Detection.HitRate / u.Detection.HitRate,
+            bool ratio = !baseline && u.Detection.HitRate > 0;
+            detail.Add(new($"{e.Name}: keyword hit rate", e.Detection.HitRate * 100, "%", ratio ? u.Name : null,
+                ratio ? e.Detection.HitRate / u.Detection.HitRate : null,
                 $"{e.Detection.Hits}/{e.Detection.Keywords} keywords; false alarms {e.Detection.FalseAlarmsPerHour:0} per hour of speech, " +
                 $"{e.NoiseFalseAlarmsPerHour:0} per hour of noise; threshold {options.Detector.Threshold}"));
             detail.Add(new($"{e.Name}: localisation error (word centre)", e.Detection.MeanCentreErrorMs, "ms", Note:
@@ -108,7 +109,9 @@ public sealed class GatedSuite : IBenchmarkSuite
     {
         string Each(Func<GatedSeedResult, double> value, string format) =>
             string.Join(", ", study.Seeds.Select(r => $"seed {r.Seed}: {value(r).ToString(format)}"));
-        string Of(string what) => $"mean of {study.Seeds.Count} seeds, each a new training of both models on the same recordings; {what}";
+        int n = study.Seeds.Count;
+        string Of(string what) => n == 1 ? $"one seed; {what}" : $"mean of {n} seeds, each a new training of both models on the same recordings; {what}";
+        string Spread(double spread, string unit = "") => n == 1 ? "" : $"± {spread:0.0}{unit} (sample sd over seeds); ";
         var (skip, skipSpread) = study.SkippedOnNoise;
         var (speech, speechSpread) = study.SkippedOnSpeech;
         var (plain, plainSpread) = study.UngatedAccuracy;
@@ -119,15 +122,15 @@ public sealed class GatedSuite : IBenchmarkSuite
         var (noiseTime, _) = study.NoiseTimeRatio;
         var (speechTime, _) = study.SpeechTimeRatio;
         yield return new("gated: modules skipped on noise-only streams", skip * 100, "%", Note:
-            Of($"± {skipSpread * 100:0.0} (sample sd); {Each(r => r.SkippedOnNoise * 100, "0.0")}; target ≥ 90"));
+            Of($"{Spread(skipSpread * 100)}{Each(r => r.SkippedOnNoise * 100, "0.0")}; target ≥ 90"));
         yield return new("gated: modules skipped on speech streams", speech * 100, "%", Note:
-            Of($"± {speechSpread * 100:0.0}; {Each(r => r.SkippedOnSpeech * 100, "0.0")}"));
-        yield return new("conformer: per-word accuracy", plain * 100, "%", Note: Of($"± {plainSpread * 100:0.0}; {Each(r => r.UngatedAccuracy * 100, "0.0")}; {training}"));
+            Of($"{Spread(speechSpread * 100)}{Each(r => r.SkippedOnSpeech * 100, "0.0")}"));
+        yield return new("conformer: per-word accuracy", plain * 100, "%", Note: Of($"{Spread(plainSpread * 100)}{Each(r => r.UngatedAccuracy * 100, "0.0")}; {training}"));
         yield return new("gated conformer: per-word accuracy", gated * 100, "%", "conformer", gated / plain,
-            Of($"± {gatedSpread * 100:0.0}; {Each(r => r.GatedAccuracy * 100, "0.0")}"));
+            Of($"{Spread(gatedSpread * 100)}{Each(r => r.GatedAccuracy * 100, "0.0")}"));
         yield return new("gated minus ungated per-word accuracy", change, "points", Note:
-            Of($"± {changeSpread:0.0} points over seeds; {Each(r => r.AccuracyChangePoints, "+0.0;-0.0")}; target ≥ −1"));
-        yield return new("gated conformer: keyword hit rate", gatedHit * 100, "%", "conformer", gatedHit / plainHit,
+            Of($"{Spread(changeSpread, " points")}{Each(r => r.AccuracyChangePoints, "+0.0;-0.0")}; target ≥ −1"));
+        yield return new("gated conformer: keyword hit rate", gatedHit * 100, "%", plainHit > 0 ? "conformer" : null, plainHit > 0 ? gatedHit / plainHit : null,
             Of($"conformer {plainHit * 100:0.0} %; {Each(r => r.GatedHitRate * 100, "0.0")}"));
         yield return new("gated conformer: compute per second of noise, ratio to ungated", noiseTime, "×", Note:
             Of($"{Each(r => r.NoiseTimeRatio, "0.00")}; each from medians of alternating rounds in that seed's run"));
