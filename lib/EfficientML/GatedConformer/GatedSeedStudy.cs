@@ -8,15 +8,13 @@ namespace EfficientML.GatedConformer;
 /// the gated model's compute per second of audio as a ratio to the ungated one's.
 /// </summary>
 public sealed record GatedSeedResult(int Seed, double SkippedOnNoise, double SkippedOnSpeech, double UngatedAccuracy, double GatedAccuracy,
-    double UngatedHitRate, double GatedHitRate, double UngatedFalseAlarmsPerHour, double GatedFalseAlarmsPerHour, double NoiseTimeRatio,
-    double SpeechTimeRatio)
+    double UngatedHitRate, double GatedHitRate, double NoiseTimeRatio, double SpeechTimeRatio)
 {
     /// <summary>Per-word accuracy, gated minus ungated, in points.</summary>
     public double AccuracyChangePoints => 100 * (GatedAccuracy - UngatedAccuracy);
 
     public static GatedSeedResult Of(int seed, GatedReport r) => new(seed, r.Gated.SkippedOnNoise, r.Gated.SkippedOnSpeech, r.Ungated.WordAccuracy,
-        r.Gated.WordAccuracy, r.Ungated.Detection.HitRate, r.Gated.Detection.HitRate, r.Ungated.Detection.FalseAlarmsPerHour,
-        r.Gated.Detection.FalseAlarmsPerHour, 1 / r.Timing.NoiseSpeedup, 1 / r.Timing.SpeechSpeedup);
+        r.Gated.WordAccuracy, r.Ungated.Detection.HitRate, r.Gated.Detection.HitRate, 1 / r.Timing.NoiseSpeedup, 1 / r.Timing.SpeechSpeedup);
 }
 
 /// <summary>
