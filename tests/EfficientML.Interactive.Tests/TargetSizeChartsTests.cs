@@ -63,4 +63,28 @@ public class TargetSizeChartsTests(KernelFixture fixture) : IClassFixture<Kernel
         Assert.Contains("early exit (k=4): never pays at the widths measured</li>", html);
         Assert.Contains("<b>2.40×</b>", html);
     }
+
+    [Fact]
+    public void Adaptive_gamma_counts_among_the_best_points_but_not_at_a_fixed_gamma_and_the_exit_table_shows_every_exit()
+    {
+        _ = _fixture.Kernel;
+        var study = Study();
+        var adaptive = Point(4, false, "small model (8×128)", 3, 2.9, 2.7) with { Adaptive = true, MeanGamma = 2.6 };
+        study = study with
+        {
+            Points = study.Points.Append(adaptive).ToList(),
+            ExitAcceptance = [new("×4", 4, false, 1, 0.31, 0.52, null), new("×4", 4, false, 2, 0.45, 0.66, null), new("×4 fine-tuned", 4, true, 1, 0.30, 0.41, 0.49)],
+        };
+        var best = Traces(Figure(TargetSizeCharts.SpeedUp(study)))[0];
+        Assert.Equal(new double?[] { 0.6, 2.9 }, Numbers(best, "y"));                                  // the adaptive point wins at ×4
+        Assert.Contains("γ=adaptive ≤ 3 (mean 2.6)", Strings(best, "hovertext")[1]);
+        var atThree = Traces(Figure(TargetSizeCharts.SpeedUp(study, gamma: 3)))[0];
+        Assert.Equal(new double?[] { 0.6, 2.4 }, Numbers(atThree, "y").Select(y => (double?)Math.Round(y!.Value, 9)));  // fixed γ = 3 only
+        var html = study.ToDisplayString("text/html");
+        Assert.Contains("efml-exit-acceptance", html);
+        Assert.Contains("k=2<br>M2R2", html);
+        Assert.Contains("M2R2 trained<br>on the target", html);
+        Assert.Contains("49%", html);                                                                   // the trained accelerators' acceptance
+        Assert.Contains("adaptive ≤ 3 (mean 2.6)", html);
+    }
 }

@@ -57,6 +57,36 @@ public class GatedConformerTrainingTests
     }
 
     [Fact]
+    public void With_an_open_gate_phase_the_gates_learn_only_after_it_and_the_model_keeps_its_gating()
+    {
+        var options = new GatedStreamOptions().Quick() with { StreamSeconds = 8, TrainStreams = 2, TrainNoiseStreams = 1 };
+        using var data = GatedStreamData.Build(options, Small);
+        var gatedConfig = Small with { Gated = true };
+        (double Gates, double Others) Moved(double openShare, int steps)
+        {
+            Seeding.Everything(4);
+            using var model = new ConformerSpotter(gatedConfig);
+            var before = model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
+            var training = new GatedTrainingOptions
+            {
+                OpenGateShare = openShare,
+                Training = new TrainingOptions { Steps = steps, BatchSize = 4, LearningRate = 3e-3, WarmupSteps = 1, EvalEvery = 0, WeightDecay = 0, Seed = 4 },
+            };
+            GatedTraining.Train(model, data, training).ThrowIfDiverged();
+            Assert.Equal(GateMode.Learned, model.Gating);
+            double Change(Func<string, bool> which) => model.state_dict().Where(p => which(p.Key) && p.Value.is_floating_point())
+                .Max(p => (p.Value - before[p.Key]).abs().max().item<float>());
+            return (Change(n => n.Contains(".gates.")), Change(n => !n.Contains(".gates.") && !n.StartsWith("feature")));
+        }
+        var allOpen = Moved(0.9, 3);                       // steps 0–2 of 3 with every gate open: the gates get no gradient
+        Assert.Equal(0, allOpen.Gates);
+        Assert.True(allOpen.Others > 1e-4);
+        var gatesLearn = Moved(0.5, 4);                    // steps 2 and 3 decide with the gates
+        Assert.True(gatesLearn.Gates > 1e-5, $"the gates moved only {gatesLearn.Gates}");
+        Assert.Throws<InvalidSettingsException>(() => new GatedTrainingOptions { OpenGateShare = 1 }.Validate(gatedConfig));
+    }
+
+    [Fact]
     public void A_seed_study_trains_each_seed_on_the_same_recordings_and_reports_mean_and_spread()
     {
         var options = new GatedExperimentOptions { Model = Small }.Quick() with

@@ -112,8 +112,14 @@ public class TargetSizeStudyTests
         };
         using var adapters = AcceleratorAdapters.For(small, maxExit: 2, rank: 8, seed: 3);
         var result = TargetSizeStudy.Run(small, new[] { Prompt(5, 4) }, corpus: null, options, adapters);
-        Assert.Equal(2 * 3 * 2, result.Points.Count);                          // widths × drafters (small model, early exit, M2R2) × γ
-        Assert.All(result.Costs, c => Assert.Equal(3, c.Drafters.Count));
+        // widths × (drafters (small model, early exit, M2R2 at k = 2) × (γ 1, 2, adaptive) + M2R2 at the other exit, k = 1, adaptive only)
+        Assert.Equal(2 * (3 * 3 + 1), result.Points.Count);
+        Assert.Equal(2 * 4, result.Points.Count(p => p.Adaptive));
+        Assert.All(result.Points.Where(p => p.Drafter == "M2R2 (k=1)"), p => Assert.True(p.Adaptive));
+        Assert.All(result.Points.Where(p => p.Adaptive), p => Assert.True(p.Gamma == 2 && p.MeanGamma is >= 1 and <= 2));
+        Assert.All(result.Points.Where(p => !p.Adaptive), p => Assert.True(p.MeanGamma <= p.Gamma && p.MeanGamma > 0));
+        Assert.Empty(result.ExitAcceptance!);                                    // no corpus, no per-exit acceptance
+        Assert.All(result.Costs, c => Assert.Equal(4, c.Drafters.Count));
         Assert.Equal(2, result.Costs.Count);
         Assert.All(result.Points, p => Assert.True(p.PredictedSpeedUp > 0 && p.SpeedUp > 0 && p.TokensPerSecond > 0));
         var grownDraft = result.Points.Where(p => p.WidthFactor == 2 && p.Drafter.StartsWith("small model")).ToList();
@@ -122,5 +128,50 @@ public class TargetSizeStudyTests
         Assert.Equal(small.ParameterCount, result.Points.First(p => p.WidthFactor == 1).Parameters);
         Assert.Contains("crosses 1×", result.ToTable());
         Assert.Throws<InvalidSettingsException>(() => new TargetSizeOptions { WidthFactors = new[] { 0 } }.Validate(small.Config));
+    }
+
+    [Fact]
+    public void Adaptive_gamma_is_predicted_with_the_verification_cost_of_its_mean_gamma()
+    {
+        var verify = new Dictionary<int, double> { [1] = 2.0, [3] = 3.0, [8] = 8.0 };
+        Assert.Equal(2.0, TargetSizeStudy.VerifyAt(verify, 1), 12);
+        Assert.Equal(2.5, TargetSizeStudy.VerifyAt(verify, 2), 12);             // halfway between γ = 1 and 3
+        Assert.Equal(4.0, TargetSizeStudy.VerifyAt(verify, 4), 12);             // a fifth of the way from 3 to 8
+        Assert.Equal(2.0, TargetSizeStudy.VerifyAt(verify, 0.5), 12);           // held at the ends
+        Assert.Equal(8.0, TargetSizeStudy.VerifyAt(verify, 9), 12);
+        Assert.Throws<InvalidSettingsException>(() => TargetSizeStudy.VerifyAt(new Dictionary<int, double>(), 2));
+    }
+
+    [Fact]
+    public void The_study_measures_acceptance_at_every_exit_and_trains_accelerators_on_fine_tuned_targets()
+    {
+        using var small = Small();
+        using var corpus = EfficientML.Text.TextCorpus.MobyDick();
+        var options = new TargetSizeOptions
+        {
+            WidthFactors = new[] { 1, 2 }, Gammas = new[] { 2 }, AdaptiveGamma = false, ExitLayer = 2, FineTuneSteps = 2, AcceleratorSteps = 3,
+            Prompts = 1, NewTokens = 6, Repeats = 1, CostRepeats = 1,
+        };
+        using var adapters = AcceleratorAdapters.For(small, maxExit: 2, rank: 8, seed: 3);
+        var result = TargetSizeStudy.Run(small, new[] { Prompt(5, 4) }, corpus, options, adapters);
+        var points = result.ExitAcceptance!;
+        Assert.Equal(new[] { "×1", "×2", "×2 fine-tuned" }, points.Select(p => p.Target).Distinct());
+        Assert.All(points.GroupBy(p => p.Target), g => Assert.Equal(new[] { 1, 2 }, g.Select(p => p.Exit)));  // 1 … min(4, L−1, MaxExit)
+        Assert.All(points, p => Assert.True(p.EarlyExit is >= 0 and <= 1 && p.M2R2 is >= 0 and <= 1));
+        // An exact copy agrees at every exit exactly as the small model does (the same function, the accelerators grown exactly).
+        foreach (int k in new[] { 1, 2 })
+        {
+            var (one, two) = (points.Single(p => p.Target == "×1" && p.Exit == k), points.Single(p => p.Target == "×2" && p.Exit == k));
+            Assert.True(Math.Abs(one.EarlyExit - two.EarlyExit) <= 0.005, $"k={k}: {one.EarlyExit} vs {two.EarlyExit}");   // rounding may flip a near-tie
+            Assert.True(Math.Abs(one.M2R2!.Value - two.M2R2!.Value) <= 0.005, $"k={k}: {one.M2R2} vs {two.M2R2}");
+        }
+        // Only the fine-tuned target's accelerators are trained, once, for the exits measured.
+        Assert.All(points, p => Assert.Equal(p.FineTuned, p.M2R2Trained is not null));
+        Assert.Single(result.AcceleratorTuning!);
+        Assert.Equal(3, result.AcceleratorTuning![0].Steps.Count);
+        Assert.Contains("per-draft acceptance at exit k", result.ToTable());
+        Assert.Throws<InvalidSettingsException>(() => TargetSizeStudy.Run(small, new[] { Prompt(5, 4) }, corpus, options with { AcceleratorExits = new[] { 1, 2 }, ExitLayer = 1 },
+            AcceleratorAdapters.For(small, maxExit: 1, rank: 8, seed: 3)));
+        Assert.Throws<InvalidSettingsException>(() => new TargetSizeOptions { AcceleratorExits = new[] { 3 } }.Validate(small.Config));  // a 3-layer model exits at 1..2
     }
 }

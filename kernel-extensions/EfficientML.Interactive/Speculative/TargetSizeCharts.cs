@@ -14,13 +14,13 @@ namespace EfficientML.Interactive;
 public static class TargetSizeCharts
 {
     /// <summary>
-    /// The chart for the exact-copy targets (or the fine-tuned ones with <paramref name="fineTuned"/>), at draft length
-    /// <paramref name="gamma"/>, or at each point's best measured γ when null. Hover shows parameters, γ, acceptance and costs.
+    /// The chart for the exact-copy targets (or the fine-tuned ones with <paramref name="fineTuned"/>), at fixed draft length
+    /// <paramref name="gamma"/>, or at each point's best measured γ (adaptive γ included) when null. Hover shows parameters, γ, acceptance and costs.
     /// </summary>
     public static GenericChart SpeedUp(TargetSizeStudyResult study, bool fineTuned = false, int? gamma = null, string? title = null)
     {
         ArgumentNullException.ThrowIfNull(study);
-        var chosen = study.Points.Where(p => p.FineTuned == fineTuned && (gamma is null || p.Gamma == gamma)).ToList();
+        var chosen = study.Points.Where(p => p.FineTuned == fineTuned && (gamma is null || (p.Gamma == gamma && !p.Adaptive))).ToList();
         if (chosen.Count == 0)
             throw new InvalidSettingsException($"The study has no {(fineTuned ? "fine-tuned" : "exact-copy")} targets{(gamma is int g ? $" at γ={g}" : "")}: " +
                 $"choose γ among {string.Join(", ", study.Options.Gammas)}{(fineTuned ? " and run it with FineTuneSteps > 0 and a corpus" : "")}.");
@@ -74,7 +74,7 @@ public static class TargetSizeCharts
     }
 
     static string Tip(TargetSizePoint p, bool measured) =>
-        $"{p.Drafter} on the {p.Target} target ({Format.Count(p.Parameters)} parameters), γ={p.Gamma}<br>" +
+        $"{p.Drafter} on the {p.Target} target ({Format.Count(p.Parameters)} parameters), γ={p.GammaLabel}<br>" +
         (measured
             ? $"measured {Format.Fixed(p.SpeedUp, 2)}×: {Format.Fixed(p.TokensPerSecond, 1)} vs {Format.Fixed(p.PlainTokensPerSecond, 1)} tokens/s (predicted {Format.Fixed(p.PredictedSpeedUp, 2)}×)"
             : $"predicted {Format.Fixed(p.PredictedSpeedUp, 2)}× (measured {Format.Fixed(p.SpeedUp, 2)}×)") +

@@ -39,4 +39,35 @@ public static class MachineLimits
         }
         return 2.0 * bytes / BatchStatistics.Median(seconds);
     }
+
+    /// <summary>
+    /// What a linear layer costs for T rows at once against one row, the arithmetic of verifying T tokens in one pass: µs per
+    /// product of (T × <paramref name="inputs"/>) with the transpose of an <paramref name="outputs"/> × <paramref name="inputs"/>
+    /// float32 weight, for each T of <paramref name="rows"/>. The products cycle through <paramref name="matrices"/> distinct
+    /// weights, so with enough of them every product reads its weight from memory, as a decoding step does; each T's median
+    /// over <paramref name="repeats"/> sweeps, the Ts taking turns within a sweep.
+    /// </summary>
+    public static IReadOnlyDictionary<int, double> RowCosts(Device device, int inputs, int outputs, IReadOnlyList<int> rows, int matrices, int repeats)
+    {
+        if (rows is null || rows.Count == 0 || rows.Any(t => t < 1)) throw new InvalidSettingsException("Give at least one row count, each 1 or more.");
+        if (matrices < 1 || repeats < 1) throw new InvalidSettingsException("Use at least one matrix and one repeat.");
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var weights = Enumerable.Range(0, matrices).Select(_ => randn(outputs, inputs, device: device)).ToArray();
+        var inputsByRows = rows.ToDictionary(t => t, t => randn(t, inputs, device: device));
+        var samples = rows.ToDictionary(t => t, _ => new List<double>());
+        for (int r = -1; r < repeats; r++)
+            foreach (int t in rows)
+            {
+                var clock = Stopwatch.StartNew();
+                using (NewDisposeScope())
+                {
+                    Tensor? last = null;
+                    foreach (var w in weights) last = nn.functional.linear(inputsByRows[t], w);
+                    last!.sum().item<float>();                                    // waits for the device
+                }
+                if (r >= 0) samples[t].Add(clock.Elapsed.TotalMilliseconds * 1000 / matrices);
+            }
+        return samples.ToDictionary(s => s.Key, s => BatchStatistics.Median(s.Value));
+    }
 }

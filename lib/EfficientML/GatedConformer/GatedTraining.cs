@@ -51,6 +51,13 @@ public sealed record GatedTrainingOptions
     /// </summary>
     public double GateDropout { get; init; }
 
+    /// <summary>
+    /// Share of the gated model's steps trained with every gate open (the model as the ungated one, no cost), before the gates
+    /// start deciding: the modules first learn the task, then the gates learn which of them a stretch of audio can do
+    /// without, within the same number of steps as the ungated model. The cost warm-up counts from the end of this phase.
+    /// </summary>
+    public double OpenGateShare { get; init; }
+
     /// <summary>A short run for tests and quick notebooks.</summary>
     public GatedTrainingOptions Quick() => this with { Training = Training with { Steps = 20, BatchSize = 8, EvalEvery = 10, WarmupSteps = 2 } };
 
@@ -65,6 +72,7 @@ public sealed record GatedTrainingOptions
         if (!(CostWeight >= 0 && double.IsFinite(CostWeight))) throw new InvalidSettingsException($"The cost weight must be 0 or more (got {CostWeight}).");
         if (ModuleCosts is { } costs && (costs.Count != 4 || costs.Any(c => !(c > 0 && double.IsFinite(c)))))
             throw new InvalidSettingsException("Give ModuleCosts as four positive numbers, one per module kind (half feed-forward, attention, convolution, half feed-forward).");
+        if (!(OpenGateShare >= 0 && OpenGateShare < 1)) throw new InvalidSettingsException($"The open-gate phase is a share of the steps from 0 to below 1 (got {OpenGateShare}).");
         if (!(GateDropout >= 0 && GateDropout <= 0.9)) throw new InvalidSettingsException($"Gate dropout is a probability from 0 to 0.9 (got {GateDropout}).");
         if (!(BoundsWeight >= 0 && double.IsFinite(BoundsWeight))) throw new InvalidSettingsException($"The bounds weight must be 0 or more (got {BoundsWeight}).");
         if (CropSteps < config.GateSteps || CropSteps % config.GateSteps != 0 || CropSteps > 100_000)
@@ -101,18 +109,22 @@ public static class GatedTraining
         var rng = new Random((int)options.Training.Seed);
         var generator = new Generator((ulong)options.Training.Seed);
         var validation = ValidationCrops(data, options, config);
+        var gating = model.Gating;
         try
         {
+            int open = config.Gated ? (int)Math.Round(options.OpenGateShare * options.Training.Steps) : 0;
             int warmup = (int)Math.Round(options.CostWarmupShare * options.Training.Steps);
             return Trainer.Run(model, step =>
             {
+                model.Gating = step < open ? GateMode.Keep : gating;
                 var (x, y, bounds, has) = data.Batch(rng, options.Training.BatchSize, options.CropSteps, config);
-                double costScale = warmup == 0 ? 1 : Math.Min(1.0, (double)step / warmup);
+                double costScale = warmup == 0 ? 1 : Math.Clamp((double)(step - open) / warmup, 0, 1);
                 return Loss(model, x, y, bounds, has, options, generator, costScale).Total;
             }, run, () => ValidationLoss(model, validation), progress, cancellation);
         }
         finally
         {
+            model.Gating = gating;
             foreach (var (x, y, b, h) in validation) { x.Dispose(); y.Dispose(); b.Dispose(); h.Dispose(); }
         }
     }

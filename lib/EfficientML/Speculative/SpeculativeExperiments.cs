@@ -15,7 +15,9 @@ namespace EfficientML.Speculative;
 /// <param name="MeanAcceptedLength">Tokens per full-model pass (1 for plain decoding).</param>
 /// <param name="SameAsPlain">Whether every output equalled plain greedy decoding's, token for token.</param>
 /// <param name="DraftShare">Share of the decoding time spent drafting.</param>
-public sealed record RaceLine(string Method, double TokensPerSecond, double SpeedUp, double AcceptanceRate, double MeanAcceptedLength, bool SameAsPlain, double DraftShare);
+/// <param name="MeanGamma">Drafts per round (γ, or its mean under adaptive γ; 0 for plain decoding).</param>
+public sealed record RaceLine(string Method, double TokensPerSecond, double SpeedUp, double AcceptanceRate, double MeanAcceptedLength, bool SameAsPlain, double DraftShare,
+    double MeanGamma = 0);
 
 /// <summary>What <see cref="SpeculativeExperiments.DynamicCompute"/> measured and trained: both rules' points, and the accelerators and exit predictor of the M2R2 rule with their runs.</summary>
 public sealed record DynamicComputeStudy(IReadOnlyList<DynamicComputePoint> Points, AcceleratorAdapters Accelerators, TrainingRun AcceleratorRun,
@@ -54,12 +56,16 @@ public static class SpeculativeExperiments
         EvalEvery = quick ? 20 : 200, EvalBatches = quick ? 2 : 8, Seed = 8,
     };
 
-    /// <summary>Accelerators for <paramref name="exit"/> trained on <paramref name="model"/> with the experiment's settings.</summary>
+    /// <summary>
+    /// Accelerators for <paramref name="exit"/> trained on <paramref name="model"/> with the experiment's settings; with
+    /// <paramref name="everyExit"/>, aligned at every exit 1 … <paramref name="exit"/> at once (one set of adapters serving each).
+    /// </summary>
     public static (AcceleratorAdapters Adapters, TrainingRun Run) Accelerators(TinyGpt model, TextCorpus corpus, bool quick, int exit = ExitLayer,
-        Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
+        Action<TrainingRun>? progress = null, CancellationToken cancellation = default, bool everyExit = false)
     {
         var adapters = AcceleratorAdapters.For(model, maxExit: exit, rank: Rank, seed: 5);
-        var run = Speculative.AcceleratorTraining.Train(model, adapters, corpus, AcceleratorTraining(quick), new AcceleratorOptions { Exits = new[] { exit } }, progress, cancellation);
+        var run = Speculative.AcceleratorTraining.Train(model, adapters, corpus, AcceleratorTraining(quick),
+            new AcceleratorOptions { Exits = everyExit ? null : new[] { exit } }, progress, cancellation);
         return (adapters, run);
     }
 
@@ -136,7 +142,9 @@ public static class SpeculativeExperiments
             double acceptance = drafted == 0 ? 0 : (double)all.Sum(x => x.Rounds.Sum(y => y.Accepted)) / drafted;
             double perPass = (double)all.Sum(x => x.Stream.Count) / all.Sum(x => x.Rounds.Count);
             var ratios = plainTimes.Zip(times[d], (p, s) => p / s).ToList();
-            lines.Add(new RaceLine(drafters[d].Name, tokens / BatchStatistics.Median(times[d]), BatchStatistics.Median(ratios), acceptance, perPass, same[d], all.Average(x => x.DraftShare)));
+            double meanGamma = (double)drafted / all.Sum(x => x.Rounds.Count);
+            lines.Add(new RaceLine(drafters[d].Name, tokens / BatchStatistics.Median(times[d]), BatchStatistics.Median(ratios), acceptance, perPass, same[d],
+                all.Average(x => x.DraftShare), meanGamma));
         }
         return lines;
     }

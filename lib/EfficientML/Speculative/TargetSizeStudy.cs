@@ -17,6 +17,35 @@ public sealed record TargetSizeOptions
     /// <summary>Fixed draft lengths γ raced on every target (6 and 8 pay only where drafts are nearly free and always accepted).</summary>
     public IReadOnlyList<int> Gammas { get; init; } = new[] { 1, 2, 3, 4, 6, 8 };
 
+    /// <summary>
+    /// Also race each drafter with adaptive γ (<see cref="SpeculationOptions.AdaptiveGamma"/>: from γ = 4, or the largest of
+    /// <see cref="Gammas"/> if smaller, up to the largest of <see cref="Gammas"/>).
+    /// </summary>
+    public bool AdaptiveGamma { get; init; } = true;
+
+    /// <summary>
+    /// Exits k at which every target's per-draft acceptance is measured (early exit, and M2R2 when accelerators are given),
+    /// and for which the fine-tuned targets' accelerators are trained; empty: neither; null: 1 … 4, as far as the model's
+    /// layers and the accelerators reach. Needs a corpus.
+    /// </summary>
+    public IReadOnlyList<int>? AcceleratorExits { get; init; }
+
+    /// <summary>The exits <see cref="AcceleratorExits"/> names for a model of <paramref name="layers"/> layers and accelerators serving <paramref name="maxExit"/>.</summary>
+    public IReadOnlyList<int> ExitsFor(int layers, int? maxExit) =>
+        AcceleratorExits ?? Enumerable.Range(1, Math.Min(Math.Min(4, layers - 1), maxExit ?? int.MaxValue)).ToArray();
+
+    /// <summary>
+    /// Also race M2R2 drafting at every other exit of <see cref="AcceleratorExits"/> (given accelerators), with adaptive γ only,
+    /// so only when <see cref="AdaptiveGamma"/> is on: what each exit depth pays, without a race per exit and γ.
+    /// </summary>
+    public bool RaceEveryExit { get; init; } = true;
+
+    /// <summary>
+    /// Training steps of M2R2 accelerators on each fine-tuned target, starting from the grown ones (0 = the grown ones
+    /// unchanged). An exact-copy target needs none: the grown accelerators are exact for it.
+    /// </summary>
+    public int AcceleratorSteps { get; init; } = 60;
+
     /// <summary>Exit layer k of the early-exit self-drafter (0 = no early-exit drafter).</summary>
     public int ExitLayer { get; init; } = SpeculativeExperiments.ExitLayer;
 
@@ -39,11 +68,23 @@ public sealed record TargetSizeOptions
     public static TargetSizeOptions Quick { get; } = new()
     {
         WidthFactors = new[] { 1, 4 }, Gammas = new[] { 1, 3 }, FineTuneSteps = 10, Prompts = 1, NewTokens = 32, Repeats = 1, CostRepeats = 8,
+        AcceleratorSteps = 5,
     };
 
     /// <summary>
-    /// The fine-tuning of a grown target: <see cref="FineTuneSteps"/> steps of 4 × 64 bytes at 1e-4 (short, so it stays cheap at
-    /// ×6; gentle, because AdamW's first steps move every weight by about the learning rate and a larger one damages the copy).
+    /// The accelerators' training on a fine-tuned target: <see cref="AcceleratorSteps"/> steps of 4 × 128 bytes (fewer for a
+    /// shorter context) at 1e-3, aligned at every exit of <see cref="AcceleratorExits"/> (short: they start from the grown
+    /// accelerators, which are already close).
+    /// </summary>
+    public TrainingOptions AcceleratorTuning => new()
+    {
+        Steps = Math.Max(1, AcceleratorSteps), BatchSize = 4, BlockSize = 128, LearningRate = 1e-3, WarmupSteps = Math.Min(5, Math.Max(1, AcceleratorSteps) - 1),
+        WeightDecay = 0, EvalEvery = Math.Max(1, AcceleratorSteps), EvalBatches = 1, Seed = 37,
+    };
+
+    /// <summary>
+    /// The fine-tuning of a grown target: <see cref="FineTuneSteps"/> steps of 4 × 64 bytes (fewer for a shorter context) at
+    /// 1e-4 (short, so it stays cheap at ×6; gentle, because AdamW's first steps move every weight by about the learning rate and a larger one damages the copy).
     /// </summary>
     public TrainingOptions FineTuning => new()
     {
@@ -62,6 +103,9 @@ public sealed record TargetSizeOptions
         if (ExitLayer < 0 || ExitLayer >= small.Layers)
             throw new InvalidSettingsException($"The exit layer must lie in 1..{small.Layers - 1} (0 = no early-exit drafter), not {ExitLayer}.");
         if (FineTuneSteps < 0) throw new InvalidSettingsException($"FineTuneSteps cannot be negative (got {FineTuneSteps}); 0 skips the fine-tuned targets.");
+        if (AcceleratorSteps < 0) throw new InvalidSettingsException($"AcceleratorSteps cannot be negative (got {AcceleratorSteps}); 0 keeps the grown accelerators.");
+        if (AcceleratorExits is not null && (AcceleratorExits.Any(k => k < 1 || k >= small.Layers) || AcceleratorExits.Distinct().Count() != AcceleratorExits.Count))
+            throw new InvalidSettingsException($"AcceleratorExits must be distinct exits in 1..{small.Layers - 1} (empty: no per-exit acceptance; null: 1..4).");
         if (Prompts < 1 || NewTokens < 2 || Repeats < 1 || CostRepeats < 1)
             throw new InvalidSettingsException("Prompts, Repeats and CostRepeats must be at least 1 and NewTokens at least 2.");
         return this;
@@ -105,13 +149,23 @@ public sealed record TargetCosts(string Target, int WidthFactor, long Parameters
 /// <param name="DraftCost">One draft step in plain steps of this target.</param>
 /// <param name="VerifyCost">One verification pass in plain steps of this target.</param>
 /// <param name="PredictedSpeedUp">The cost model's speed-up from the measured acceptance and step costs.</param>
+/// <param name="Adaptive">γ adapted round by round (up to <paramref name="Gamma"/>); the costs are then those of the mean γ.</param>
+/// <param name="MeanGamma">Drafts per round, measured (below γ only in the rounds cut short by the token budget, unless adaptive).</param>
 public sealed record TargetSizePoint(string Target, int WidthFactor, bool FineTuned, long Parameters, string Drafter, int Gamma,
     double PlainTokensPerSecond, double TokensPerSecond, double SpeedUp, double Acceptance, double TokensPerRound, double Alpha,
-    double DraftCost, double VerifyCost, double PredictedSpeedUp);
+    double DraftCost, double VerifyCost, double PredictedSpeedUp, bool Adaptive = false, double MeanGamma = 0)
+{
+    /// <summary>"3", or "adaptive ≤ 8 (mean 5.2)".</summary>
+    public string GammaLabel => Adaptive ? $"adaptive ≤ {Gamma} (mean {MeanGamma:F1})" : Gamma.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
 
-/// <summary>The result of <see cref="TargetSizeStudy.Run"/>: every point, every target's step costs, the fine-tuning runs.</summary>
+/// <summary>
+/// The result of <see cref="TargetSizeStudy.Run"/>: every point, every target's step costs, the fine-tuning runs, each target's
+/// per-draft acceptance at every exit of <see cref="TargetSizeOptions.AcceleratorExits"/>, and the accelerators' training runs
+/// on the fine-tuned targets.
+/// </summary>
 public sealed record TargetSizeStudyResult(TargetSizeOptions Options, IReadOnlyList<TargetSizePoint> Points, IReadOnlyList<TargetCosts> Costs,
-    IReadOnlyList<TrainingRun> FineTuning)
+    IReadOnlyList<TrainingRun> FineTuning, IReadOnlyList<ExitAcceptancePoint>? ExitAcceptance = null, IReadOnlyList<TrainingRun>? AcceleratorTuning = null)
 {
     /// <summary>The speed-up over plain decoding that the M2R2 paper reports, for comparison.</summary>
     public const double PaperSpeedUp = 2.8;
@@ -137,7 +191,7 @@ public sealed record TargetSizeStudyResult(TargetSizeOptions Options, IReadOnlyL
         var s = new StringBuilder();
         s.AppendLine($"{"target",-16} {"params",11} {"drafter",-24} {"γ",2} {"plain t/s",9} {"spec t/s",9} {"ratio",6} {"pred",6} {"accept",7} {"α",5} {"tok/pass",8} {"draft",6} {"verify",6}");
         foreach (var p in Points)
-            s.AppendLine($"{p.Target,-16} {p.Parameters,11:N0} {p.Drafter,-24} {p.Gamma,2} {p.PlainTokensPerSecond,9:F1} {p.TokensPerSecond,9:F1} {p.SpeedUp,5:F2}× {p.PredictedSpeedUp,5:F2}× {p.Acceptance,7:P1} {p.Alpha,5:F2} {p.TokensPerRound,8:F2} {p.DraftCost,6:F3} {p.VerifyCost,6:F2}");
+            s.AppendLine($"{p.Target,-16} {p.Parameters,11:N0} {p.Drafter,-24} {(p.Adaptive ? $"a{p.Gamma}" : p.Gamma.ToString()),2} {p.PlainTokensPerSecond,9:F1} {p.TokensPerSecond,9:F1} {p.SpeedUp,5:F2}× {p.PredictedSpeedUp,5:F2}× {p.Acceptance,7:P1} {p.Alpha,5:F2} {p.TokensPerRound,8:F2} {p.DraftCost,6:F3} {p.VerifyCost,6:F2}");
         s.AppendLine("step costs (ms): the target's plain step; per drafter one draft step and the verification of γ drafts");
         foreach (var c in Costs)
             s.AppendLine($"  {c.Target,-16} plain {c.PlainStep:F3} ({c.Parameters:N0} parameters; max |Δlogit| vs small before tuning {c.MaxLogitDifference:G2}); " +
@@ -145,7 +199,9 @@ public sealed record TargetSizeStudyResult(TargetSizeOptions Options, IReadOnlyL
         foreach (var d in Drafters)
             foreach (var tuned in Points.Select(p => p.FineTuned).Distinct())
                 s.AppendLine($"{d}{(tuned ? ", fine-tuned targets" : "")}: crosses 1× at " + (CrossesOneAt(d, tuned) is int n ? $"width ×{n}" : "no width measured"));
-        s.AppendLine($"paper (M2R2): {PaperSpeedUp}×; best here {Best.SpeedUp:F2}× ({Best.Drafter}, {Best.Target}, γ={Best.Gamma})");
+        if (Points.Any(p => p.Adaptive)) s.AppendLine("γ = aN: adaptive γ up to N");
+        if (ExitAcceptance is { Count: > 0 }) s.Append(ExitAcceptancePoint.Table(ExitAcceptance));
+        s.AppendLine($"paper (M2R2): {PaperSpeedUp}×; best here {Best.SpeedUp:F2}× ({Best.Drafter}, {Best.Target}, γ={Best.GammaLabel})");
         return s.ToString();
     }
 }
@@ -156,10 +212,11 @@ public sealed record TargetSizeStudyResult(TargetSizeOptions Options, IReadOnlyL
 /// plain cached greedy decoding against drafting by the original small model (an exact function copy of a grown target,
 /// so nearly every draft is accepted; a briefly fine-tuned grown target shows what a real gap costs), by the target's own
 /// first k blocks (early exit) and, given accelerators trained on the small model, by M2R2 with those accelerators grown
-/// the way HyperCloning grows the model (<see cref="GrowAccelerators"/>; exact for an exact-copy target, an approximation for a
-/// fine-tuned one, whose layer-k states have moved), at fixed γ; it measures each step's cost and
-/// predicts the speed-up with <see cref="SpeculationMath"/>. Every speculative output is checked against plain greedy
-/// decoding of the same target.
+/// the way HyperCloning grows the model (<see cref="GrowAccelerators"/>; exact for an exact-copy target; for a fine-tuned
+/// one, whose layer-k states have moved, a start that is then trained on it), at fixed and adaptive γ, and M2R2 at the other
+/// exits with adaptive γ. It measures each step's cost and predicts the speed-up with <see cref="SpeculationMath"/>, and
+/// measures each target's per-draft acceptance at every exit (<see cref="ExitAcceptancePoint"/>). Every speculative output
+/// is checked against plain greedy decoding of the same target.
 /// </summary>
 public static class TargetSizeStudy
 {
@@ -179,12 +236,16 @@ public static class TargetSizeStudy
         {
             if (o.ExitLayer == 0) throw new InvalidSettingsException("M2R2 drafts at the exit layer: set ExitLayer (1..L−1) to use accelerators.");
             accelerators.CheckFor(small.Config, o.ExitLayer);
+            if (o.ExitsFor(small.Config.Layers, accelerators.MaxExit).FirstOrDefault(k => k > accelerators.MaxExit) is int deep and > 0)
+                throw new InvalidSettingsException($"The accelerators serve exits 1..{accelerators.MaxExit}, not {deep}: make them with a deeper MaxExit or leave {deep} out of AcceleratorExits.");
         }
         prompts = prompts.Take(o.Prompts).ToList();
         small.eval();
         var points = new List<TargetSizePoint>();
         var costs = new List<TargetCosts>();
         var runs = new List<TrainingRun>();
+        var exitPoints = new List<ExitAcceptancePoint>();
+        var acceleratorRuns = new List<TrainingRun>();
         foreach (int n in o.WidthFactors)
             foreach (bool tuned in n > 1 && o.FineTuneSteps > 0 && corpus is not null ? new[] { false, true } : new[] { false })
             {
@@ -200,8 +261,9 @@ public static class TargetSizeStudy
                     logitGap = grown.Report.MaxLogitDifference;
                     if (tuned)
                     {
-                        double before = LanguageModelTraining.Evaluate(target, corpus!, batchSize: o.FineTuning.BatchSize, blockSize: o.FineTuning.BlockSize, maxBatches: o.FineTuning.EvalBatches);
-                        var run = LanguageModelTraining.Train(target, corpus!, o.FineTuning, $"fine-tuning {name}", cancellation: cancellation);
+                        var fineTuning = o.FineTuning with { BlockSize = Math.Min(o.FineTuning.BlockSize, target.Config.ContextLength) };
+                        double before = LanguageModelTraining.Evaluate(target, corpus!, batchSize: fineTuning.BatchSize, blockSize: fineTuning.BlockSize, maxBatches: fineTuning.EvalBatches);
+                        var run = LanguageModelTraining.Train(target, corpus!, fineTuning, $"fine-tuning {name}", cancellation: cancellation);
                         runs.Add(run);
                         log?.Invoke($"{name}: validation loss before fine-tuning {before:F3}; {run}");
                     }
@@ -211,12 +273,30 @@ public static class TargetSizeStudy
                 var drafters = new List<Drafter> { new ModelDrafter(small, $"small model ({small.Config.Layers}×{small.Config.Dim})") };
                 if (o.ExitLayer > 0) drafters.Add(new SelfDrafter(o.ExitLayer));
                 if (accelerators is not null) drafters.Add(new SelfDrafter(o.ExitLayer, grownAccelerators ?? accelerators));
+                var exits = o.ExitsFor(small.Config.Layers, accelerators?.MaxExit);
+                var adaptiveOnly = accelerators is not null && o.RaceEveryExit && o.AdaptiveGamma
+                    ? exits.Where(k => k != o.ExitLayer).Select(k => (Drafter)new SelfDrafter(k, grownAccelerators ?? accelerators)).ToList()
+                    : new List<Drafter>();
+                drafters.AddRange(adaptiveOnly);
                 try
                 {
+                    if (corpus is not null && exits.Count > 0)
+                    {
+                        // Trained accelerators only for a fine-tuned target: for an exact copy the grown ones are exact.
+                        var tuning = tuned && grownAccelerators is not null && o.AcceleratorSteps > 0 ? o : null;
+                        var (acceptance, run) = ExitAcceptancePoint.Measure(target, name, n, tuned, corpus, exits, grownAccelerators ?? accelerators, tuning, cancellation);
+                        exitPoints.AddRange(acceptance);
+                        if (run is not null)
+                        {
+                            acceleratorRuns.Add(run);
+                            log?.Invoke($"{name}: accelerators trained on this target: {run}");
+                        }
+                        log?.Invoke($"{name}: per-draft acceptance " + string.Join("; ", acceptance.Select(a => a.Summary)));
+                    }
                     var cost = Measure(target, small, name, n, drafters, prompts[0], o, logitGap);
                     costs.Add(cost);
                     log?.Invoke($"{name}: plain step {cost.PlainStep:F3} ms; " + string.Join("; ", cost.Drafters.Select(d => $"{d.Drafter} step {d.Step:F3} ms")));
-                    points.AddRange(Race(target, drafters, name, n, tuned, cost, prompts, o, log, cancellation));
+                    points.AddRange(Race(target, drafters, adaptiveOnly, name, n, tuned, cost, prompts, o, log, cancellation));
                 }
                 finally
                 {
@@ -225,7 +305,7 @@ public static class TargetSizeStudy
                     if (!ReferenceEquals(target, small)) target.Dispose();
                 }
             }
-        return new TargetSizeStudyResult(o, points, costs, runs);
+        return new TargetSizeStudyResult(o, points, costs, runs, exitPoints, acceleratorRuns);
     }
 
     /// <summary>
@@ -286,25 +366,50 @@ public static class TargetSizeStudy
         return (low + high) / 2;
     }
 
-    static IEnumerable<TargetSizePoint> Race(TinyGpt target, IReadOnlyList<Drafter> drafters, string name, int n, bool tuned, TargetCosts cost,
-        IReadOnlyList<int[]> prompts, TargetSizeOptions o, Action<string>? log, CancellationToken cancellation)
+    /// <summary>
+    /// The verification cost at a mean draft length <paramref name="gamma"/> (adaptive γ), interpolated linearly between the
+    /// measured draft lengths (held at the nearest end outside them).
+    /// </summary>
+    public static double VerifyAt(IReadOnlyDictionary<int, double> verify, double gamma)
+    {
+        if (verify is null || verify.Count == 0) throw new InvalidSettingsException("No verification cost was measured.");
+        var known = verify.OrderBy(v => v.Key).ToList();
+        if (gamma <= known[0].Key) return known[0].Value;
+        if (gamma >= known[^1].Key) return known[^1].Value;
+        int i = known.FindIndex(v => v.Key >= gamma);
+        var (a, b) = (known[i - 1], known[i]);
+        return a.Value + (b.Value - a.Value) * (gamma - a.Key) / (b.Key - a.Key);
+    }
+
+    static IEnumerable<TargetSizePoint> Race(TinyGpt target, IReadOnlyList<Drafter> all, IReadOnlyList<Drafter> adaptiveOnly, string name, int n, bool tuned,
+        TargetCosts cost, IReadOnlyList<int[]> prompts, TargetSizeOptions o, Action<string>? log, CancellationToken cancellation)
     {
         var points = new List<TargetSizePoint>();
-        foreach (int gamma in o.Gammas)
+        int largest = o.Gammas.Max();
+        var settings = o.Gammas.Select(g => new SpeculationOptions { MaxNewTokens = o.NewTokens, Gamma = g }).ToList();
+        if (o.AdaptiveGamma)
+            settings.Add(new SpeculationOptions { MaxNewTokens = o.NewTokens, Gamma = Math.Min(4, largest), AdaptiveGamma = true, MaxGamma = largest });
+        foreach (var options in settings)
         {
-            var options = new SpeculationOptions { MaxNewTokens = o.NewTokens, Gamma = gamma };
-            var lines = SpeculativeExperiments.Race(target, drafters, prompts, options, o.Repeats, s => log?.Invoke($"{name} γ={gamma} {s}"), cancellation);
+            int gamma = options.AdaptiveGamma ? options.MaxGamma : options.Gamma;
+            var drafters = options.AdaptiveGamma ? all : all.Except(adaptiveOnly).ToList();
+            string label = options.AdaptiveGamma ? $"adaptive γ≤{gamma}" : $"γ={gamma}";
+            var lines = SpeculativeExperiments.Race(target, drafters, prompts, options, o.Repeats, s => log?.Invoke($"{name} {label} {s}"), cancellation);
             var plain = lines[0];
             for (int d = 0; d < drafters.Count; d++)
             {
                 var l = lines[d + 1];
                 if (!l.SameAsPlain)
-                    throw new InvalidOperationException($"Speculative decoding of {name} with {l.Method} at γ={gamma} differed from plain greedy decoding: it must be lossless.");
-                var c = cost.Drafters[d];
-                double alpha = ImpliedAlpha(l.MeanAcceptedLength, gamma);
+                    throw new InvalidOperationException($"Speculative decoding of {name} with {l.Method} at {label} differed from plain greedy decoding: it must be lossless.");
+                var c = cost.Of(drafters[d].Name);
+                // Fixed γ: the costs of γ drafts. Adaptive: those of the mean γ the rounds drafted.
+                double drafts = options.AdaptiveGamma ? l.MeanGamma : gamma, verify = options.AdaptiveGamma ? VerifyAt(c.Verify, l.MeanGamma) : c.Verify[gamma];
+                double alpha = ImpliedAlpha(l.MeanAcceptedLength, Math.Max(1, (int)Math.Round(drafts)));
+                double predicted = options.AdaptiveGamma
+                    ? l.MeanAcceptedLength / ((drafts * c.Step + verify) / cost.PlainStep)
+                    : Predict(alpha, gamma, cost.PlainStep, c.Step, verify);
                 points.Add(new TargetSizePoint(name, n, tuned, cost.Parameters, l.Method, gamma, plain.TokensPerSecond, l.TokensPerSecond, l.SpeedUp,
-                    l.AcceptanceRate, l.MeanAcceptedLength, alpha, c.Step / cost.PlainStep, c.Verify[gamma] / cost.PlainStep,
-                    Predict(alpha, gamma, cost.PlainStep, c.Step, c.Verify[gamma])));
+                    l.AcceptanceRate, l.MeanAcceptedLength, alpha, c.Step / cost.PlainStep, verify / cost.PlainStep, predicted, options.AdaptiveGamma, l.MeanGamma));
             }
         }
         return points;
