@@ -28,23 +28,22 @@ public sealed record ExitAcceptancePoint(string Target, int WidthFactor, bool Fi
 
     /// <summary>
     /// Measures <paramref name="exits"/> of <paramref name="target"/> on <paramref name="corpus"/>'s validation text, with
-    /// <paramref name="accelerators"/> (optional); with <paramref name="tuning"/>, then trains those accelerators on the
-    /// target (in place, so the race uses them) with <see cref="TargetSizeOptions.AcceleratorTuning"/> and measures again.
+    /// <paramref name="accelerators"/> (optional); with <paramref name="training"/>, then trains those accelerators on the
+    /// target (in place, so the race uses them; blocks no longer than the target's context) and measures again.
     /// </summary>
     public static (IReadOnlyList<ExitAcceptancePoint> Points, TrainingRun? Run) Measure(TinyGpt target, string name, int widthFactor, bool fineTuned,
-        TextCorpus corpus, IReadOnlyList<int> exits, AcceleratorAdapters? accelerators, TargetSizeOptions? tuning, CancellationToken cancellation = default)
+        TextCorpus corpus, IReadOnlyList<int> exits, AcceleratorAdapters? accelerators, TrainingOptions? training, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(corpus);
         var before = LayerAnalysis.Measure(target, corpus, accelerators, Batches);
         IReadOnlyList<LayerProfile>? after = null;
         TrainingRun? run = null;
-        if (tuning is not null && accelerators is not null)
+        if (training is not null && accelerators is not null)
         {
-            var training = tuning.AcceleratorTuning with { BlockSize = Math.Min(tuning.AcceleratorTuning.BlockSize, target.Config.ContextLength) };
+            training = training with { BlockSize = Math.Min(training.BlockSize, target.Config.ContextLength) };
             run = AcceleratorTraining.Train(target, accelerators, corpus, training, new AcceleratorOptions { Exits = exits.ToArray() }, cancellation: cancellation);
-            accelerators.eval();
-            after = LayerAnalysis.Measure(target, corpus, accelerators, Batches);
+            after = LayerAnalysis.Measure(target, corpus, accelerators, Batches);             // measures in eval mode
         }
         var points = exits.Select(k => new ExitAcceptancePoint(name, widthFactor, fineTuned, k, before[k].Agreement, before[k].FastAgreement, after?[k].FastAgreement)).ToList();
         return (points, run);

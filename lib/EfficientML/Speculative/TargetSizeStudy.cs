@@ -232,11 +232,12 @@ public static class TargetSizeStudy
         ArgumentNullException.ThrowIfNull(small);
         var o = (options ?? new TargetSizeOptions()).Validate(small.Config);
         if (prompts is null || prompts.Count == 0) throw new InvalidSettingsException("Give at least one prompt.");
+        var exits = o.ExitsFor(small.Config.Layers, accelerators?.MaxExit);
         if (accelerators is not null)
         {
             if (o.ExitLayer == 0) throw new InvalidSettingsException("M2R2 drafts at the exit layer: set ExitLayer (1..L−1) to use accelerators.");
             accelerators.CheckFor(small.Config, o.ExitLayer);
-            if (o.ExitsFor(small.Config.Layers, accelerators.MaxExit).FirstOrDefault(k => k > accelerators.MaxExit) is int deep and > 0)
+            if (exits.FirstOrDefault(k => k > accelerators.MaxExit) is int deep and > 0)
                 throw new InvalidSettingsException($"The accelerators serve exits 1..{accelerators.MaxExit}, not {deep}: make them with a deeper MaxExit or leave {deep} out of AcceleratorExits.");
         }
         prompts = prompts.Take(o.Prompts).ToList();
@@ -273,7 +274,6 @@ public static class TargetSizeStudy
                 var drafters = new List<Drafter> { new ModelDrafter(small, $"small model ({small.Config.Layers}×{small.Config.Dim})") };
                 if (o.ExitLayer > 0) drafters.Add(new SelfDrafter(o.ExitLayer));
                 if (accelerators is not null) drafters.Add(new SelfDrafter(o.ExitLayer, grownAccelerators ?? accelerators));
-                var exits = o.ExitsFor(small.Config.Layers, accelerators?.MaxExit);
                 var adaptiveOnly = accelerators is not null && o.RaceEveryExit && o.AdaptiveGamma
                     ? exits.Where(k => k != o.ExitLayer).Select(k => (Drafter)new SelfDrafter(k, grownAccelerators ?? accelerators)).ToList()
                     : new List<Drafter>();
@@ -283,7 +283,7 @@ public static class TargetSizeStudy
                     if (corpus is not null && exits.Count > 0)
                     {
                         // Trained accelerators only for a fine-tuned target: for an exact copy the grown ones are exact.
-                        var tuning = tuned && grownAccelerators is not null && o.AcceleratorSteps > 0 ? o : null;
+                        var tuning = tuned && grownAccelerators is not null && o.AcceleratorSteps > 0 ? o.AcceleratorTuning : null;
                         var (acceptance, run) = ExitAcceptancePoint.Measure(target, name, n, tuned, corpus, exits, grownAccelerators ?? accelerators, tuning, cancellation);
                         exitPoints.AddRange(acceptance);
                         if (run is not null)
@@ -402,7 +402,8 @@ public static class TargetSizeStudy
                 if (!l.SameAsPlain)
                     throw new InvalidOperationException($"Speculative decoding of {name} with {l.Method} at {label} differed from plain greedy decoding: it must be lossless.");
                 var c = cost.Of(drafters[d].Name);
-                // Fixed γ: the costs of γ drafts. Adaptive: those of the mean γ the rounds drafted.
+                // Fixed γ: the costs of γ drafts and the model's expected yield. Adaptive: the costs of the mean γ the rounds
+                // drafted and their measured yield (the model's yield assumes one γ).
                 double drafts = options.AdaptiveGamma ? l.MeanGamma : gamma, verify = options.AdaptiveGamma ? VerifyAt(c.Verify, l.MeanGamma) : c.Verify[gamma];
                 double alpha = ImpliedAlpha(l.MeanAcceptedLength, Math.Max(1, (int)Math.Round(drafts)));
                 double predicted = options.AdaptiveGamma

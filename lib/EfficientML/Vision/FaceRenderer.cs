@@ -62,8 +62,8 @@ public static class FaceRenderer
             {
                 double px = x + 0.5, py = y + 0.5;
                 double v = Blend(Background, look.Skin, Inside(px, py, g.Cx, g.Cy, g.Rx, g.Ry));
-                foreach (int side in new[] { -1, 1 })
-                    v = Blend(v, Dark, Inside(px, py, g.Cx + side * look.EyeSpacing * g.Rx, g.Cy - 0.25 * g.Ry, 0.14 * g.Rx, Math.Max(0.4, 0.09 * g.Ry * state.Eyes)));
+                for (int side = -1; side <= 1; side += 2)
+                    v = Blend(v, Dark, Inside(px, py, g.Cx + side * g.EyeDx, g.EyeY, g.EyeRx, g.EyeRy));
                 v = Blend(v, Dark, Inside(px, py, g.Cx, g.MouthY, g.MouthRx, g.MouthRy));
                 v = state.Gain * v + state.Bias;
                 if (noise is not null && noiseLevel > 0) v += noiseLevel * Gaussian(noise);
@@ -93,12 +93,14 @@ public static class FaceRenderer
         return dark / (Math.PI * g.MouthRx * tallest);
     }
 
-    readonly record struct Shape(double Cx, double Cy, double Rx, double Ry, double MouthY, double MouthRx, double MouthRy);
+    readonly record struct Shape(double Cx, double Cy, double Rx, double Ry, double EyeDx, double EyeY, double EyeRx, double EyeRy,
+        double MouthY, double MouthRx, double MouthRy);
 
     static Shape Geometry(FaceLook look, FaceState state)
     {
         double half = Size / 2.0, cx = half + state.OffsetX, cy = half + state.OffsetY, rx = look.HeadWidth * half, ry = look.HeadHeight * half;
-        return new(cx, cy, rx, ry, cy + 0.45 * ry, look.MouthWidth * rx, Math.Max(0.35, MouthHeight * ry * Math.Clamp(state.Mouth, 0, 1)));
+        return new(cx, cy, rx, ry, look.EyeSpacing * rx, cy - 0.25 * ry, 0.14 * rx, Math.Max(0.4, 0.09 * ry * state.Eyes),
+            cy + 0.45 * ry, look.MouthWidth * rx, Math.Max(0.35, MouthHeight * ry * Math.Clamp(state.Mouth, 0, 1)));
     }
 
     /// <summary>1 inside the ellipse, 0 outside, a one-pixel ramp across its edge.</summary>

@@ -63,7 +63,14 @@ public sealed record SceneOptions
 /// <param name="SpeechStart">When the voice starts, in seconds into the scene.</param>
 /// <param name="SpeechEnd">When it ends.</param>
 /// <param name="Phonemes">Its phonemes, timed from <paramref name="Offset"/>.</param>
-public sealed record SceneSentence(string Text, int Face, double Offset, double SpeechStart, double SpeechEnd, IReadOnlyList<PhonemeTiming> Phonemes);
+public sealed record SceneSentence(string Text, int Face, double Offset, double SpeechStart, double SpeechEnd, IReadOnlyList<PhonemeTiming> Phonemes)
+{
+    /// <summary>Whether the voice is heard at <paramref name="seconds"/> into the scene.</summary>
+    public bool Heard(double seconds) => seconds >= SpeechStart && seconds < SpeechEnd;
+
+    /// <summary>The mouth opening that says this sentence, over a scene of <paramref name="frames"/> frames (<see cref="Visemes.Curve"/>).</summary>
+    public float[] Curve(int frames) => Visemes.Curve(Phonemes, SpeechStart - Offset, SpeechEnd - Offset, frames, Offset);
+}
 
 /// <summary>
 /// A rendered scene: the audio (16 kHz), and per face the crops at 25 frames per second, the mouth opening each frame was
@@ -144,15 +151,14 @@ public sealed record SpeakerScene(SceneOptions Options, float[] Audio, IReadOnly
         {
             var mouth = kind switch
             {
-                null => Sum(sentences.Where(s => s.Face == face).Select(s => Visemes.Curve(s.Phonemes, s.SpeechStart - s.Offset, s.SpeechEnd - s.Offset, frames, s.Offset)), frames),
-                DistractorKind.Shifted => Shift(Sum(sentences.Where(s => s.Face >= 0).Select(s => Visemes.Curve(s.Phonemes, s.SpeechStart - s.Offset, s.SpeechEnd - s.Offset, frames, s.Offset)), frames),
+                null => Sum(sentences.Where(s => s.Face == face).Select(s => s.Curve(frames)), frames),
+                DistractorKind.Shifted => Shift(Sum(sentences.Where(s => s.Face >= 0).Select(s => s.Curve(frames)), frames),
                     (int)Math.Round((rng.Next(2) == 0 ? -1 : 1) * (0.4 + 0.6 * rng.NextDouble()) * Visemes.FramesPerSecond)),
                 DistractorKind.OtherSpeech => OtherSpeech(synthesizer, voice, rng, frames, o.Seconds),
                 _ => Twitch(rng, frames),
             };
             mouths.Add(mouth);
-            speaking.Add(Enumerable.Range(0, frames).Select(f => kind is null && sentences.Any(s => s.Face == face &&
-                (f + 0.5) / Visemes.FramesPerSecond >= s.SpeechStart && (f + 0.5) / Visemes.FramesPerSecond < s.SpeechEnd)).ToArray());
+            speaking.Add(Enumerable.Range(0, frames).Select(f => kind is null && sentences.Any(s => s.Face == face && s.Heard((f + 0.5) / Visemes.FramesPerSecond))).ToArray());
             var look = FaceLook.Random(rng);
             var (pixels, frameStates) = RenderFace(look, mouth, o, rng);
             crops.Add(pixels);
@@ -168,8 +174,7 @@ public sealed record SpeakerScene(SceneOptions Options, float[] Audio, IReadOnly
     {
         var speech = synthesizer.Synthesize(text, speaker.Voice(rng.Next(-15, 16), rng.Next(-8, 9)), seed: rng.Next());
         var (start, end) = Visemes.SpeechSpan(speech.Samples, speech.SampleRate);
-        var phonemes = speech.Phonemes;
-        return (speech.Samples, new SceneSentence(text, face, offset, offset + start, offset + end, phonemes));
+        return (speech.Samples, new SceneSentence(text, face, offset, offset + start, offset + end, speech.Phonemes));
     }
 
     /// <summary>A distractor mouthing sentences of the same voice that the audio never contains, at its own times.</summary>
@@ -179,7 +184,7 @@ public sealed record SpeakerScene(SceneOptions Options, float[] Audio, IReadOnly
         for (double t = 0.3 * rng.NextDouble(); t < seconds - 1;)
         {
             var (samples, line) = Say(synthesizer, voice, Sentence(rng), rng, -1, t);
-            curves.Add(Visemes.Curve(line.Phonemes, line.SpeechStart - t, line.SpeechEnd - t, frames, t));
+            curves.Add(line.Curve(frames));
             t += samples.Length / (double)SampleRate + 0.3 + 1.2 * rng.NextDouble();
         }
         return Sum(curves, frames);
