@@ -37,9 +37,12 @@ public class ActiveSpeakerTrainingTests
                 for (int f = 0; f < scene.Faces; f++)
                     Assert.Equal(scene.Scene.Speaking[f].Select(b => b ? 1f : 0f), scene.Labels[f].data<float>().ToArray());
             }
-        // The features are normalised with the training split's statistics.
-        using var train = cat(data.Train.Scenes.Select(s => s.Audio).ToList(), 0);
+        // A model trained on them normalises them with the training split's statistics.
+        using var model = new ActiveSpeakerModel(new ActiveSpeakerConfig());
+        model.SetAudioStatistics(data.TrainLogMel);
+        using var train = cat(data.Train.Scenes.Select(s => (s.Audio - model.audioMean) / model.audioStd).ToList(), 0);
         Assert.True(train.mean().abs().item<float>() < 1e-3 && Math.Abs(train.std().item<float>() - 1) < 0.05);
+        Assert.Contains("audioMean", model.state_dict().Keys);
     }
 
     [Fact]

@@ -15,6 +15,8 @@ public sealed class ActiveSpeakerModel : nn.Module
     public readonly GRU? gru;
     public readonly LayerNorm norm;
     public readonly Linear head;
+    /// <summary>Per audio feature, the training data's mean and spread, which <see cref="Embed"/> normalises with.</summary>
+    public readonly Tensor audioMean, audioStd;
 
     public ActiveSpeakerModel(ActiveSpeakerConfig config) : base(nameof(ActiveSpeakerModel))
     {
@@ -26,6 +28,8 @@ public sealed class ActiveSpeakerModel : nn.Module
             for (int i = 0; i < config.Layers; i++) blocks.Add(new ContextBlock(config.Width, config.Heads, config.Past, config.Future));
         norm = nn.LayerNorm(config.Width);
         head = nn.Linear(config.Width, 1);
+        audioMean = zeros(config.AudioFeatures);
+        audioStd = ones(config.AudioFeatures);
         RegisterComponents();
     }
 
@@ -44,12 +48,31 @@ public sealed class ActiveSpeakerModel : nn.Module
         return Temporal(Embed(audio, crops));
     }
 
-    /// <summary>The per-frame embeddings, frame by frame: audio (B or 1, T, features), crops (B, T, S, S) → (B, T, Width).</summary>
+    /// <summary>
+    /// The per-frame embeddings, frame by frame: audio (B or 1, T, features) as raw log-mel values, normalised here with
+    /// <see cref="audioMean"/> and <see cref="audioStd"/>; crops (B, T, S, S) → (B, T, Width).
+    /// </summary>
     public Tensor Embed(Tensor audio, Tensor crops)
     {
         long b = crops.shape[0], t = crops.shape[1];
         if (audio.shape[0] != b) audio = audio.expand(b, -1, -1);
-        return encoder.forward(audio.reshape(b * t, -1), crops.reshape(b * t, Config.CropSize, Config.CropSize)).view(b, t, -1);
+        return EmbedFrames(audio.reshape(b * t, -1), crops.reshape(b * t, Config.CropSize, Config.CropSize)).view(b, t, -1);
+    }
+
+    /// <summary>Embeddings of single frames: audio (N, features) raw, crops (N, S, S) → (N, Width).</summary>
+    internal Tensor EmbedFrames(Tensor audio, Tensor crops) => encoder.forward((audio - audioMean) / audioStd, crops);
+
+    /// <summary>
+    /// Sets the audio normalisation from log-mel frames of the training data, (mels, frames): each band's mean and spread,
+    /// repeated for the <see cref="ActiveSpeakerConfig.MelsPerFrame"/> frames of a video frame.
+    /// </summary>
+    public void SetAudioStatistics(Tensor mel)
+    {
+        if (mel.dim() != 2 || mel.shape[0] != Config.Mels)
+            throw new Core.InvalidSettingsException($"Give log-mel frames as ({Config.Mels} bands, frames), not [{string.Join(", ", mel.shape)}].");
+        using var _ = no_grad();
+        audioMean.copy_(mel.mean([1]).repeat(Config.MelsPerFrame));
+        audioStd.copy_(mel.std(1).clamp_min(1e-3).repeat(Config.MelsPerFrame));
     }
 
     /// <summary>The temporal model and the head on per-frame embeddings: (B, T, Width) → logits (B, T).</summary>

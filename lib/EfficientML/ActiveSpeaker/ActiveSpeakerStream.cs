@@ -36,7 +36,7 @@ public sealed class ActiveSpeakerStream : IDisposable
     public long StateBytes => _states.Sum(s => s.Bytes) + (_hidden is null ? 0 : _hidden.NumberOfElements * _hidden.ElementSize);
 
     /// <summary>
-    /// One video frame: audio (mels × mels per frame), crops (faces, S, S). Returns the frames decided by it, each as
+    /// One video frame: audio (mels × mels per frame, raw log-mel values), crops (faces, S, S). Returns the frames decided by it, each as
     /// (frame index, speaking logits per face): none while the first decision still waits for its future.
     /// </summary>
     public IReadOnlyList<(long Frame, float[] Logits)> Push(Tensor audio, Tensor crops)
@@ -48,7 +48,7 @@ public sealed class ActiveSpeakerStream : IDisposable
             throw new InvalidSettingsException($"Push one crop per face, ({Faces}, {cfg.CropSize}, {cfg.CropSize}), not [{string.Join(", ", crops.shape)}].");
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        return PushEmbedding(_model.encoder.forward(audio.reshape(1, -1).to(_device).expand(Faces, -1), crops.to(_device)));
+        return PushEmbedding(_model.EmbedFrames(audio.reshape(1, -1).to(_device).expand(Faces, -1), crops.to(_device)));
     }
 
     /// <summary>One frame already embedded by the frame encoder, (faces, Width): only the temporal model and the head run.</summary>

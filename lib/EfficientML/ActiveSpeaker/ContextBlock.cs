@@ -35,6 +35,14 @@ public sealed class ContextBlock : nn.Module
     public int Past => _past;
     public int Future => _future;
 
+    /// <summary>Which frames each frame may attend to: (T, T) bool, row = the attending frame, true for t − P ≤ key ≤ t + F.</summary>
+    public static Tensor BandMask(long frames, int past, int future, Device? device = null)
+    {
+        using var scope = NewDisposeScope();
+        var offset = arange(frames, device: device).unsqueeze(0) - arange(frames, device: device).unsqueeze(1);
+        return offset.ge(-past).logical_and(offset.le(future)).MoveToOuterDisposeScope();
+    }
+
     Tensor FeedForward(Tensor y) => y + ff2.forward(F.gelu(ff1.forward(norm2.forward(y))));
 
     /// <summary>x: (B, T, d) → (B, T, d), every frame seeing its band of the sequence.</summary>
@@ -44,7 +52,7 @@ public sealed class ContextBlock : nn.Module
         var parts = qkv.forward(norm1.forward(x)).view(b, t, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);  // (3, B, H, T, hd)
         var (q, k, v) = (parts[0], parts[1], parts[2]);
         var offset = arange(t, device: x.device).unsqueeze(0) - arange(t, device: x.device).unsqueeze(1);     // key − query, (T, T)
-        var allowed = offset.ge(-_past).logical_and(offset.le(_future));
+        var allowed = BandMask(t, _past, _future, x.device);
         var bias = relativeBias.index_select(1, (offset + _past).clamp(0, _past + _future).flatten()).view(_heads, t, t);
         var scores = q.matmul(k.transpose(-2, -1)).div(Math.Sqrt(_headDim)) + bias;                           // (B, H, T, T)
         scores = scores.masked_fill(allowed.logical_not(), float.NegativeInfinity);

@@ -30,11 +30,16 @@ public sealed record ContextGridOptions
 
     public int Seed { get; init; } = 1;
 
-    /// <summary>A small grid with short trainings, for tests and quick notebook runs.</summary>
-    public ContextGridOptions Quick() => this with
+    /// <summary>Short trainings and, when the grid has more than six points, a grid of six, for tests and quick notebook runs.</summary>
+    public ContextGridOptions Quick()
     {
-        Pasts = [0, 8, 32], Futures = [0, 4], EncoderTraining = EncoderTraining.Quick(), Training = Training.Quick(), TimingFrames = 30,
-    };
+        bool small = Pasts.Count * Futures.Count <= 6;
+        return this with
+        {
+            Pasts = small ? Pasts : [0, 8, 32], Futures = small ? Futures : [0, 4], EncoderTraining = EncoderTraining.Quick(), Training = Training.Quick(),
+            TimingFrames = Math.Min(TimingFrames, 30),
+        };
+    }
 
     public ContextGridOptions Validate()
     {
@@ -56,17 +61,23 @@ public sealed record ContextGridOptions
 /// <param name="StateBytes">Bytes its stream keeps per scene between frames (ring buffers, or the GRU state).</param>
 /// <param name="TemporalParameters">Parameters of its temporal model and head.</param>
 /// <param name="Run">Its training.</param>
+/// <param name="Model">The trained model (owned by the grid result).</param>
 public sealed record ContextGridPoint(ActiveSpeakerConfig Config, SpeakerScores Test, double FrameMs, double TemporalMs, long StateBytes,
-    long TemporalParameters, TrainingRun Run)
+    long TemporalParameters, TrainingRun Run, ActiveSpeakerModel Model)
 {
     /// <summary>Milliseconds a decision waits for its future frames (40 ms per frame).</summary>
     public double DelayMs => Config.LatencyFrames * 1000.0 / Vision.Visemes.FramesPerSecond;
 }
 
-/// <summary>The grid's points, the shared encoder's training, and what the measurements say.</summary>
+/// <summary>The grid's points with their trained models, the shared encoder's training, and what the measurements say.</summary>
 public sealed record ContextGridResult(ContextGridOptions Options, IReadOnlyList<ContextGridPoint> Points, TrainingRun EncoderRun,
-    SpeakerScores EncoderAlone, int Faces, double MatmulGflops, double CopyGBps)
+    SpeakerScores EncoderAlone, int Faces, double MatmulGflops, double CopyGBps) : IDisposable
 {
+    public void Dispose()
+    {
+        foreach (var p in Points) p.Model.Dispose();
+    }
+
     public IEnumerable<ContextGridPoint> Transformers => Points.Where(p => p.Config.Temporal == TemporalModel.Transformer);
     public ContextGridPoint? Gru => Points.FirstOrDefault(p => p.Config.Temporal == TemporalModel.Gru);
     public ContextGridPoint At(int past, int future) => Transformers.First(p => p.Config.Past == past && p.Config.Future == future);
@@ -117,54 +128,80 @@ public sealed record ContextGridResult(ContextGridOptions Options, IReadOnlyList
 /// <summary>Runs the (P, F) grid (<see cref="ContextGridOptions"/>).</summary>
 public static class ContextGrid
 {
-    public static ContextGridResult Run(SpeakerDataset data, ContextGridOptions? options = null, Action<string, TrainingRun>? progress = null,
+    /// <summary>The models of the grid, in order: every (P, F), P by P, then the GRU.</summary>
+    public static IReadOnlyList<ActiveSpeakerConfig> Configs(ContextGridOptions options)
+    {
+        var o = options.Validate();
+        var configs = o.Pasts.SelectMany(p => o.Futures.Select(f => o.Model with { Past = p, Future = f, Temporal = TemporalModel.Transformer })).ToList();
+        if (o.Gru) configs.Add(o.Model with { Temporal = TemporalModel.Gru });
+        return configs;
+    }
+
+    /// <summary>Training records made beforehand, to follow live: the encoder's first, then one per <see cref="Configs"/> entry.</summary>
+    public static IReadOnlyList<TrainingRun> NewRuns(ContextGridOptions options, SpeakerDataset data) =>
+        Configs(options).Select(c => SpeakerTraining.NewRun(c.Name, options.Training, data))
+            .Prepend(SpeakerTraining.NewRun("frame encoder (P0 F0)", options.EncoderTraining, data)).ToList();
+
+    /// <summary>
+    /// Trains the shared encoder, then every model of the grid on it, and scores and times them all. <paramref name="runs"/>:
+    /// records from <see cref="NewRuns"/> (null: made here).
+    /// </summary>
+    public static ContextGridResult Run(SpeakerDataset data, ContextGridOptions? options = null, IReadOnlyList<TrainingRun>? runs = null,
         CancellationToken cancellation = default)
     {
         var o = (options ?? new ContextGridOptions()).Validate();
-        var frameOnly = o.Model with { Past = 0, Future = 0, Temporal = TemporalModel.Transformer };
+        var configs = Configs(o);
+        runs ??= NewRuns(o, data);
+        if (runs.Count != configs.Count + 1) throw new InvalidSettingsException($"Give {configs.Count + 1} training records (NewRuns), not {runs.Count}.");
         manual_seed(o.Seed);
-        using var encoderModel = new ActiveSpeakerModel(frameOnly);
-        var encoderRun = SpeakerTraining.Train(encoderModel, data, o.EncoderTraining, r => progress?.Invoke("encoder", r), cancellation);
+        using var encoderModel = new ActiveSpeakerModel(o.Model with { Past = 0, Future = 0, Temporal = TemporalModel.Transformer });
+        var encoderRun = Finished(SpeakerTraining.Train(encoderModel, data, o.EncoderTraining, runs[0], cancellation: cancellation), cancellation);
         var encoderAlone = SpeakerTraining.Score(encoderModel, data.Test);
 
-        var configs = o.Pasts.SelectMany(p => o.Futures.Select(f => o.Model with { Past = p, Future = f, Temporal = TemporalModel.Transformer })).ToList();
-        if (o.Gru) configs.Add(o.Model with { Temporal = TemporalModel.Gru });
         var models = new List<ActiveSpeakerModel>();
-        var runs = new List<TrainingRun>();
         try
         {
-            foreach (var config in configs)
+            foreach (var (config, i) in configs.Select((c, i) => (c, i)))
             {
                 manual_seed(o.Seed);
                 var model = new ActiveSpeakerModel(config);
                 models.Add(model);
                 CopyEncoder(encoderModel, model);
                 model.FreezeEncoder();
-                runs.Add(SpeakerTraining.Train(model, data, o.Training, r => progress?.Invoke(config.Name, r), cancellation));
+                Finished(SpeakerTraining.Train(model, data, o.Training, runs[i + 1], cancellation: cancellation), cancellation);
             }
             var scores = models.Select(m => SpeakerTraining.Score(m, data.Test)).ToList();
             var (frameMs, temporalMs, stateBytes) = Time(models, data.Test.Scenes[0], o.TimingFrames, cancellation);
             var points = configs.Select((c, i) => new ContextGridPoint(c, scores[i], frameMs[i], temporalMs[i], stateBytes[i],
-                models[i].parameters().Where(p => p.requires_grad).Sum(p => p.NumberOfElements), runs[i])).ToList();
+                models[i].parameters().Where(p => p.requires_grad).Sum(p => p.NumberOfElements), runs[i + 1], models[i])).ToList();
             double gflops = MachineLimits.MatmulFlops(CPU, 512, 8) / 1e9, gbps = MachineLimits.CopyBandwidth(CPU, 256L << 20, 5) / 1e9;
             return new ContextGridResult(o, points, encoderRun, encoderAlone, data.Test.Scenes[0].Faces, gflops, gbps);
         }
-        finally
+        catch
         {
             foreach (var m in models) m.Dispose();
+            throw;
         }
     }
 
-    /// <summary>Copies the frame encoder's weights from one model into another of the same widths.</summary>
+    static TrainingRun Finished(TrainingRun run, CancellationToken cancellation)
+    {
+        if (run.Outcome == TrainingOutcome.Cancelled) throw new OperationCanceledException(run.Message, cancellation);
+        return run.ThrowIfDiverged();
+    }
+
+    /// <summary>Copies the frame encoder's weights and the audio normalisation from one model into another of the same widths.</summary>
     public static void CopyEncoder(ActiveSpeakerModel from, ActiveSpeakerModel to)
     {
         using var _ = no_grad();
         var source = from.encoder.state_dict();
         foreach (var (name, target) in to.encoder.state_dict()) target.copy_(source[name]);
+        to.audioMean.copy_(from.audioMean);
+        to.audioStd.copy_(from.audioStd);
     }
 
     /// <summary>
-    /// Streams <paramref name="scene"/> through every model, one frame each in turn per round (restarting at the scene's end),
+    /// Streams <paramref name="scene"/> through every model, one frame each in turn per round (looping over the scene),
     /// whole and from embeddings; the median milliseconds per frame of each, and each stream's state bytes.
     /// </summary>
     static (double[] Frame, double[] Temporal, long[] State) Time(IReadOnlyList<ActiveSpeakerModel> models, SceneExample scene, int frames, CancellationToken cancellation)

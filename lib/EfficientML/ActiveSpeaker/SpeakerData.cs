@@ -27,7 +27,8 @@ public sealed record SpeakerDataOptions
     /// <summary>A few short scenes, for tests and quick notebook runs.</summary>
     public SpeakerDataOptions Quick() => this with
     {
-        Scene = Scene with { Seconds = 6 }, TrainScenes = 8, ValidationScenes = 2, TestScenes = 3, TrainVoices = 6, ValidationVoices = 2, TestVoices = 3,
+        Scene = Scene with { Seconds = Math.Min(Scene.Seconds, 6) }, TrainScenes = Math.Min(TrainScenes, 8), ValidationScenes = Math.Min(ValidationScenes, 2),
+        TestScenes = Math.Min(TestScenes, 3), TrainVoices = Math.Min(TrainVoices, 6), ValidationVoices = Math.Min(ValidationVoices, 2), TestVoices = Math.Min(TestVoices, 3),
     };
 
     public SpeakerDataOptions Validate()
@@ -44,7 +45,7 @@ public sealed record SpeakerDataOptions
 }
 
 /// <summary>
-/// One scene as tensors: per video frame the normalised log-mel frames of its 40 ms (<see cref="Audio"/>, (T, mels × 4)),
+/// One scene as tensors: per video frame the log-mel frames of its 40 ms (<see cref="Audio"/>, (T, mels × 4)),
 /// per face its crops (<see cref="Crops"/>, (faces, T, S, S)) and labels (<see cref="Labels"/>, (faces, T), 1 = speaking).
 /// </summary>
 public sealed class SceneExample : IDisposable
@@ -56,6 +57,14 @@ public sealed class SceneExample : IDisposable
         int faces = scene.Options.Faces, frames = scene.FrameCount;
         Crops = cat(scene.Frames.Select(f => tensor(f).view(1, frames, FaceRenderer.Size, FaceRenderer.Size)).ToList(), 0).DetachFromDisposeScope();
         Labels = tensor(scene.Speaking.SelectMany(s => s.Select(b => b ? 1f : 0f)).ToArray()).view(faces, frames).DetachFromDisposeScope();
+    }
+
+    /// <summary>A scene with its log-mel frames (mels, 4T) (<see cref="SpeakerDataset.MelFrames"/>).</summary>
+    public static SceneExample Of(SpeakerScene scene, Tensor mel)
+    {
+        using var scope = NewDisposeScope();
+        var perFrame = mel.T.reshape(scene.FrameCount, -1).contiguous();   // (T, 4 × mels): video frame f's four log-mel frames
+        return new SceneExample(scene, perFrame.DetachFromDisposeScope());
     }
 
     /// <summary>The rendered scene (its sentences, faces, distractor kinds and voices).</summary>
@@ -86,15 +95,18 @@ public sealed record SpeakerSplit(string Name, IReadOnlyList<SceneExample> Scene
 
 /// <summary>
 /// Rendered scenes for active speaker detection in three splits that share no voice (<see cref="SpeakerCatalog.Deal"/>):
-/// deterministic from <see cref="SpeakerDataOptions.Seed"/>. The log-mel features are normalised per band with the training
-/// split's mean and spread.
+/// deterministic from <see cref="SpeakerDataOptions.Seed"/>. The log-mel features are kept raw; a model normalises them with
+/// the training split's statistics (<see cref="ActiveSpeakerModel.SetAudioStatistics"/>, which training calls).
 /// </summary>
 public sealed class SpeakerDataset : IDisposable
 {
-    SpeakerDataset(SpeakerDataOptions options, SpeakerSplit train, SpeakerSplit validation, SpeakerSplit test, TimeSpan buildTime)
+    SpeakerDataset(SpeakerDataOptions options, SpeakerSplit train, SpeakerSplit validation, SpeakerSplit test, Tensor trainMel, TimeSpan buildTime)
     {
-        (Options, Train, Validation, Test, BuildTime) = (options, train, validation, test, buildTime);
+        (Options, Train, Validation, Test, TrainLogMel, BuildTime) = (options, train, validation, test, trainMel, buildTime);
     }
+
+    /// <summary>Every log-mel frame of the training scenes, (mels, frames): what a model's audio normalisation is set from.</summary>
+    public Tensor TrainLogMel { get; }
 
     public SpeakerDataOptions Options { get; }
     public SpeakerSplit Train { get; }
@@ -123,18 +135,10 @@ public sealed class SpeakerDataset : IDisposable
             return (scene, Mel: MelFrames(logMel, scene));
         }).ToList())).ToList();
 
-        // Per-band mean and spread over the training scenes.
-        using var trainMel = cat(raw[0].Scenes.Select(s => s.Mel).ToList(), 1);
-        using var mean = trainMel.mean([1], keepdim: true);
-        using var std = trainMel.std(1, keepdim: true).clamp_min(1e-3);
-        var splits = raw.Select(r => new SpeakerSplit(r.Item1, r.Scenes.Select(s =>
-        {
-            using var scope = NewDisposeScope();
-            var normalised = ((s.Mel - mean) / std).T.reshape(s.scene.FrameCount, -1).contiguous();   // (T, mels × 4)
-            s.Mel.Dispose();
-            return new SceneExample(s.scene, normalised.DetachFromDisposeScope());
-        }).ToList(), r.Item2.Select(v => v.Name).ToList())).ToList();
-        return new SpeakerDataset(o, splits[0], splits[1], splits[2], clock.Elapsed);
+        var splits = raw.Select(r => new SpeakerSplit(r.Item1, r.Scenes.Select(s => SceneExample.Of(s.scene, s.Mel)).ToList(), r.Item2.Select(v => v.Name).ToList())).ToList();
+        var trainMel = cat(raw[0].Scenes.Select(s => s.Mel).ToList(), 1).DetachFromDisposeScope();
+        foreach (var s in raw.SelectMany(r => r.Scenes)) s.Mel.Dispose();
+        return new SpeakerDataset(o, splits[0], splits[1], splits[2], trainMel, clock.Elapsed);
     }
 
     /// <summary>
@@ -154,6 +158,7 @@ public sealed class SpeakerDataset : IDisposable
 
     public void Dispose()
     {
+        TrainLogMel.Dispose();
         foreach (var split in Splits)
             foreach (var scene in split.Scenes) scene.Dispose();
     }

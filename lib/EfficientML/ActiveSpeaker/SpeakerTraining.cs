@@ -14,8 +14,8 @@ public sealed record SpeakerTrainingOptions
     /// <summary>Frames of each training window (5.12 s at 128); the whole scene when it is shorter.</summary>
     public int WindowFrames { get; init; } = 128;
 
-    /// <summary>A short run, for tests and quick notebook runs.</summary>
-    public SpeakerTrainingOptions Quick() => this with { Training = Training with { Steps = 60, EvalEvery = 20, WarmupSteps = 10 } };
+    /// <summary>A short run (at most 60 steps), for tests and quick notebook runs.</summary>
+    public SpeakerTrainingOptions Quick() => this with { Training = Training with { Steps = Math.Min(Training.Steps, 60), EvalEvery = 20, WarmupSteps = Math.Min(Training.WarmupSteps, 10) } };
 
     public SpeakerTrainingOptions Validate()
     {
@@ -38,20 +38,37 @@ public static class SpeakerTraining
 {
     /// <summary>
     /// Trains <paramref name="model"/> on the training scenes; the validation loss is recorded every
-    /// <see cref="TrainingOptions.EvalEvery"/> steps. With the frame encoder frozen (<see cref="ActiveSpeakerModel.FreezeEncoder"/>)
-    /// every scene is embedded once and only the temporal model and the head train, on those embeddings.
+    /// <see cref="TrainingOptions.EvalEvery"/> steps; the model's audio normalisation is set from the training scenes first. With
+    /// the frame encoder frozen (<see cref="ActiveSpeakerModel.FreezeEncoder"/>; its normalisation is kept) every scene is
+    /// embedded once and only the temporal model and the head train, on those embeddings.
     /// </summary>
     public static TrainingRun Train(ActiveSpeakerModel model, SpeakerDataset data, SpeakerTrainingOptions? options = null,
         Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
     {
         var o = (options ?? new SpeakerTrainingOptions()).Validate();
+        return Train(model, data, o, NewRun(model.Config.Name, o, data), progress, cancellation);
+    }
+
+    /// <summary>A training record made beforehand, so a caller can follow it live before the first step.</summary>
+    public static TrainingRun NewRun(string name, SpeakerTrainingOptions options, SpeakerDataset data)
+    {
+        var o = options.Validate();
+        int window = Math.Min(o.WindowFrames, data.Train.Scenes.Min(s => s.Frames));
+        return new TrainingRun(name, o.Training, (long)o.Training.BatchSize * window * data.Train.Scenes[0].Faces);
+    }
+
+    /// <summary>Trains into a record made by <see cref="NewRun"/>.</summary>
+    public static TrainingRun Train(ActiveSpeakerModel model, SpeakerDataset data, SpeakerTrainingOptions options, TrainingRun run,
+        Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
+    {
+        var o = options.Validate();
         var t = o.Training;
         var rng = new Random((int)t.Seed);
         var scenes = data.Train.Scenes;
         var evaluation = data.Validation.Scenes.Count > 0 ? data.Validation : data.Train;
         int window = Math.Min(o.WindowFrames, scenes.Min(s => s.Frames));
-        var run = new TrainingRun(model.Config.Name, t, (long)t.BatchSize * window * scenes[0].Faces);
         bool frozen = model.EncoderFrozen;
+        if (!frozen) model.SetAudioStatistics(data.TrainLogMel);
         var embedded = frozen ? Embeddings(model, scenes) : null;
         var validation = frozen ? Embeddings(model, evaluation.Scenes) : null;
         try
@@ -109,18 +126,19 @@ public static class SpeakerTraining
     }
 
     /// <summary>Scores a detector on every scene of <paramref name="split"/>, each run whole (equal to streaming it).</summary>
-    public static SpeakerScores Score(ActiveSpeakerModel model, SpeakerSplit split)
+    public static SpeakerScores Score(ActiveSpeakerModel model, SpeakerSplit split) =>
+        Score(split.Scenes, scene => { using var l = Logits(model, scene); return l.sigmoid().data<float>().ToArray(); });
+
+    /// <summary>Scores speaking probabilities, (faces × T) per scene row by row, against the scenes' labels.</summary>
+    public static SpeakerScores Score(IReadOnlyList<SceneExample> scenes, Func<SceneExample, float[]> probabilities)
     {
         var scores = new List<float>();
         var labels = new List<bool>();
         var groups = new List<string>();
         double loss = 0;
-        foreach (var scene in split.Scenes)
+        foreach (var scene in scenes)
         {
-            using var scope = NewDisposeScope();
-            var logits = Logits(model, scene);
-            loss += F.binary_cross_entropy_with_logits(logits, scene.Labels, reduction: nn.Reduction.Sum).item<float>();
-            var p = logits.sigmoid().data<float>().ToArray();
+            var p = probabilities(scene);
             for (int f = 0; f < scene.Faces; f++)
                 for (int t = 0; t < scene.Frames; t++)
                 {
@@ -128,6 +146,8 @@ public static class SpeakerTraining
                     scores.Add(p[f * scene.Frames + t]);
                     labels.Add(speaking);
                     groups.Add(speaking ? "speaking" : scene.Scene.Kinds[f] is { } kind ? kind.ToString() : "speaker, silent");
+                    double q = Math.Clamp(p[f * scene.Frames + t], 1e-7, 1 - 1e-7);
+                    loss -= speaking ? Math.Log(q) : Math.Log(1 - q);
                 }
         }
         int n = scores.Count;
