@@ -304,6 +304,24 @@ public sealed class MagicGenerator
                 Add("--baseline", Pick(["gb0", "gb1"]));
                 Add("--report", Pick(["gr0", "gr1"]));
                 break;
+            case "#!asd":
+                // "asdm" is an untrained detector, "cg" a model of another kind, "asd" none at all.
+                Maybe(0.9, "--model", Pick(["asdm", "asdm", "cg", "asd"]));
+                Maybe(0.6, "--seconds", Pick(["2", "3", "4"]));
+                Maybe(0.5, "--faces", Int(1, 4));
+                Maybe(0.3, "--seed", Int(0, 9));
+                Maybe(0.5, "--name", Pick(["a0", "a1"]));
+                break;
+            case "#!asd-grid":
+                // Quick mode (the worker's) caps the scenes and the grid; one step each still runs the whole study.
+                Add("--steps", "1");
+                Add("--encoder-steps", "1");
+                Maybe(0.5, "--past", Pick(["0", "0,2", "4"]));
+                Maybe(0.5, "--future", Pick(["0", "1", "0,1"]));
+                Add("--scenes", Pick(["1", "2"]));
+                Maybe(0.2, "--seed", Int(0, 3));
+                Add("--report", Pick(["ag0", "ag1"]));
+                break;
             case "#!kws-match":
                 // "sk" is an untrained SLiCK model, "cg" a model of another kind, "slick" none at all.
                 Maybe(0.8, "--model", Pick(["sk", "cg", "slick"]));

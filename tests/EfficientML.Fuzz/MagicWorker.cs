@@ -36,6 +36,8 @@ static class MagicWorker
         "var cg = new EfficientML.GatedConformer.ConformerSpotter(new EfficientML.GatedConformer.GatedConformerConfig { Width = 32, Blocks = 2, FeedForwardWidth = 64 });",
         // An untrained SLiCK model, for #!kws-match (a small one: matching and scanning run to the end).
         "var sk = new EfficientML.Slick.SlickModel(new EfficientML.Slick.SlickModelConfig { Width = 16, Heads = 2, HeadHidden = 8 });",
+        // An untrained active speaker detector, for #!asd.
+        "var asdm = new EfficientML.ActiveSpeaker.ActiveSpeakerModel(new EfficientML.ActiveSpeaker.ActiveSpeakerConfig { Past = 4, Future = 1 });",
         "var notAModel = 42;",
     ];
 

@@ -15,12 +15,12 @@ public static class ActiveSpeakerCharts
     const int Gap = 4, BarRows = 10;
     const string Speaking = "rgba(26,152,80,0.22)", Truth = "#1a9850";
 
-    /// <summary>What a face is: "speaker", or how a distractor moves its mouth.</summary>
+    /// <summary>What a face is, briefly: "speaker", or how a distractor moves its mouth (other sentences, a shifted copy of the heard ones, still).</summary>
     public static string Role(SpeakerScene scene, int face) => scene.Kinds[face] switch
     {
         null => "speaker",
-        DistractorKind.OtherSpeech => "mouths other sentences",
-        DistractorKind.Shifted => "mouths the heard ones, shifted",
+        DistractorKind.OtherSpeech => "other sentences",
+        DistractorKind.Shifted => "shifted copy",
         _ => "still",
     };
 
@@ -44,25 +44,7 @@ public static class ActiveSpeakerCharts
     {
         frames ??= SpreadFrames(scene, 8);
         int s = FaceRenderer.Size, faces = scene.Options.Faces, cellW = s + Gap, cellH = s + BarRows;
-        var z = new double[faces * cellH][];
-        for (int r = 0; r < z.Length; r++) z[r] = Enumerable.Repeat(1.0, frames.Count * cellW).ToArray();
-        for (int f = 0; f < faces; f++)
-            for (int c = 0; c < frames.Count; c++)
-            {
-                var crop = scene.Crop(f, frames[c]);
-                for (int y = 0; y < s; y++)
-                    for (int x = 0; x < s; x++) z[f * cellH + y][c * cellW + x] = Math.Round(Math.Clamp(crop[y * s + x], 0, 1), 2);
-            }
-        var chart = Chart.Heatmap<double, int, int, string>(z, X: Enumerable.Range(0, frames.Count * cellW).ToArray(), Y: Enumerable.Range(0, z.Length).ToArray(),
-            ReverseYAxis: true, UseDefaults: false);
-        foreach (var trace in GenericChart.getTraces(chart))
-        {
-            trace.SetProperty("colorscale", new object[] { new object[] { 0.0, "#000" }, new object[] { 1.0, "#fff" } });
-            trace.SetProperty("zmin", 0);
-            trace.SetProperty("zmax", 1);
-            trace.SetProperty("showscale", false);
-            trace.SetProperty("hoverinfo", "skip");
-        }
+        var chart = Mosaic(Enumerable.Range(0, faces).Select(f => frames.Select(t => scene.Crop(f, t).ToArray()).ToList()).ToList());
         var shapes = new List<object>();
         var notes = new List<object>();
         for (int f = 0; f < faces; f++)
@@ -98,6 +80,49 @@ public static class ActiveSpeakerCharts
         layout.SetProperty("margin", new Dictionary<string, object> { ["l"] = 170, ["r"] = 20, ["t"] = ChartStyle.TopMargin(title ?? "x") + 20, ["b"] = 20 });
         layout.SetProperty("shapes", shapes.ToArray());
         layout.SetProperty("annotations", notes.ToArray());
+        return chart;
+    }
+
+    /// <summary>Crops side by side (e.g. one face at several mouth openings), each labelled under it.</summary>
+    public static GenericChart Crops(IReadOnlyList<float[]> crops, IReadOnlyList<string>? labels = null, string? title = null)
+    {
+        int s = FaceRenderer.Size, cellW = s + Gap;
+        if (crops.Count == 0 || crops.Any(c => c.Length != s * s)) throw new Core.InvalidSettingsException($"Give one or more crops of {s}×{s} pixels.");
+        var chart = ChartStyle.Apply(Mosaic([crops]), title, null, null, 110 + (s + BarRows) * 3);
+        var layout = GenericChart.getLayout(chart);
+        layout.SetProperty("xaxis", new Dictionary<string, object>
+        {
+            ["tickvals"] = Enumerable.Range(0, crops.Count).Select(c => c * cellW + s / 2.0).ToArray(),
+            ["ticktext"] = (labels ?? Enumerable.Range(1, crops.Count).Select(i => $"{i}").ToList()).ToArray(), ["showgrid"] = false, ["zeroline"] = false,
+            ["tickangle"] = 0, ["ticks"] = "",
+        });
+        layout.SetProperty("yaxis", new Dictionary<string, object>
+        {
+            ["autorange"] = "reversed", ["scaleanchor"] = "x", ["showgrid"] = false, ["zeroline"] = false, ["showticklabels"] = false, ["ticks"] = "",
+        });
+        return chart;
+    }
+
+    /// <summary>A grayscale heat map of crops in rows (each row one list), with gaps between them and room for a bar under each.</summary>
+    static GenericChart Mosaic(IReadOnlyList<IReadOnlyList<float[]>> rows)
+    {
+        int s = FaceRenderer.Size, cellW = s + Gap, cellH = s + BarRows, columns = rows.Max(r => r.Count);
+        var z = new double[rows.Count * cellH][];
+        for (int r = 0; r < z.Length; r++) z[r] = Enumerable.Repeat(1.0, columns * cellW).ToArray();
+        for (int f = 0; f < rows.Count; f++)
+            for (int c = 0; c < rows[f].Count; c++)
+                for (int y = 0; y < s; y++)
+                    for (int x = 0; x < s; x++) z[f * cellH + y][c * cellW + x] = Math.Round(Math.Clamp(rows[f][c][y * s + x], 0, 1), 2);
+        var chart = Chart.Heatmap<double, int, int, string>(z, X: Enumerable.Range(0, columns * cellW).ToArray(), Y: Enumerable.Range(0, z.Length).ToArray(),
+            ReverseYAxis: true, UseDefaults: false);
+        foreach (var trace in GenericChart.getTraces(chart))
+        {
+            trace.SetProperty("colorscale", new object[] { new object[] { 0.0, "#000" }, new object[] { 1.0, "#fff" } });
+            trace.SetProperty("zmin", 0);
+            trace.SetProperty("zmax", 1);
+            trace.SetProperty("showscale", false);
+            trace.SetProperty("hoverinfo", "skip");
+        }
         return chart;
     }
 
@@ -156,7 +181,11 @@ public static class ActiveSpeakerCharts
                 ["title"] = new Dictionary<string, object> { ["text"] = $"face {f + 1}<br><span style=\"font-size:10px\">{Role(scene, f)}</span>" },
             });
         }
-        layout.SetProperty("xaxis", new Dictionary<string, object> { ["range"] = new[] { 0.0, frames / Visemes.FramesPerSecond }, ["title"] = new Dictionary<string, object> { ["text"] = "time (s)" } });
+        layout.SetProperty("xaxis", new Dictionary<string, object>
+        {
+            ["range"] = new[] { 0.0, frames / Visemes.FramesPerSecond }, ["title"] = new Dictionary<string, object> { ["text"] = "time (s)" },
+            ["anchor"] = faces == 1 ? "y" : $"y{faces}",   // under the bottom panel
+        });
         layout.SetProperty("shapes", scene.Sentences.Select(s => (object)new Dictionary<string, object>
         {
             ["type"] = "rect", ["xref"] = "x", ["yref"] = "paper", ["x0"] = s.SpeechStart, ["x1"] = s.SpeechEnd, ["y0"] = 0.92, ["y1"] = 0.97,
@@ -232,10 +261,12 @@ public static class ActiveSpeakerCharts
             Name: "temporal model per frame (µs)", ShowMarkers: true, LineColor: ChartStyle.ColorAt(1), UseDefaults: false);
         foreach (var trace in GenericChart.getTraces(time)) trace.SetProperty("yaxis", "y2");
         var chart = ChartStyle.Apply(Chart.Combine([memory, time]), title ?? $"Per frame of {result.Faces} faces: memory kept (bars) and time (line)", null, "KiB kept", 400);
-        GenericChart.getLayout(chart).SetProperty("yaxis2", new Dictionary<string, object>
+        var layout = GenericChart.getLayout(chart);
+        layout.SetProperty("yaxis2", new Dictionary<string, object>
         {
             ["overlaying"] = "y", ["side"] = "right", ["rangemode"] = "tozero", ["title"] = new Dictionary<string, object> { ["text"] = "µs per frame" },
         });
+        layout.SetProperty("margin", new Dictionary<string, object> { ["l"] = 60, ["r"] = 70, ["t"] = ChartStyle.TopMargin(title ?? "x"), ["b"] = 80 });
         return chart;
     }
 }

@@ -66,7 +66,7 @@ static class ActiveSpeakerHtml
         var roof = r.Roofline;
         html.Append("<ul>");
         html.Append($"<li>From P = {o.Pasts.Min()} to {o.Pasts.Max()} past frames, mAP moves by {Signed(past)} points on average over F; from F = {o.Futures.Min()} to {o.Futures.Max()} " +
-                    $"future frames, by {Signed(future)} points on average over P: <b>{(Math.Abs(past) > Math.Abs(future) ? "past context matters more than future" : "future context matters as much as past or more")}</b> here.</li>");
+                    $"future frames, by {Signed(future)} points on average over P: <b>{(past > future ? "past context matters more than future" : "future context matters as much as past or more")}</b> here.</li>");
         if (r.Gru is { } gru)
             html.Append(match is null
                 ? $"<li>No transformer of the grid reaches the GRU's mAP ({Html.Percent(gru.Test.AveragePrecision)}), which remembers the whole past in {Html.Bytes(gru.StateBytes)}.</li>"
@@ -83,7 +83,7 @@ static class ActiveSpeakerHtml
         html.Append($"<table style=\"{Html.TableStyle}\">" + Html.Header("model", "mAP", "accuracy", "speaking found", "false alarms: shifted", "decision delay", "kept per stream", "temporal per frame", "whole frame"));
         foreach (var p in r.Points)
             html.Append(Html.Row(Html.Encode(p.Config.Name), Html.Percent(p.Test.AveragePrecision), Html.Percent(p.Test.Accuracy), Html.Percent(p.Test.SpeakerRecall),
-                Html.Percent(p.Test.FalseAlarms.GetValueOrDefault("Shifted")), Format.Milliseconds(p.DelayMs), Html.Bytes(p.StateBytes),
+                Html.Percent(p.Test.FalseAlarms.GetValueOrDefault("Shifted")), $"{p.DelayMs:0} ms", Html.Bytes(p.StateBytes),
                 Format.Milliseconds(p.TemporalMs), Format.Milliseconds(p.FrameMs)));
         html.Append("</table>");
         html.Append($"<div style=\"color:#666\">Times: medians over {o.TimingFrames} frames, every model one frame in turn, on one test scene of {r.Faces} faces.</div>");

@@ -93,6 +93,13 @@ public sealed class ActiveSpeakerStream : IDisposable
 
     (long, float[]) Decide(Tensor x) => (_decided++, _model.Head(x).to(CPU).data<float>().ToArray());
 
+    /// <summary>Bytes a stream of <paramref name="model"/> over <paramref name="faces"/> faces keeps between frames.</summary>
+    public static long StateBytesOf(ActiveSpeakerModel model, int faces)
+    {
+        using var stream = model.NewStream(faces);
+        return stream.StateBytes;
+    }
+
     /// <summary>Streams a whole scene: audio (T, features), crops (faces, T, S, S) → logits (faces, T).</summary>
     public static float[,] Run(ActiveSpeakerModel model, Tensor audio, Tensor crops)
     {

@@ -54,7 +54,7 @@ public static class SpeakerTraining
     {
         var o = options.Validate();
         int window = Math.Min(o.WindowFrames, data.Train.Scenes.Min(s => s.Frames));
-        return new TrainingRun(name, o.Training, (long)o.Training.BatchSize * window * data.Train.Scenes[0].Faces);
+        return new TrainingRun(name, o.Training, (long)o.Training.BatchSize * window * data.Train.Scenes[0].Faces, item: "face-frame");
     }
 
     /// <summary>Trains into a record made by <see cref="NewRun"/>.</summary>
