@@ -31,15 +31,17 @@ public sealed class AsdSuite : IBenchmarkSuite
         var rows = new List<Measurement>();
         string setting = $"{data.Train.Scenes.Count} training scenes of {dataOptions.Scene.Seconds:0} s × {dataOptions.Scene.Faces} faces ({data.Train.Voices.Count} voices), " +
             $"{data.Test.Scenes.Count} test scenes by {data.Test.Voices.Count} other voices; speaking share of test face-frames {data.Test.SpeakingShare:P1}; " +
-            $"encoder {options.EncoderTraining.Training.Steps} steps, each temporal model {options.Training.Training.Steps} steps; seed {options.Seed}";
+            $"encoder {options.EncoderTraining.Training.Steps} steps (seed {options.Seed}), each temporal model {options.Training.Training.Steps} steps × {options.Repeats} seeds";
         rows.Add(new("frame encoder alone (P0 F0 while training it): test mAP", grid.EncoderAlone.AveragePrecision * 100, "%", Note: setting));
         var gru = grid.Gru!;
         string gruName = "GRU: test mAP";
         foreach (var p in grid.Points)
         {
             bool isGru = p.Config.Temporal == TemporalModel.Gru;
-            rows.Add(new($"{p.Config.Name}: test mAP", p.Test.AveragePrecision * 100, "%", isGru ? null : gruName, isGru ? null : p.Test.AveragePrecision / gru.Test.AveragePrecision,
-                $"accuracy {p.Test.Accuracy:P1}, speaking frames found {p.Test.SpeakerRecall:P1}, shifted distractors called speaking {p.Test.FalseAlarms.GetValueOrDefault("Shifted"):P1}; decision {p.DelayMs:0} ms late"));
+            string seeds = options.Repeats == 1 ? "1 seed" : $"± {p.ApSpread * 100:0.0} (sd over {options.Repeats} seeds: {string.Join(" / ", p.Scores.Select(t => $"{t.AveragePrecision * 100:0.0}"))})";
+            rows.Add(new($"{p.Config.Name}: test mAP", p.MeanAp * 100, "%", isGru ? null : gruName, isGru ? null : p.MeanAp / gru.MeanAp,
+                $"{seeds}; accuracy {p.Mean(t => t.Accuracy):P1}, speaking frames found {p.Mean(t => t.SpeakerRecall):P1}, " +
+                $"shifted distractors called speaking {p.Mean(t => t.FalseAlarms.GetValueOrDefault("Shifted")):P1}; decision {p.DelayMs:0} ms late"));
         }
         foreach (var p in grid.Points)
             rows.Add(new($"{p.Config.Name}: memory kept per stream", p.StateBytes, "bytes", Note: $"{grid.Faces} faces; {p.TemporalParameters:N0} temporal parameters"));
@@ -47,12 +49,12 @@ public sealed class AsdSuite : IBenchmarkSuite
             rows.Add(new($"{p.Config.Name}: temporal model per frame", p.TemporalMs, "ms", p == gru ? null : "GRU: temporal model per frame", p == gru ? null : p.TemporalMs / gru.TemporalMs,
                 $"whole frame with the encoder {p.FrameMs:0.000} ms; {grid.Faces} faces; medians over {options.TimingFrames} frames, models in turn"));
         var (past, future) = grid.ContextGains;
-        rows.Add(new($"mAP gained from P = {options.Pasts.Min()} to {options.Pasts.Max()} (mean over F)", past * 100, "points"));
+        rows.Add(new($"mAP gained from P = {options.Pasts.Min()} to {options.Pasts.Max()} (mean over F)", past * 100, "points", Note: "each point's mean over seeds"));
         rows.Add(new($"mAP gained from F = {options.Futures.Min()} to {options.Futures.Max()} (mean over P)", future * 100, "points",
             Note: past > future ? "past context matters more than future" : "future context matters as much as past or more"));
         var match = grid.SmallestMatchingGru;
         rows.Add(new("smallest transformer context that reaches the GRU's mAP", match is null ? double.NaN : match.Config.Past + match.Config.Future, "frames",
-            Note: match is null ? "no transformer of the grid reaches the GRU" : $"{match.Config.Name}: {match.Test.AveragePrecision:P1} against the GRU's {gru.Test.AveragePrecision:P1}"));
+            Note: match is null ? $"no transformer of the grid reaches the GRU's mean {gru.MeanAp:P1}" : $"{match.Config.Name}: {match.MeanAp:P1} against the GRU's {gru.MeanAp:P1} (means over seeds)"));
         var roof = grid.Roofline;
         rows.Add(new("largest transformer, one frame: time if memory-bound", roof.MemoryMs, "ms", Note: $"{roof.Bytes / 1024:0.0} KiB read at the measured copy bandwidth {grid.CopyGBps:0.0} GB/s"));
         rows.Add(new("largest transformer, one frame: time if compute-bound", roof.ComputeMs, "ms", Note: $"{roof.Flops:N0} FLOP at the measured matmul rate {grid.MatmulGflops:0} GFLOP/s"));

@@ -320,6 +320,7 @@ public sealed class MagicGenerator
                 Maybe(0.5, "--future", Pick(["0", "1", "0,1"]));
                 Add("--scenes", Pick(["1", "2"]));
                 Maybe(0.2, "--seed", Int(0, 3));
+                Maybe(0.3, "--repeats", Pick(["1", "2"]));
                 Add("--report", Pick(["ag0", "ag1"]));
                 break;
             case "#!kws-match":

@@ -56,10 +56,13 @@ public class ActiveSpeakerChartsTests
     [Fact]
     public void The_grid_report_reads_past_against_future_and_the_smallest_context_that_matches_the_GRU()
     {
-        var options = new ContextGridOptions { Pasts = [0, 8], Futures = [0, 2] };
+        var options = new ContextGridOptions { Pasts = [0, 8], Futures = [0, 2], Repeats = 2 };
         var aps = new Dictionary<(int, int), double> { [(0, 0)] = 0.5, [(0, 2)] = 0.55, [(8, 0)] = 0.8, [(8, 2)] = 0.82 };
-        ContextGridPoint Point(ActiveSpeakerConfig c, double ap) => new(c, new SpeakerScores(ap, 0.9, 0.2, 0.7, new Dictionary<string, double> { ["Shifted"] = 0.05 }),
-            0.4, 0.2, c.Temporal == TemporalModel.Gru ? 256 : 1024L * (c.Past + c.Future + 1), 1000, new TrainingRun(c.Name, new TrainingOptions(), 1), new ActiveSpeakerModel(c));
+        // Two seeds per model, 0.02 either side of the mean.
+        SpeakerScores Score(double ap) => new(ap, 0.9, 0.2, 0.7, new Dictionary<string, double> { ["Shifted"] = 0.05 });
+        ContextGridPoint Point(ActiveSpeakerConfig c, double ap) => new(c, [Score(ap - 0.02), Score(ap + 0.02)],
+            0.4, 0.2, c.Temporal == TemporalModel.Gru ? 256 : 1024L * (c.Past + c.Future + 1), 1000,
+            [new TrainingRun(c.Name, new TrainingOptions(), 1), new TrainingRun(c.Name, new TrainingOptions(), 1)], new ActiveSpeakerModel(c));
         var points = ContextGrid.Configs(options).Select(c => Point(c, c.Temporal == TemporalModel.Gru ? 0.81 : aps[(c.Past, c.Future)])).ToList();
         using var result = new ContextGridResult(options, points, new TrainingRun("encoder", new TrainingOptions(), 1), points[0].Test, 3, 50, 20);
         Assert.Equal((0.285, 0.035), (Math.Round(result.ContextGains.Past, 3), Math.Round(result.ContextGains.Future, 3)));
@@ -68,10 +71,14 @@ public class ActiveSpeakerChartsTests
         Assert.Contains("past context matters more than future", html);
         Assert.Contains("The smallest context that reaches the GRU's mAP", html);
         Assert.Contains("+28.5 points", html);
+        Assert.Contains("82% ± 2.8", html);                                // mean ± sd over the two seeds
+        Assert.Equal(0.02 * Math.Sqrt(2), points[3].ApSpread, 10);
         var heat = GenericChart.toChartHTML(ActiveSpeakerCharts.GridHeatMap(result));
         Assert.Contains("the GRU: 81.0", heat);
         Assert.Contains("\"82.0\"", heat);
-        Assert.Contains("uni-directional GRU", GenericChart.toChartHTML(ActiveSpeakerCharts.GridLines(result)));
+        var lines = GenericChart.toChartHTML(ActiveSpeakerCharts.GridLines(result));
+        Assert.Contains("uni-directional GRU", lines);
+        Assert.Contains("\"error_y\"", lines);
         Assert.Contains("KiB kept", GenericChart.toChartHTML(ActiveSpeakerCharts.GridCosts(result)));
     }
 }

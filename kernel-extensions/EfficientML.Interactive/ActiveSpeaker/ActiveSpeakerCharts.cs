@@ -220,24 +220,35 @@ public static class ActiveSpeakerCharts
         return chart;
     }
 
-    /// <summary>Average precision over the (P, F) grid: one line per future context against the past context, the GRU dashed.</summary>
+    /// <summary>Mean average precision over the (P, F) grid: one line per future context against the past context (± 1 sd over seeds), the GRU dashed.</summary>
     public static GenericChart GridLines(ContextGridResult result, string? title = null)
     {
         var o = result.Options;
-        var parts = o.Futures.Select((f, i) => Chart.Line<int, double, string>(o.Pasts.ToArray(),
-            o.Pasts.Select(p => Math.Round(100 * result.At(p, f).Test.AveragePrecision, 1)).ToArray(), Name: $"F = {f} ({f * 40} ms late)",
-            ShowMarkers: true, LineColor: ChartStyle.ColorAt(i), UseDefaults: false)).ToList();
+        var parts = o.Futures.Select((f, i) =>
+        {
+            var line = Chart.Line<int, double, string>(o.Pasts.ToArray(), o.Pasts.Select(p => Math.Round(100 * result.At(p, f).MeanAp, 1)).ToArray(),
+                Name: $"F = {f} ({f * 40} ms late)", ShowMarkers: true, LineColor: ChartStyle.ColorAt(i), UseDefaults: false);
+            if (o.Repeats > 1)
+                foreach (var trace in GenericChart.getTraces(line))
+                    trace.SetProperty("error_y", new Dictionary<string, object>
+                    {
+                        ["type"] = "data", ["visible"] = true, ["thickness"] = 1, ["width"] = 3,
+                        ["array"] = o.Pasts.Select(p => Math.Round(100 * result.At(p, f).ApSpread, 1)).ToArray(),
+                    });
+            return line;
+        }).ToList();
         if (result.Gru is { } gru)
-            parts.Add(Chart.Line<int, double, string>(new[] { o.Pasts.Min(), o.Pasts.Max() }, Enumerable.Repeat(Math.Round(100 * gru.Test.AveragePrecision, 1), 2).ToArray(),
+            parts.Add(Chart.Line<int, double, string>(new[] { o.Pasts.Min(), o.Pasts.Max() }, Enumerable.Repeat(Math.Round(100 * gru.MeanAp, 1), 2).ToArray(),
                 Name: "uni-directional GRU (all the past)", LineColor: Color.fromString("#333"), LineDash: StyleParam.DrawingStyle.Dash, UseDefaults: false));
-        return ChartStyle.Apply(Chart.Combine(parts), title ?? "Test mAP against the past context P, one line per future context F", "past frames P (40 ms each)", "mAP (%)");
+        var seeds = o.Repeats > 1 ? $" (mean of {o.Repeats} seeds, bars ± 1 sd)" : "";
+        return ChartStyle.Apply(Chart.Combine(parts), title ?? $"Test mAP against the past context P, one line per future context F{seeds}", "past frames P (40 ms each)", "mAP (%)");
     }
 
     /// <summary>Average precision over the (P, F) grid as a heat map, each cell labelled.</summary>
     public static GenericChart GridHeatMap(ContextGridResult result, string? title = null)
     {
         var o = result.Options;
-        var z = o.Pasts.Select(p => o.Futures.Select(f => Math.Round(100 * result.At(p, f).Test.AveragePrecision, 1)).ToArray()).ToArray();
+        var z = o.Pasts.Select(p => o.Futures.Select(f => Math.Round(100 * result.At(p, f).MeanAp, 1)).ToArray()).ToArray();
         var chart = Chart.Heatmap<double, string, string, string>(z, X: o.Futures.Select(f => $"F {f}").ToArray(), Y: o.Pasts.Select(p => $"P {p}").ToArray(), UseDefaults: false);
         foreach (var trace in GenericChart.getTraces(chart))
         {
@@ -247,8 +258,9 @@ public static class ActiveSpeakerCharts
             trace.SetProperty("hovertemplate", "%{y}, %{x}: mAP %{z:.1f}%<extra></extra>");
             trace.SetProperty("colorbar", new Dictionary<string, object> { ["title"] = new Dictionary<string, object> { ["text"] = "mAP %" } });
         }
-        var gru = result.Gru is { } g ? $"; the GRU: {100 * g.Test.AveragePrecision:0.0}" : "";
-        return ChartStyle.Apply(chart, title ?? $"Test mAP (%) by past (rows) and future (columns) context{gru}", "future frames F", "past frames P", 360);
+        var gru = result.Gru is { } g ? $"; the GRU: {100 * g.MeanAp:0.0}" : "";
+        var seeds = o.Repeats > 1 ? $", mean of {o.Repeats} seeds" : "";
+        return ChartStyle.Apply(chart, title ?? $"Test mAP (%) by past (rows) and future (columns) context{seeds}{gru}", "future frames F", "past frames P", 360);
     }
 
     /// <summary>What each model's stream costs per frame: bytes kept between frames, and milliseconds of the temporal model.</summary>

@@ -57,7 +57,8 @@ static class ActiveSpeakerHtml
         var html = new StringBuilder($"<div style=\"{Html.BlockStyle}\">");
         var o = r.Options;
         html.Append($"<div><b>Context grid</b>: {r.Transformers.Count()} transformers (P ∈ {{{string.Join(", ", o.Pasts)}}}, F ∈ {{{string.Join(", ", o.Futures)}}})" +
-                    (r.Gru is null ? "" : " and a uni-directional GRU") + $", each trained for {o.Training.Training.Steps} steps on the embeddings of one frame encoder " +
+                    (r.Gru is null ? "" : " and a uni-directional GRU") + $", each trained for {o.Training.Training.Steps} steps" +
+                    (o.Repeats > 1 ? $" with {o.Repeats} seeds ({o.Seed} … {o.Seed + o.Repeats - 1}; mAP is their mean ± sd)" : "") + " on the embeddings of one frame encoder " +
                     $"(trained {o.EncoderTraining.Training.Steps} steps on single frames, then frozen; alone it scores mAP {Html.Percent(r.EncoderAlone.AveragePrecision)}). Test scenes by voices no model heard.</div>");
         html.Append(ChartHtml.Fragment(ActiveSpeakerCharts.GridLines(r)));
         html.Append(ChartHtml.Fragment(ActiveSpeakerCharts.GridHeatMap(r)));
@@ -69,8 +70,8 @@ static class ActiveSpeakerHtml
                     $"future frames, by {Signed(future)} points on average over P: <b>{(past > future ? "past context matters more than future" : "future context matters as much as past or more")}</b> here.</li>");
         if (r.Gru is { } gru)
             html.Append(match is null
-                ? $"<li>No transformer of the grid reaches the GRU's mAP ({Html.Percent(gru.Test.AveragePrecision)}), which remembers the whole past in {Html.Bytes(gru.StateBytes)}.</li>"
-                : $"<li>The smallest context that reaches the GRU's mAP ({Html.Percent(gru.Test.AveragePrecision)}) is {Html.Encode(match.Config.Name)} ({Html.Percent(match.Test.AveragePrecision)}), " +
+                ? $"<li>No transformer of the grid reaches the GRU's mAP ({Html.Percent(gru.MeanAp)}), which remembers the whole past in {Html.Bytes(gru.StateBytes)}.</li>"
+                : $"<li>The smallest context that reaches the GRU's mAP ({Html.Percent(gru.MeanAp)}) is {Html.Encode(match.Config.Name)} ({Html.Percent(match.MeanAp)}), " +
                   $"{match.Config.Past + match.Config.Future} frames.</li>");
         html.Append($"<li>One frame of the largest transformer reads {Html.Bytes((long)roof.Bytes)} (weights and ring buffer) and does {Format.Count((long)roof.Flops)} floating-point operations: " +
                     $"{Format.Milliseconds(roof.MemoryMs)} at this machine's measured copy bandwidth ({Format.Fixed(r.CopyGBps, 1)} GB/s), {Format.Milliseconds(roof.ComputeMs)} at its matmul rate " +
@@ -82,8 +83,9 @@ static class ActiveSpeakerHtml
         html.Append(ChartHtml.Fragment(ActiveSpeakerCharts.GridCosts(r)));
         html.Append($"<table style=\"{Html.TableStyle}\">" + Html.Header("model", "mAP", "accuracy", "speaking found", "false alarms: shifted", "decision delay", "kept per stream", "temporal per frame", "whole frame"));
         foreach (var p in r.Points)
-            html.Append(Html.Row(Html.Encode(p.Config.Name), Html.Percent(p.Test.AveragePrecision), Html.Percent(p.Test.Accuracy), Html.Percent(p.Test.SpeakerRecall),
-                Html.Percent(p.Test.FalseAlarms.GetValueOrDefault("Shifted")), $"{p.DelayMs:0} ms", Html.Bytes(p.StateBytes),
+            html.Append(Html.Row(Html.Encode(p.Config.Name), Html.Percent(p.MeanAp) + (o.Repeats > 1 ? $" ± {Format.Fixed(100 * p.ApSpread, 1)}" : ""),
+                Html.Percent(p.Mean(t => t.Accuracy)), Html.Percent(p.Mean(t => t.SpeakerRecall)),
+                Html.Percent(p.Mean(t => t.FalseAlarms.GetValueOrDefault("Shifted"))), $"{p.DelayMs:0} ms", Html.Bytes(p.StateBytes),
                 Format.Milliseconds(p.TemporalMs), Format.Milliseconds(p.FrameMs)));
         html.Append("</table>");
         html.Append($"<div style=\"color:#666\">Times: medians over {o.TimingFrames} frames, every model one frame in turn, on one test scene of {r.Faces} faces.</div>");

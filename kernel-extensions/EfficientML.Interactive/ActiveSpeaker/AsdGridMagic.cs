@@ -24,6 +24,8 @@ public sealed class AsdGridCommand : KernelDirectiveCommand, ICSharpEquivalent
     public OptionText? Scenes { get; set; }
     /// <summary>Seed of the scenes and the trainings.</summary>
     public OptionText? Seed { get; set; }
+    /// <summary>Trainings of each temporal model, one per seed.</summary>
+    public OptionText? Repeats { get; set; }
     /// <summary>Variable name of the result.</summary>
     public OptionText? Report { get; set; }
 }
@@ -47,7 +49,7 @@ static class AsdGridMagic
         {
             Description = "Renders scenes of faces (one speaks in sync with espeak-ng speech, distractors mouth other or shifted sentences, an off-screen voice " +
                           "speaks too; train, validation and test scenes share no voice), trains one frame encoder on single frames, then on its embeddings a " +
-                          "transformer for every past context P and future context F, and a uni-directional GRU, in one live chart. Shows the test mAP over " +
+                          "transformer for every past context P and future context F, and a uni-directional GRU, each with several seeds, in one live chart. Shows the test mAP over " +
                           "the (P, F) grid against the GRU, and each stream's delay, memory and time per frame. Keeps the ContextGridResult, with every trained " +
                           $"model (--report, default '{DefaultReport}'). C#: ContextGrid.Run(SpeakerDataset.Build(...), new ContextGridOptions {{ ... }}).",
         };
@@ -57,6 +59,7 @@ static class AsdGridMagic
         directive.Parameters.Add(new KernelDirectiveParameter("--encoder-steps", $"Training steps of the shared frame encoder, 1 to 100000 (default {d.EncoderTraining.Training.Steps})."));
         directive.Parameters.Add(new KernelDirectiveParameter("--scenes", $"Training scenes of {data.Scene.Seconds:0} s, 1 to 1000 (default {data.TrainScenes})."));
         directive.Parameters.Add(new KernelDirectiveParameter("--seed", "Seed of the scenes and the trainings (default 1)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--repeats", $"Trainings of each temporal model, each with its own seed, 1 to 10 (default {d.Repeats}); quick mode trains one."));
         directive.Parameters.Add(new KernelDirectiveParameter("--report", $"Variable name for the ContextGridResult in C# cells (default '{DefaultReport}')."));
         magics.Add<AsdGridCommand>(directive, (command, context) => RunAsync(command, context, session));
     }
@@ -72,7 +75,7 @@ static class AsdGridMagic
         if (futures.Distinct().Count() != futures.Count) throw new MagicException($"--future lists a context twice ({string.Join(",", futures)}): give each once.");
         grid = grid with
         {
-            Pasts = pasts, Futures = futures, Seed = seed,
+            Pasts = pasts, Futures = futures, Seed = seed, Repeats = OptionValues.Int(c.Repeats, "--repeats", grid.Repeats, min: 1, max: 10),
             Training = grid.Training with { Training = grid.Training.Training with { Steps = OptionValues.Int(c.Steps, "--steps", grid.Training.Training.Steps, min: 1, max: 100_000), Seed = seed } },
             EncoderTraining = grid.EncoderTraining with
             {
@@ -90,7 +93,7 @@ static class AsdGridMagic
         var (g, d) = Options(c);
         var report = OptionValues.VariableName(c.Report, "--report", DefaultReport);
         string steps(string what, SpeakerTrainingOptions t) => $"{what} = {report}Options.{what} with {{ Training = {report}Options.{what}.Training with {{ Steps = {t.Training.Steps}, Seed = {t.Training.Seed} }} }}";
-        return $"var {report}Options = new ContextGridOptions {{ Pasts = [{string.Join(", ", g.Pasts)}], Futures = [{string.Join(", ", g.Futures)}], Seed = {g.Seed} }};\n" +
+        return $"var {report}Options = new ContextGridOptions {{ Pasts = [{string.Join(", ", g.Pasts)}], Futures = [{string.Join(", ", g.Futures)}], Seed = {g.Seed}, Repeats = {g.Repeats} }};\n" +
                $"{report}Options = {report}Options with {{ {steps("Training", g.Training)}, {steps("EncoderTraining", g.EncoderTraining)} }};\n" +
                $"var {report}Data = new SpeakerDataOptions {{ TrainScenes = {d.TrainScenes}, Seed = {d.Seed} }};\n" +
                $"if (quick) ({report}Options, {report}Data) = ({report}Options.Quick(), {report}Data.Quick());\n" +
@@ -108,6 +111,7 @@ static class AsdGridMagic
             var (quickGrid, quickData) = (grid.Quick(), data.Quick());
             QuickMode.Announce(context, Name, QuickMode.Changes(grid.Training.Training, quickGrid.Training.Training)
                 .Append($"{grid.Pasts.Count} × {grid.Futures.Count} → {quickGrid.Pasts.Count} × {quickGrid.Futures.Count} (P, F) points")
+                .Append($"{grid.Repeats} → {quickGrid.Repeats} seed{(quickGrid.Repeats == 1 ? "" : "s")} per model")
                 .Append($"{data.TrainScenes} → {quickData.TrainScenes} training scenes of {quickData.Scene.Seconds:0} s").ToList());
             (grid, data) = (quickGrid, quickData);
         }

@@ -5,8 +5,9 @@ namespace EfficientML.ActiveSpeaker;
 
 /// <summary>
 /// The (P, F) study: a frame encoder is trained once (each frame alone, P = F = 0) and frozen; then, on its embeddings, a
-/// transformer for every (P, F) of the grid and the uni-directional GRU train with the same seed, data and steps. Each is
-/// scored on the test scenes and streamed to time a frame and to count the bytes it keeps.
+/// transformer for every (P, F) of the grid and the uni-directional GRU train with the same seeds, data and steps, each
+/// <see cref="Repeats"/> times (seeds <see cref="Seed"/>, <see cref="Seed"/> + 1, …), so a difference can be read against the
+/// spread between seeds. Each is scored on the test scenes and streamed to time a frame and to count the bytes it keeps.
 /// </summary>
 public sealed record ContextGridOptions
 {
@@ -28,16 +29,20 @@ public sealed record ContextGridOptions
     /// <summary>Rounds of streaming frame timing (every model one frame per round, in turn).</summary>
     public int TimingFrames { get; init; } = 200;
 
+    /// <summary>Seed of the encoder and of each temporal model's first training.</summary>
     public int Seed { get; init; } = 1;
 
-    /// <summary>Short trainings and, when the grid has more than six points, a grid of six, for tests and quick notebook runs.</summary>
+    /// <summary>Trainings of each temporal model, with seeds <see cref="Seed"/> … <see cref="Seed"/> + Repeats − 1 (on the same encoder).</summary>
+    public int Repeats { get; init; } = 3;
+
+    /// <summary>Short trainings, one seed and, when the grid has more than six points, a grid of six, for tests and quick notebook runs.</summary>
     public ContextGridOptions Quick()
     {
         bool small = Pasts.Count * Futures.Count <= 6;
         return this with
         {
             Pasts = small ? Pasts : [0, 8, 32], Futures = small ? Futures : [0, 4], EncoderTraining = EncoderTraining.Quick(), Training = Training.Quick(),
-            TimingFrames = Math.Min(TimingFrames, 30),
+            TimingFrames = Math.Min(TimingFrames, 30), Repeats = 1,
         };
     }
 
@@ -49,22 +54,46 @@ public sealed record ContextGridOptions
         EncoderTraining.Validate();
         Training.Validate();
         if (TimingFrames < 1 || TimingFrames > 100_000) throw new InvalidSettingsException($"TimingFrames must be 1 to 100000 (got {TimingFrames}).");
+        if (Repeats < 1 || Repeats > 10) throw new InvalidSettingsException($"Repeats must be 1 to 10 (got {Repeats}).");
         return this;
     }
 }
 
-/// <summary>One trained model of the grid, scored and timed.</summary>
+/// <summary>One model of the grid, trained once per seed, scored and timed.</summary>
 /// <param name="Config">Its shape (P, F, or the GRU).</param>
-/// <param name="Test">Its scores on the test scenes.</param>
+/// <param name="Scores">Its scores on the test scenes, one per seed.</param>
 /// <param name="FrameMs">Median milliseconds to stream one frame of every face through the whole model (encoder included).</param>
 /// <param name="TemporalMs">The same for the temporal model and head alone, on embedded frames.</param>
 /// <param name="StateBytes">Bytes its stream keeps per scene between frames (ring buffers, or the GRU state).</param>
 /// <param name="TemporalParameters">Parameters of its temporal model and head.</param>
-/// <param name="Run">Its training.</param>
-/// <param name="Model">The trained model (owned by the grid result).</param>
-public sealed record ContextGridPoint(ActiveSpeakerConfig Config, SpeakerScores Test, double FrameMs, double TemporalMs, long StateBytes,
-    long TemporalParameters, TrainingRun Run, ActiveSpeakerModel Model)
+/// <param name="Runs">Its trainings, one per seed.</param>
+/// <param name="Model">The model of the first seed (owned by the grid result); the others are not kept.</param>
+public sealed record ContextGridPoint(ActiveSpeakerConfig Config, IReadOnlyList<SpeakerScores> Scores, double FrameMs, double TemporalMs, long StateBytes,
+    long TemporalParameters, IReadOnlyList<TrainingRun> Runs, ActiveSpeakerModel Model)
 {
+    /// <summary>The first seed's scores (those of <see cref="Model"/>).</summary>
+    public SpeakerScores Test => Scores[0];
+
+    /// <summary>The first seed's training.</summary>
+    public TrainingRun Run => Runs[0];
+
+    /// <summary>Mean test average precision over the seeds.</summary>
+    public double MeanAp => Scores.Average(s => s.AveragePrecision);
+
+    /// <summary>Standard deviation of the test average precision over the seeds (0 for one seed).</summary>
+    public double ApSpread => Spread(Scores.Select(s => s.AveragePrecision));
+
+    /// <summary>Mean of <paramref name="pick"/> over the seeds.</summary>
+    public double Mean(Func<SpeakerScores, double> pick) => Scores.Average(pick);
+
+    internal static double Spread(IEnumerable<double> values)
+    {
+        var list = values.ToList();
+        if (list.Count < 2) return 0;
+        double mean = list.Average();
+        return Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / (list.Count - 1));
+    }
+
     /// <summary>Milliseconds a decision waits for its future frames (40 ms per frame).</summary>
     public double DelayMs => Config.LatencyFrames * 1000.0 / Vision.Visemes.FramesPerSecond;
 }
@@ -83,8 +112,8 @@ public sealed record ContextGridResult(ContextGridOptions Options, IReadOnlyList
     public ContextGridPoint At(int past, int future) => Transformers.First(p => p.Config.Past == past && p.Config.Future == future);
 
     /// <summary>
-    /// Mean gain in average precision from the smallest to the largest past context (over every F), and from the smallest to
-    /// the largest future context (over every P).
+    /// Mean gain in average precision (each point's mean over seeds) from the smallest to the largest past context (over
+    /// every F), and from the smallest to the largest future context (over every P).
     /// </summary>
     public (double Past, double Future) ContextGains
     {
@@ -92,18 +121,18 @@ public sealed record ContextGridResult(ContextGridOptions Options, IReadOnlyList
         {
             var o = Options;
             int p0 = o.Pasts.Min(), p1 = o.Pasts.Max(), f0 = o.Futures.Min(), f1 = o.Futures.Max();
-            double past = o.Futures.Average(f => At(p1, f).Test.AveragePrecision - At(p0, f).Test.AveragePrecision);
-            double future = o.Pasts.Average(p => At(p, f1).Test.AveragePrecision - At(p, f0).Test.AveragePrecision);
+            double past = o.Futures.Average(f => At(p1, f).MeanAp - At(p0, f).MeanAp);
+            double future = o.Pasts.Average(p => At(p, f1).MeanAp - At(p, f0).MeanAp);
             return (past, future);
         }
     }
 
     /// <summary>
-    /// The transformer with the fewest context frames (P + F) whose average precision reaches the GRU's (null when none does,
-    /// or there is no GRU).
+    /// The transformer with the fewest context frames (P + F) whose mean average precision reaches the GRU's (null when none
+    /// does, or there is no GRU).
     /// </summary>
     public ContextGridPoint? SmallestMatchingGru =>
-        Gru is { } gru ? Transformers.Where(p => p.Test.AveragePrecision >= gru.Test.AveragePrecision).OrderBy(p => p.Config.Past + p.Config.Future).ThenBy(p => p.Config.Future).FirstOrDefault() : null;
+        Gru is { } gru ? Transformers.Where(p => p.MeanAp >= gru.MeanAp).OrderBy(p => p.Config.Past + p.Config.Future).ThenBy(p => p.Config.Future).FirstOrDefault() : null;
 
     /// <summary>
     /// The stream's roofline at the largest P: what one frame of the temporal model must read (weights and ring buffer) and
@@ -137,10 +166,17 @@ public static class ContextGrid
         return configs;
     }
 
-    /// <summary>Training records made beforehand, to follow live: the encoder's first, then one per <see cref="Configs"/> entry.</summary>
+    /// <summary>
+    /// Training records made beforehand, to follow live: the encoder's first, then for each <see cref="Configs"/> entry one per
+    /// seed.
+    /// </summary>
     public static IReadOnlyList<TrainingRun> NewRuns(ContextGridOptions options, SpeakerDataset data) =>
-        Configs(options).Select(c => SpeakerTraining.NewRun(c.Name, options.Training, data))
+        Configs(options).SelectMany(c => Enumerable.Range(0, options.Repeats).Select(r =>
+                SpeakerTraining.NewRun(options.Repeats == 1 ? c.Name : $"{c.Name} · seed {options.Seed + r}", Seeded(options, r), data)))
             .Prepend(SpeakerTraining.NewRun("frame encoder (P0 F0)", options.EncoderTraining, data)).ToList();
+
+    static SpeakerTrainingOptions Seeded(ContextGridOptions o, int repeat) =>
+        o.Training with { Training = o.Training.Training with { Seed = o.Training.Training.Seed + repeat } };
 
     /// <summary>
     /// Trains the shared encoder, then every model of the grid on it, and scores and times them all. <paramref name="runs"/>:
@@ -152,28 +188,35 @@ public static class ContextGrid
         var o = (options ?? new ContextGridOptions()).Validate();
         var configs = Configs(o);
         runs ??= NewRuns(o, data);
-        if (runs.Count != configs.Count + 1) throw new InvalidSettingsException($"Give {configs.Count + 1} training records (NewRuns), not {runs.Count}.");
+        if (runs.Count != configs.Count * o.Repeats + 1)
+            throw new InvalidSettingsException($"Give {configs.Count * o.Repeats + 1} training records (NewRuns), not {runs.Count}.");
         manual_seed(o.Seed);
         using var encoderModel = new ActiveSpeakerModel(o.Model with { Past = 0, Future = 0, Temporal = TemporalModel.Transformer });
         var encoderRun = Finished(SpeakerTraining.Train(encoderModel, data, o.EncoderTraining, runs[0], cancellation: cancellation), cancellation);
         var encoderAlone = SpeakerTraining.Score(encoderModel, data.Test);
 
         var models = new List<ActiveSpeakerModel>();
+        var scores = new List<List<SpeakerScores>>();
         try
         {
             foreach (var (config, i) in configs.Select((c, i) => (c, i)))
             {
-                manual_seed(o.Seed);
-                var model = new ActiveSpeakerModel(config);
-                models.Add(model);
-                CopyEncoder(encoderModel, model);
-                model.FreezeEncoder();
-                Finished(SpeakerTraining.Train(model, data, o.Training, runs[i + 1], cancellation: cancellation), cancellation);
+                scores.Add([]);
+                for (int r = 0; r < o.Repeats; r++)
+                {
+                    manual_seed(o.Seed + r);
+                    var model = new ActiveSpeakerModel(config);
+                    CopyEncoder(encoderModel, model);
+                    model.FreezeEncoder();
+                    Finished(SpeakerTraining.Train(model, data, Seeded(o, r), runs[1 + i * o.Repeats + r], cancellation: cancellation), cancellation);
+                    scores[i].Add(SpeakerTraining.Score(model, data.Test));
+                    if (r == 0) models.Add(model);
+                    else model.Dispose();
+                }
             }
-            var scores = models.Select(m => SpeakerTraining.Score(m, data.Test)).ToList();
             var (frameMs, temporalMs, stateBytes) = Time(models, data.Test.Scenes[0], o.TimingFrames, cancellation);
             var points = configs.Select((c, i) => new ContextGridPoint(c, scores[i], frameMs[i], temporalMs[i], stateBytes[i],
-                models[i].parameters().Where(p => p.requires_grad).Sum(p => p.NumberOfElements), runs[i + 1], models[i])).ToList();
+                models[i].parameters().Where(p => p.requires_grad).Sum(p => p.NumberOfElements), runs.Skip(1 + i * o.Repeats).Take(o.Repeats).ToList(), models[i])).ToList();
             double gflops = MachineLimits.MatmulFlops(CPU, 512, 8) / 1e9, gbps = MachineLimits.CopyBandwidth(CPU, 256L << 20, 5) / 1e9;
             return new ContextGridResult(o, points, encoderRun, encoderAlone, data.Test.Scenes[0].Faces, gflops, gbps);
         }
