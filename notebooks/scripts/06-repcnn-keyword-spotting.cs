@@ -257,8 +257,12 @@ display($"{realItems.Count(i => i.Original)} recordings + {realItems.Count(i => 
         $"words that are not keywords count as unknown: {string.Join(", ", realItems.Where(i => i.Original && i.Label == classes - 2).Select(i => i.Word))}");
 display(multiResult.RealVoice);
 
-// The table in section 5 has each model's real-voice accuracy. The synthetic voices are formant synthesis, a long way from a
-// human voice on a telephone line: expect a clear drop from the synthetic test, and look at which words go wrong above.
+// The table in section 5 has each model's real-voice accuracy, and beside it the figures that keep accuracy honest here. Most
+// real-voice recordings are *not* keywords, so a model that answers "unknown" to everything already scores well on accuracy
+// (the note under the table says how well) while finding no keyword at all. **Balanced accuracy** (the mean recall over the
+// classes present) gives each keyword the same weight as the unknown class, and **keywords found** and **unknown rejected**
+// show which way a model errs. The synthetic voices are formant synthesis, a long way from a human voice on a telephone line:
+// expect a clear drop from the synthetic test, and look at which words go wrong above.
 //
 // ## 8. Deployed with ONNX Runtime
 //
@@ -300,8 +304,8 @@ Check(!keywords.Train.Speakers.Intersect(keywords.Test.Speakers).Any() && !keywo
       "the test split's voices are in no other split");
 Check(results.All(r => r.Test.Accuracy > 1.0 / classes), "every model beats chance on unseen voices");
 if (!quick)
-    Check(multiResult.Test.Accuracy > 0.8 && multiResult.RealOriginalAccuracy > 2.0 / classes,
-          "the multi-branch RepCNN recognises most synthetic test clips and beats chance clearly on the real voice");
+    Check(multiResult.Test.Accuracy > 0.8 && multiResult.RealOriginal.BalancedAccuracy > 2.0 / multiResult.RealOriginal.Truth.Distinct().Count(),
+          "the multi-branch RepCNN recognises most synthetic test clips and beats chance clearly on the real voice (balanced accuracy)");
 
 // ## Exercises
 //

@@ -94,10 +94,33 @@ public class KeywordSpottingTests
         Assert.Equal(1, confusion[0, 1]);
         Assert.Equal(1, confusion[2, 0]);
         Assert.Equal(5, confusion.Cast<int>().Sum());
-        var (original, varied) = KeywordSpottingExperiments.RealVoiceAccuracy(evaluation,
+        var (original, varied) = KeywordSpottingExperiments.RealVoiceSplit(evaluation,
             [.. new[] { true, false, true, false, false }.Select(o => new RealVoiceItem("w", 0, o, "", []))]);
-        Assert.Equal(1.0, original);
-        Assert.Equal(1.0 / 3, varied, 10);
+        Assert.Equal(1.0, original.Accuracy);
+        Assert.Equal(1.0 / 3, varied.Accuracy, 10);
+    }
+
+    [Fact]
+    public void Honest_metrics_separate_keywords_from_unknown_words_and_see_through_always_answering_unknown()
+    {
+        string[] labels = ["yes", "no", KeywordDatasetOptions.UnknownLabel, KeywordDatasetOptions.SilenceLabel];
+        // Six unknown words and four keywords; the model answers "unknown" to everything.
+        int[] truth = [2, 2, 2, 2, 2, 2, 0, 0, 1, 1];
+        var lazy = new KeywordEvaluation(labels, truth, [.. truth.Select(_ => 2)], 1.0);
+        Assert.Equal(0.6, lazy.Accuracy, 10);
+        Assert.Equal(0.6, lazy.AlwaysUnknownAccuracy, 10);
+        Assert.Equal(0, lazy.KeywordRecall);
+        Assert.Equal(1, lazy.UnknownRejection);
+        Assert.Equal(1.0 / 3, lazy.BalancedAccuracy, 10);          // three classes present: recalls 0, 0, 1
+        // One that finds three of the four keywords and lets two unknown words through as "yes".
+        var eager = new KeywordEvaluation(labels, truth, [2, 2, 2, 2, 0, 0, 0, 0, 1, 2], 1.0);
+        Assert.Equal(0.75, eager.KeywordRecall, 10);
+        Assert.Equal(4.0 / 6, eager.UnknownRejection, 10);
+        Assert.Equal((1 + 0.5 + 4.0 / 6) / 3, eager.BalancedAccuracy, 10);
+        Assert.Equal(0.5, eager.Recall(1), 10);
+        Assert.True(double.IsNaN(eager.Recall(3)));               // no silence clips
+        Assert.Equal((2, 3), (eager.UnknownClass, eager.SilenceClass));
+        Assert.True(double.IsNaN(new KeywordEvaluation(["a", "b"], [0], [0], 0).UnknownRejection));
     }
 
     [Fact]

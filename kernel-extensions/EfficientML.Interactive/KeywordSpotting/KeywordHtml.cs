@@ -43,15 +43,34 @@ static class KeywordHtml
     public static string Render(KeywordSpotterResult result) =>
         Render([result]) + ChartHtml.Fragment(KeywordCharts.ConfusionMatrix(result.Test.Confusion, result.Test.Labels, $"{result.Name}, synthetic test"));
 
+    /// <summary>
+    /// Results side by side: on the synthetic test and on the real voice, accuracy beside balanced accuracy (mean recall over
+    /// the classes present), keyword recall and unknown rejection, with what always answering "unknown" would score.
+    /// </summary>
     public static string Render(IEnumerable<KeywordSpotterResult> results)
     {
-        var header = Html.Header("model", "synthetic test", "real voice, as recorded", "real voice, varied", "validation loss", "steps",
-            "training time", "parameters (deployed)", "MACs per second of audio", "peak activations");
-        var rows = results.Select(r => Html.NumberRow(Html.Encode(r.Name), Html.Percent(r.Test.Accuracy), Html.Percent(r.RealOriginalAccuracy),
-            Html.Percent(r.RealVariationAccuracy), r.Run.LastValidationLoss is double v ? Html.Number(Math.Round(v, 3)) : "—",
+        var list = results.ToList();
+        var header = Html.Header("model", "synthetic test: accuracy", "balanced", "real voice as recorded: accuracy", "balanced", "keywords found",
+            "unknown rejected", "real voice, varied: accuracy", "balanced", "validation loss", "steps", "training time", "parameters (deployed)",
+            "MACs per second of audio", "peak activations");
+        var rows = list.Select(r => Html.NumberRow(Html.Encode(r.Name), Html.Percent(r.Test.Accuracy), Html.Percent(r.Test.BalancedAccuracy),
+            Html.Percent(r.RealOriginalAccuracy), Html.Percent(r.RealOriginal.BalancedAccuracy), Html.Percent(r.RealOriginal.KeywordRecall),
+            Html.Percent(r.RealOriginal.UnknownRejection), Html.Percent(r.RealVariationAccuracy), Html.Percent(r.RealVariations.BalancedAccuracy),
+            r.Run.LastValidationLoss is double v ? Html.Number(Math.Round(v, 3)) : "—",
             Html.Count(r.Run.Steps.Count), $"{Format.Fixed(r.Run.Elapsed.TotalSeconds, 0)} s",
             Html.Count(r.Cost.Parameters), Html.Count(r.Cost.Macs), Html.Bytes(r.Cost.PeakActivationBytes)));
-        return $"<table style=\"{Html.TableStyle}\">{header}{string.Concat(rows)}</table>";
+        var baseline = list.Count == 0 ? "" : AlwaysUnknown(list[0].RealOriginal);
+        return $"<table style=\"{Html.TableStyle}\">{header}{string.Concat(rows)}</table>{baseline}";
+    }
+
+    /// <summary>What always answering "unknown" would score on <paramref name="evaluation"/>'s clips, as a note under a table.</summary>
+    static string AlwaysUnknown(KeywordEvaluation evaluation)
+    {
+        if (evaluation.UnknownClass < 0 || evaluation.Truth.Length == 0) return "";
+        int classes = evaluation.Truth.Distinct().Count();
+        return $"<div style=\"color:#666\">On the real voice as recorded, always answering “unknown” scores {Html.Percent(evaluation.AlwaysUnknownAccuracy)} accuracy " +
+               $"({evaluation.Truth.Count(t => t == evaluation.UnknownClass)} of {evaluation.Truth.Length} recordings are not keywords), but a balanced accuracy of only " +
+               $"{Html.Percent(1.0 / classes)} ({classes} classes present) and finds no keyword: read the balanced accuracy and the keywords found.</div>";
     }
 
     public static string Render(IEnumerable<DeployLatency> latencies)

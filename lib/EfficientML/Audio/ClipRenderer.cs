@@ -2,9 +2,10 @@ namespace EfficientML.Audio;
 
 /// <summary>
 /// Turns one word (or nothing) into one fixed-length clip as the dataset options say: synthesis with jittered rate and
-/// pitch, silence trimmed, a random gain and shift, optional 4 kHz band limit, noise at a random SNR.
+/// pitch, silence trimmed, a random gain and shift, optional 4 kHz band limit, noise at a random SNR. Festival speakers need
+/// <paramref name="festival"/>.
 /// </summary>
-internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary noise, KeywordDatasetOptions options)
+internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary noise, KeywordDatasetOptions options, FestivalSynthesizer? festival = null)
 {
     /// <summary>A clip of <paramref name="word"/> said by <paramref name="speaker"/>.</summary>
     public (float[] Audio, KeywordClip Clip) Word(string word, int label, Speaker speaker, Random rng)
@@ -63,11 +64,20 @@ internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary n
         for (int attempt = 0; attempt < 3; attempt++)
         {
             voice = speaker.Voice(rateOffset + 60 * attempt, pitchOffset);
-            speech = TrimSilence(synthesizer.Synthesize(word, voice, seed).Samples, options.SampleRate);
+            speech = TrimSilence(Synthesize(word, speaker, voice, rateOffset + 60 * attempt, pitchOffset, seed), options.SampleRate);
             if (speech.Length <= maxSamples) return speech;
         }
         int cut = (speech.Length - maxSamples) / 2;
         return speech.AsSpan(cut, maxSamples).ToArray();
+    }
+
+    float[] Synthesize(string word, Speaker speaker, SynthesisVoice voice, int rateOffset, int pitchOffset, int seed)
+    {
+        if (speaker.Engine == SpeechEngine.Espeak) return synthesizer.Synthesize(word, voice, seed).Samples;
+        if (festival is null)
+            throw new Core.InvalidSettingsException($"The speaker {speaker.Name} is a Festival voice, but no Festival synthesizer was given (FestivalSynthesizer.Open()).");
+        var (stretch, pitchHz) = speaker.FestivalProsody(rateOffset, pitchOffset);
+        return festival.Synthesize(word, speaker.Variant, stretch, pitchHz);
     }
 
     /// <summary>

@@ -3,7 +3,8 @@ using System.Diagnostics;
 namespace EfficientML.Audio;
 
 /// <summary>
-/// Makes keyword-spotting datasets offline: every clip is synthesised by espeak-ng in-process, placed in a fixed-length
+/// Makes keyword-spotting datasets offline: every clip is synthesised by espeak-ng in-process (or, for a share of the
+/// training speakers, by Festival: <see cref="KeywordDatasetOptions.FestivalShare"/>), placed in a fixed-length
 /// window with a random shift, mixed with recorded noise from <c>datasets/noise</c> at a random SNR, and sometimes
 /// band-limited to 4 kHz. A build is deterministic: it runs on a fresh espeak-ng (see
 /// <see cref="SpeechSynthesizer.OpenFresh"/>) and draws every random choice from the options' seed. Finished datasets are
@@ -30,11 +31,13 @@ public static class KeywordDatasetBuilder
         var watch = Stopwatch.StartNew();
         noise ??= NoiseLibrary.Load();
         using var synthesizer = SpeechSynthesizer.OpenFresh(espeakLibrary);
+        using var festival = options.FestivalShare > 0 ? FestivalSynthesizer.Open() : null;
         var (trainSpeakers, validationSpeakers, testSpeakers) =
             SpeakerCatalog.Deal(options.TrainSpeakers, options.ValidationSpeakers, options.TestSpeakers, options.Seed);
+        trainSpeakers = SpeakerCatalog.WithFestival(trainSpeakers, options.FestivalShare, options.Seed);
         var plan = new (string Name, IReadOnlyList<Speaker> Speakers)[] { ("train", trainSpeakers), ("validation", validationSpeakers), ("test", testSpeakers) };
         int total = plan.Sum(p => p.Speakers.Count) * ClipsPerSpeaker(options), done = 0;
-        var renderer = new ClipRenderer(synthesizer, noise, options);
+        var renderer = new ClipRenderer(synthesizer, noise, options, festival);
         var splits = new KeywordSplit[3];
         for (int s = 0; s < plan.Length; s++)
         {

@@ -39,6 +39,9 @@ public sealed class KeywordDatasetCache
             options.MinSnrDb, options.MaxSnrDb, options.NoiseShare, options.TelephoneShare, options.RateJitter, options.PitchJitter, options.SpeedPerturbation,
             options.Seed, SpeakerCatalog.Accents, SpeakerCatalog.Variants,
         });
+        // Festival joined later: a dataset without it keeps the key it always had.
+        if (options.FestivalShare > 0)
+            description += JsonSerializer.Serialize(new { options.FestivalShare, Festival = FestivalSynthesizer.KnownVoices.Select(v => v.Voice) });
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(description)))[..16].ToLowerInvariant();
     }
 

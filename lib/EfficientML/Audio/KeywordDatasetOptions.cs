@@ -46,6 +46,13 @@ public sealed record KeywordDatasetOptions
     /// <summary>Whether the dataset has the "silence" class.</summary>
     public bool IncludeSilence { get; init; } = true;
 
+    /// <summary>
+    /// Share of the training speakers made with Festival's voices instead of espeak-ng's (0 … 1; 0: espeak-ng only). Festival's
+    /// three English voices (<see cref="FestivalSynthesizer.KnownVoices"/>) go to the training split only, each as several speakers
+    /// with their own pitch and rate, so validation and test keep unseen espeak-ng voices and no split shares a voice.
+    /// </summary>
+    public double FestivalShare { get; init; }
+
     /// <summary>Speakers in the training split; each says every keyword <see cref="RepeatsPerSpeaker"/> times.</summary>
     public int TrainSpeakers { get; init; } = 240;
 
@@ -144,6 +151,7 @@ public sealed record KeywordDatasetOptions
             throw new InvalidSettingsException($"MinSnrDb ({MinSnrDb}) is above MaxSnrDb ({MaxSnrDb}); swap them.");
         Share(NoiseShare, nameof(NoiseShare));
         Share(TelephoneShare, nameof(TelephoneShare));
+        Share(FestivalShare, nameof(FestivalShare));
         if (!(SpeedPerturbation >= 0 && SpeedPerturbation <= 0.5))
             throw new InvalidSettingsException($"The speed perturbation is a share between 0 and 0.5 (got {SpeedPerturbation}).");
         if (RateJitter < 0 || PitchJitter < 0)

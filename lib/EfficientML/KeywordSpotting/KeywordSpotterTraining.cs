@@ -33,6 +33,67 @@ public sealed record KeywordEvaluation(IReadOnlyList<string> Labels, int[] Truth
         }
     }
 
+    /// <summary>The index of the "unknown word" class, or −1 when the labels have none.</summary>
+    public int UnknownClass => IndexOf(KeywordDatasetOptions.UnknownLabel);
+
+    /// <summary>The index of the "silence" class, or −1 when the labels have none.</summary>
+    public int SilenceClass => IndexOf(KeywordDatasetOptions.SilenceLabel);
+
+    int IndexOf(string label)
+    {
+        for (int i = 0; i < Labels.Count; i++) if (Labels[i] == label) return i;
+        return -1;
+    }
+
+    /// <summary>Whether <paramref name="label"/> is a keyword (not unknown, not silence).</summary>
+    public bool IsKeyword(int label) => label != UnknownClass && label != SilenceClass;
+
+    /// <summary>Share of the clips of class <paramref name="label"/> classified as it; NaN when there are none.</summary>
+    public double Recall(int label)
+    {
+        int count = 0, right = 0;
+        for (int i = 0; i < Truth.Length; i++)
+            if (Truth[i] == label) { count++; if (Predictions[i] == label) right++; }
+        return count == 0 ? double.NaN : right / (double)count;
+    }
+
+    /// <summary>Share of keyword clips classified as their keyword; NaN when there are none.</summary>
+    public double KeywordRecall => Share(IsKeyword);
+
+    /// <summary>Share of unknown-word clips classified as unknown; NaN when there are none.</summary>
+    public double UnknownRejection => UnknownClass < 0 ? double.NaN : Share(t => t == UnknownClass);
+
+    double Share(Func<int, bool> which)
+    {
+        int count = 0, right = 0;
+        for (int i = 0; i < Truth.Length; i++)
+            if (which(Truth[i])) { count++; if (Predictions[i] == Truth[i]) right++; }
+        return count == 0 ? double.NaN : right / (double)count;
+    }
+
+    /// <summary>
+    /// Balanced accuracy: the mean recall over the classes present in <see cref="Truth"/> (macro recall). A model that always
+    /// answers one class scores 1 / (classes present), whatever the classes' sizes.
+    /// </summary>
+    public double BalancedAccuracy
+    {
+        get
+        {
+            var present = Truth.Distinct().ToList();
+            return present.Count == 0 ? double.NaN : present.Average(Recall);
+        }
+    }
+
+    /// <summary>The accuracy of always answering "unknown" on these clips (the share of unknown-word clips); NaN without that class.</summary>
+    public double AlwaysUnknownAccuracy => UnknownClass < 0 || Truth.Length == 0 ? double.NaN : Truth.Count(t => t == UnknownClass) / (double)Truth.Length;
+
+    /// <summary>The clips for which <paramref name="keep"/> is true (by index), as an evaluation of their own (loss kept).</summary>
+    public KeywordEvaluation Where(Func<int, bool> keep)
+    {
+        var chosen = Enumerable.Range(0, Truth.Length).Where(keep).ToArray();
+        return this with { Truth = chosen.Select(i => Truth[i]).ToArray(), Predictions = chosen.Select(i => Predictions[i]).ToArray() };
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"accuracy {Accuracy:P1} on {Truth.Length} clips, loss {Loss:0.###}";
 }

@@ -7,15 +7,23 @@ using static TorchSharp.torch;
 namespace EfficientML.KeywordSpotting;
 
 /// <summary>
-/// One trained keyword spotter's results: its training run, synthetic test and real-voice evaluations (accuracy on the
-/// recordings as they are and on their variations, separately), and its analytic deploy cost.
+/// One trained keyword spotter's results: its training run, synthetic test and real-voice evaluations (all real-voice
+/// clips, the recordings as they are, and their variations, separately), and its analytic deploy cost.
 /// </summary>
 public sealed record KeywordSpotterResult(string Name, TrainingRun Run, KeywordEvaluation Test, KeywordEvaluation RealVoice,
-    double RealOriginalAccuracy, double RealVariationAccuracy, ModelCost Cost)
+    KeywordEvaluation RealOriginal, KeywordEvaluation RealVariations, ModelCost Cost)
 {
+    /// <summary>Accuracy on the real recordings as they are.</summary>
+    public double RealOriginalAccuracy => RealOriginal.Truth.Length == 0 ? double.NaN : RealOriginal.Accuracy;
+
+    /// <summary>Accuracy on the real recordings' variations.</summary>
+    public double RealVariationAccuracy => RealVariations.Truth.Length == 0 ? double.NaN : RealVariations.Accuracy;
+
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{Name}: test {Test.Accuracy:P1}, real voice {RealOriginalAccuracy:P1} as recorded / {RealVariationAccuracy:P1} varied, " +
+        $"{Name}: test {Test.Accuracy:P1} (balanced {Test.BalancedAccuracy:P1}), real voice as recorded {RealOriginalAccuracy:P1} " +
+        $"(balanced {RealOriginal.BalancedAccuracy:P1}, keywords {RealOriginal.KeywordRecall:P1}, unknown rejected {RealOriginal.UnknownRejection:P1}, " +
+        $"always-unknown {RealOriginal.AlwaysUnknownAccuracy:P1}) / varied {RealVariationAccuracy:P1}, " +
         $"{Cost.Parameters:N0} parameters, {Cost.Macs / 1e6:0.00} M MACs per second of audio";
 }
 
@@ -103,20 +111,15 @@ public static class KeywordSpottingExperiments
     {
         var test = KeywordSpotterTraining.Evaluate(model, data.Test, data.Labels);
         var real = KeywordSpotterTraining.Evaluate(model, data.RealVoice, data.Labels);
-        var (original, varied) = RealVoiceAccuracy(real, data.RealItems);
+        var (original, varied) = RealVoiceSplit(real, data.RealItems);
         return new KeywordSpotterResult(name, run, test, real, original, varied, cost);
     }
 
-    /// <summary>Accuracy on the real recordings as they are, and on their variations.</summary>
-    public static (double Original, double Variations) RealVoiceAccuracy(KeywordEvaluation evaluation, IReadOnlyList<RealVoiceItem> items)
+    /// <summary>A real-voice evaluation split into the recordings as they are and their variations.</summary>
+    public static (KeywordEvaluation Original, KeywordEvaluation Variations) RealVoiceSplit(KeywordEvaluation evaluation, IReadOnlyList<RealVoiceItem> items)
     {
         if (evaluation.Truth.Length != items.Count) throw new InvalidSettingsException($"{evaluation.Truth.Length} predictions for {items.Count} items.");
-        double Share(bool original)
-        {
-            var chosen = Enumerable.Range(0, items.Count).Where(i => items[i].Original == original).ToList();
-            return chosen.Count == 0 ? double.NaN : chosen.Count(i => evaluation.Predictions[i] == evaluation.Truth[i]) / (double)chosen.Count;
-        }
-        return (Share(true), Share(false));
+        return (evaluation.Where(i => items[i].Original), evaluation.Where(i => !items[i].Original));
     }
 
     /// <summary>
