@@ -113,7 +113,11 @@ public sealed class ActiveSpeakerStream : IDisposable
             foreach (var (frame, values) in decided)
                 for (int f = 0; f < faces; f++) logits[f, frame] = values[f];
         }
-        for (int t = 0; t < frames; t++) Keep(stream.Push(audio[t], crops[.., t]));
+        for (int t = 0; t < frames; t++)
+        {
+            using var scope = NewDisposeScope();      // the frame's views of audio and crops
+            Keep(stream.Push(audio[t], crops[.., t]));
+        }
         Keep(stream.Finish());
         return logits;
     }

@@ -261,11 +261,13 @@ public static class ContextGrid
             var frameRuns = models.Select((m, i) => (Action)(() =>
             {
                 int t = (int)(whole[i].Frames % scene.Frames);
+                using var scope = NewDisposeScope();
                 whole[i].Push(scene.Audio[t], scene.Crops[.., t]);
             })).ToList();
             var temporalRuns = models.Select((m, i) => (Action)(() =>
             {
                 int t = (int)(temporal[i].Frames % scene.Frames);
+                using var scope = NewDisposeScope();
                 temporal[i].PushEmbedding(embedded[.., t]);
             })).ToList();
             var all = Latency.Medians(frameRuns.Concat(temporalRuns).ToList(), frames, warmup: 10, cancellation);

@@ -49,20 +49,12 @@ public sealed record SpeakerRun(string Model, ActiveSpeakerConfig Config, Speake
         using var mel = SpeakerDataset.MelFrames(logMel, scene);
         using var example = SceneExample.Of(scene, mel);
         using var eval = new EvalMode(model);
-        using var stream = model.NewStream(example.Faces);
-        var logits = new float[example.Faces, example.Frames];
-        void Keep(IEnumerable<(long Frame, float[] Logits)> decided)
-        {
-            foreach (var (frame, values) in decided)
-                for (int f = 0; f < example.Faces; f++) logits[f, frame] = values[f];
-        }
         var clock = Stopwatch.StartNew();
-        for (int t = 0; t < example.Frames; t++) Keep(stream.Push(example.Audio[t], example.Crops[.., t]));
-        Keep(stream.Finish());
+        var logits = ActiveSpeakerStream.Run(model, example.Audio, example.Crops);
         double ms = clock.Elapsed.TotalMilliseconds / example.Frames;
         var probabilities = Enumerable.Range(0, example.Faces)
             .Select(f => Enumerable.Range(0, example.Frames).Select(t => 1f / (1f + MathF.Exp(-logits[f, t]))).ToArray()).ToList();
         var score = SpeakerTraining.Score([example], _ => probabilities.SelectMany(p => p).ToArray());
-        return new SpeakerRun(name, model.Config, scene, probabilities, score, ms, stream.StateBytes);
+        return new SpeakerRun(name, model.Config, scene, probabilities, score, ms, ActiveSpeakerStream.StateBytesOf(model, example.Faces));
     }
 }
