@@ -44,7 +44,8 @@ public sealed class AsdSuite : IBenchmarkSuite
                 $"shifted distractors called speaking {p.Mean(t => t.FalseAlarms.GetValueOrDefault("Shifted")):P1}; decision {p.DelayMs:0} ms late"));
         }
         foreach (var p in grid.Points)
-            rows.Add(new($"{p.Config.Name}: memory kept per stream", p.StateBytes, "bytes", Note: $"{grid.Faces} faces; {p.TemporalParameters:N0} temporal parameters"));
+            rows.Add(new($"{p.Config.Name}: memory kept per stream", p.StateBytes, "bytes", Note:
+                $"{grid.Faces} faces; measured on the C heap once the ring is full: {(p.MeasuredBytes is { } m ? $"{m:N0} bytes" : "not readable here")}; {p.TemporalParameters:N0} temporal parameters"));
         foreach (var p in grid.Points)
             rows.Add(new($"{p.Config.Name}: temporal model per frame", p.TemporalMs, "ms", p == gru ? null : "GRU: temporal model per frame", p == gru ? null : p.TemporalMs / gru.TemporalMs,
                 $"whole frame with the encoder {p.FrameMs:0.000} ms; {grid.Faces} faces; medians over {options.TimingFrames} frames, models in turn"));

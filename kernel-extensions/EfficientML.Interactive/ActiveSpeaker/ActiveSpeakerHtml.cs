@@ -81,11 +81,12 @@ static class ActiveSpeakerHtml
                         : roof.MemoryMs > roof.ComputeMs ? "memory bounds it." : "arithmetic bounds it.") + "</li>");
         html.Append("</ul>");
         html.Append(ChartHtml.Fragment(ActiveSpeakerCharts.GridCosts(r)));
-        html.Append($"<table style=\"{Html.TableStyle}\">" + Html.Header("model", "mAP", "accuracy", "speaking found", "false alarms: shifted", "decision delay", "kept per stream", "temporal per frame", "whole frame"));
+        html.Append($"<table style=\"{Html.TableStyle}\">" + Html.Header("model", "mAP", "accuracy", "speaking found", "false alarms: shifted", "decision delay", "kept per stream", "measured on the heap", "temporal per frame", "whole frame"));
         foreach (var p in r.Points)
             html.Append(Html.Row(Html.Encode(p.Config.Name), Html.Percent(p.MeanAp) + (o.Repeats > 1 ? $" ± {Format.Fixed(100 * p.ApSpread, 1)}" : ""),
                 Html.Percent(p.Mean(t => t.Accuracy)), Html.Percent(p.Mean(t => t.SpeakerRecall)),
                 Html.Percent(p.Mean(t => t.FalseAlarms.GetValueOrDefault("Shifted"))), $"{p.DelayMs:0} ms", Html.Bytes(p.StateBytes),
+                p.MeasuredBytes is { } measured ? Html.Bytes(measured) : "—",
                 Format.Milliseconds(p.TemporalMs), Format.Milliseconds(p.FrameMs)));
         html.Append("</table>");
         html.Append($"<div style=\"color:#666\">Times: medians over {o.TimingFrames} frames, every model one frame in turn, on one test scene of {r.Faces} faces.</div>");

@@ -68,8 +68,12 @@ public sealed record ContextGridOptions
 /// <param name="TemporalParameters">Parameters of its temporal model and head.</param>
 /// <param name="Runs">Its trainings, one per seed.</param>
 /// <param name="Model">The model of the first seed (owned by the grid result); the others are not kept.</param>
+/// <param name="MeasuredBytes">
+/// What a stream of it holds on the C heap after its ring has filled, measured (<see cref="NativeHeap.InUseBytes"/> before it
+/// was made and after P + F + 2 frames); null where the heap cannot be read.
+/// </param>
 public sealed record ContextGridPoint(ActiveSpeakerConfig Config, IReadOnlyList<SpeakerScores> Scores, double FrameMs, double TemporalMs, long StateBytes,
-    long TemporalParameters, IReadOnlyList<TrainingRun> Runs, ActiveSpeakerModel Model)
+    long TemporalParameters, IReadOnlyList<TrainingRun> Runs, ActiveSpeakerModel Model, long? MeasuredBytes = null)
 {
     /// <summary>The first seed's scores (those of <see cref="Model"/>).</summary>
     public SpeakerScores Test => Scores[0];
@@ -215,8 +219,10 @@ public static class ContextGrid
                 }
             }
             var (frameMs, temporalMs, stateBytes) = Time(models, data.Test.Scenes[0], o.TimingFrames, cancellation);
+            var measured = models.Select(m => MeasureStream(m, data.Test.Scenes[0])).ToList();
             var points = configs.Select((c, i) => new ContextGridPoint(c, scores[i], frameMs[i], temporalMs[i], stateBytes[i],
-                models[i].parameters().Where(p => p.requires_grad).Sum(p => p.NumberOfElements), runs.Skip(1 + i * o.Repeats).Take(o.Repeats).ToList(), models[i])).ToList();
+                models[i].parameters().Where(p => p.requires_grad).Sum(p => p.NumberOfElements), runs.Skip(1 + i * o.Repeats).Take(o.Repeats).ToList(), models[i],
+                measured[i])).ToList();
             double gflops = MachineLimits.MatmulFlops(CPU, 512, 8) / 1e9, gbps = MachineLimits.CopyBandwidth(CPU, 256L << 20, 5) / 1e9;
             return new ContextGridResult(o, points, encoderRun, encoderAlone, data.Test.Scenes[0].Faces, gflops, gbps);
         }
@@ -224,6 +230,36 @@ public static class ContextGrid
         {
             foreach (var m in models) m.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Bytes a stream of <paramref name="model"/> over the scene's faces holds on the C heap once its ring buffers are full:
+    /// the heap in use before the stream is made, against after P + F + 2 frames (with every temporary freed); null where the
+    /// heap cannot be read.
+    /// </summary>
+    public static long? MeasureStream(ActiveSpeakerModel model, SceneExample scene)
+    {
+        using var _ = no_grad();
+        Tensor embedded;
+        using (var eval = new EvalMode(model)) embedded = model.Embed(scene.Audio.unsqueeze(0), scene.Crops).DetachFromDisposeScope();
+        using (embedded)
+        {
+            int frames = Math.Min(scene.Frames, model.Config.RingFrames + 1);
+            static long? Settled()
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                return NativeHeap.InUseBytes;
+            }
+            using (var warm = model.NewStream(scene.Faces))                 // first calls set up whatever libtorch caches
+                for (int t = 0; t < frames; t++) { using var scope = NewDisposeScope(); warm.PushEmbedding(embedded[.., t]); }
+            var before = Settled();
+            var stream = model.NewStream(scene.Faces);
+            for (int t = 0; t < frames; t++) { using var scope = NewDisposeScope(); stream.PushEmbedding(embedded[.., t]); }
+            var after = Settled();
+            stream.Dispose();
+            return after - before;
         }
     }
 

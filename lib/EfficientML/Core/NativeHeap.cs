@@ -26,6 +26,37 @@ public static partial class NativeHeap
         }
     }
 
+    /// <summary>
+    /// Bytes the C heap has handed out and not taken back (glibc <c>mallinfo2</c>: in-use blocks of every arena plus mmapped
+    /// blocks), or null where that is not known (not glibc). libtorch's CPU tensors live here, so the difference before and
+    /// after building something measures what it holds.
+    /// </summary>
+    public static long? InUseBytes
+    {
+        get
+        {
+            if (_unavailable) return null;
+            try
+            {
+                var info = MallInfo2();
+                return (long)(info.Uordblks + info.Hblkhd);
+            }
+            catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+            {
+                return null;
+            }
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct MallocInfo2
+    {
+        public nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost;
+    }
+
+    [LibraryImport("libc", EntryPoint = "mallinfo2")]
+    private static partial MallocInfo2 MallInfo2();
+
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 }
