@@ -126,10 +126,10 @@ public sealed class SpeakerDataset : IDisposable
         var (trainVoices, validationVoices, testVoices) = SpeakerCatalog.Deal(o.TrainVoices, o.ValidationVoices, o.TestVoices, o.Seed);
         using var synthesizer = SpeechSynthesizer.OpenFresh(espeakLibrary);
         using var logMel = new LogMel(Features);
-        var plan = new[] { ("train", o.TrainScenes, trainVoices, 0), ("validation", o.ValidationScenes, validationVoices, 100_000), ("test", o.TestScenes, testVoices, 200_000) };
+        var plan = new[] { ("train", o.TrainScenes, trainVoices, 0), ("validation", o.ValidationScenes, validationVoices, 1), ("test", o.TestScenes, testVoices, 2) };
         var raw = plan.Select(p => (p.Item1, p.Item3, Scenes: Enumerable.Range(0, p.Item2).Select(i =>
         {
-            var rng = new Random(HashCode.Combine(o.Seed, p.Item4 + i));
+            var rng = new Random(SceneSeed(o.Seed, p.Item4, i));
             int speaker = rng.Next(p.Item3.Count), other = (speaker + 1 + rng.Next(p.Item3.Count - 1)) % p.Item3.Count;
             var scene = SpeakerScene.Build(synthesizer, p.Item3[speaker], p.Item3[other], o.Scene with { Seed = rng.Next() });
             return (scene, Mel: MelFrames(logMel, scene));
@@ -140,6 +140,12 @@ public sealed class SpeakerDataset : IDisposable
         foreach (var s in raw.SelectMany(r => r.Scenes)) s.Mel.Dispose();
         return new SpeakerDataset(o, splits[0], splits[1], splits[2], trainMel, clock.Elapsed);
     }
+
+    /// <summary>
+    /// The seed of scene <paramref name="index"/> of split <paramref name="split"/> (0 train, 1 validation, 2 test): plain
+    /// arithmetic on the dataset's seed, the same in every process (unlike <see cref="HashCode"/>, which is salted per process).
+    /// </summary>
+    public static int SceneSeed(int seed, int split, int index) => KeywordDatasetBuilder.DerivedSeed(seed, split, index);
 
     /// <summary>
     /// The log-mel frames of a scene, four per video frame: (mels, 4T). Frame 4f + i starts at sample 640 f + 160 i, so video
