@@ -218,8 +218,11 @@ public static class ContextGrid
                     else model.Dispose();
                 }
             }
-            var (frameMs, temporalMs, stateBytes) = Time(models, data.Test.Scenes[0], o.TimingFrames, cancellation);
-            var measured = models.Select(m => MeasureStream(m, data.Test.Scenes[0])).ToList();
+            // Every model shares the frozen encoder: the timing scene is embedded once, for all of them.
+            var scene = data.Test.Scenes[0];
+            using var embedded = Embedded(encoderModel, scene);
+            var (frameMs, temporalMs, stateBytes) = Time(models, scene, embedded, o.TimingFrames, cancellation);
+            var measured = models.Select(m => MeasureStream(m, embedded)).ToList();
             var points = configs.Select((c, i) => new ContextGridPoint(c, scores[i], frameMs[i], temporalMs[i], stateBytes[i],
                 models[i].parameters().Where(p => p.requires_grad).Sum(p => p.NumberOfElements), runs.Skip(1 + i * o.Repeats).Take(o.Repeats).ToList(), models[i],
                 measured[i])).ToList();
@@ -240,27 +243,37 @@ public static class ContextGrid
     /// </summary>
     public static long? MeasureStream(ActiveSpeakerModel model, SceneExample scene)
     {
+        using var embedded = Embedded(model, scene);
+        return MeasureStream(model, embedded);
+    }
+
+    /// <summary>The same, streaming frames already embedded by the model's encoder, (faces, T, Width).</summary>
+    static long? MeasureStream(ActiveSpeakerModel model, Tensor embedded)
+    {
         using var _ = no_grad();
-        Tensor embedded;
-        using (var eval = new EvalMode(model)) embedded = model.Embed(scene.Audio.unsqueeze(0), scene.Crops).DetachFromDisposeScope();
-        using (embedded)
+        int faces = (int)embedded.shape[0], frames = (int)Math.Min(embedded.shape[1], model.Config.RingFrames + 1);
+        static long? Settled()
         {
-            int frames = Math.Min(scene.Frames, model.Config.RingFrames + 1);
-            static long? Settled()
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                return NativeHeap.InUseBytes;
-            }
-            using (var warm = model.NewStream(scene.Faces))                 // first calls set up whatever libtorch caches
-                for (int t = 0; t < frames; t++) { using var scope = NewDisposeScope(); warm.PushEmbedding(embedded[.., t]); }
-            var before = Settled();
-            var stream = model.NewStream(scene.Faces);
-            for (int t = 0; t < frames; t++) { using var scope = NewDisposeScope(); stream.PushEmbedding(embedded[.., t]); }
-            var after = Settled();
-            stream.Dispose();
-            return after - before;
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            return NativeHeap.InUseBytes;
         }
+        using (var warm = model.NewStream(faces))                 // first calls set up whatever libtorch caches
+            for (int t = 0; t < frames; t++) { using var scope = NewDisposeScope(); warm.PushEmbedding(embedded[.., t]); }
+        var before = Settled();
+        var stream = model.NewStream(faces);
+        for (int t = 0; t < frames; t++) { using var scope = NewDisposeScope(); stream.PushEmbedding(embedded[.., t]); }
+        var after = Settled();
+        stream.Dispose();
+        return after - before;
+    }
+
+    /// <summary>A scene's per-frame embeddings by <paramref name="model"/>'s encoder, (faces, T, Width), without gradients.</summary>
+    static Tensor Embedded(ActiveSpeakerModel model, SceneExample scene)
+    {
+        using var _ = no_grad();
+        using var eval = new EvalMode(model);
+        return model.Embed(scene.Audio.unsqueeze(0), scene.Crops).DetachFromDisposeScope();
     }
 
     static TrainingRun Finished(TrainingRun run, CancellationToken cancellation)
@@ -281,13 +294,13 @@ public static class ContextGrid
 
     /// <summary>
     /// Streams <paramref name="scene"/> through every model, one frame each in turn per round (looping over the scene),
-    /// whole and from embeddings; the median milliseconds per frame of each, and each stream's state bytes.
+    /// whole and from <paramref name="embedded"/> (the shared encoder's embeddings of the scene); the median milliseconds per
+    /// frame of each, and each stream's state bytes.
     /// </summary>
-    static (double[] Frame, double[] Temporal, long[] State) Time(IReadOnlyList<ActiveSpeakerModel> models, SceneExample scene, int frames, CancellationToken cancellation)
+    static (double[] Frame, double[] Temporal, long[] State) Time(IReadOnlyList<ActiveSpeakerModel> models, SceneExample scene, Tensor embedded, int frames,
+        CancellationToken cancellation)
     {
         using var _ = no_grad();
-        Tensor embedded;
-        using (var eval = new EvalMode(models[0])) embedded = models[0].Embed(scene.Audio.unsqueeze(0), scene.Crops).DetachFromDisposeScope();
         var whole = models.Select(m => m.NewStream(scene.Faces)).ToArray();
         var temporal = models.Select(m => m.NewStream(scene.Faces)).ToArray();
         var state = new long[models.Count];
@@ -313,7 +326,6 @@ public static class ContextGrid
         finally
         {
             foreach (var s in whole.Concat(temporal)) s.Dispose();
-            embedded.Dispose();
         }
     }
 }

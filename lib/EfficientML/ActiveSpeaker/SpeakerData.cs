@@ -130,8 +130,8 @@ public sealed class SpeakerDataset : IDisposable
         var raw = plan.Select(p => (p.Item1, p.Item3, Scenes: Enumerable.Range(0, p.Item2).Select(i =>
         {
             var rng = new Random(SceneSeed(o.Seed, p.Item4, i));
-            int speaker = rng.Next(p.Item3.Count), other = (speaker + 1 + rng.Next(p.Item3.Count - 1)) % p.Item3.Count;
-            var scene = SpeakerScene.Build(synthesizer, p.Item3[speaker], p.Item3[other], o.Scene with { Seed = rng.Next() });
+            var (speaker, offScreen) = PickVoices(rng, p.Item3);
+            var scene = SpeakerScene.Build(synthesizer, speaker, offScreen, o.Scene with { Seed = rng.Next() });
             return (scene, Mel: MelFrames(logMel, scene));
         }).ToList())).ToList();
 
@@ -139,6 +139,13 @@ public sealed class SpeakerDataset : IDisposable
         var trainMel = cat(raw[0].Scenes.Select(s => s.Mel).ToList(), 1).DetachFromDisposeScope();
         foreach (var s in raw.SelectMany(r => r.Scenes)) s.Mel.Dispose();
         return new SpeakerDataset(o, splits[0], splits[1], splits[2], trainMel, clock.Elapsed);
+    }
+
+    /// <summary>A scene's on-screen speaker and a different off-screen voice, drawn from <paramref name="voices"/>.</summary>
+    internal static (Speaker Speaker, Speaker OffScreen) PickVoices(Random rng, IReadOnlyList<Speaker> voices)
+    {
+        int speaker = rng.Next(voices.Count), other = (speaker + 1 + rng.Next(voices.Count - 1)) % voices.Count;
+        return (voices[speaker], voices[other]);
     }
 
     /// <summary>

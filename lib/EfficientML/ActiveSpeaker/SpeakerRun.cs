@@ -35,10 +35,10 @@ public sealed record SpeakerRun(string Model, ActiveSpeakerConfig Config, Speake
         var v = (voices ?? new SpeakerDataOptions()).Validate();
         var (_, _, test) = SpeakerCatalog.Deal(v.TrainVoices, v.ValidationVoices, v.TestVoices, v.Seed);
         var rng = new Random(sceneOptions.Seed);
-        int speaker = rng.Next(test.Count), other = (speaker + 1 + rng.Next(test.Count - 1)) % test.Count;
+        var (speaker, offScreen) = SpeakerDataset.PickVoices(rng, test);
         SpeakerScene rendered;
         using (var synthesizer = SpeechSynthesizer.OpenFresh(espeakLibrary))
-            rendered = SpeakerScene.Build(synthesizer, test[speaker], test[other], sceneOptions);
+            rendered = SpeakerScene.Build(synthesizer, speaker, offScreen, sceneOptions);
         return Stream(model, name, rendered);
     }
 
