@@ -85,18 +85,10 @@ public sealed record ContextGridPoint(ActiveSpeakerConfig Config, IReadOnlyList<
     public double MeanAp => Scores.Average(s => s.AveragePrecision);
 
     /// <summary>Standard deviation of the test average precision over the seeds (0 for one seed).</summary>
-    public double ApSpread => Spread(Scores.Select(s => s.AveragePrecision));
+    public double ApSpread => BatchStatistics.MeanSpread(Scores.Select(s => s.AveragePrecision).ToList()).Spread;
 
     /// <summary>Mean of <paramref name="pick"/> over the seeds.</summary>
     public double Mean(Func<SpeakerScores, double> pick) => Scores.Average(pick);
-
-    internal static double Spread(IEnumerable<double> values)
-    {
-        var list = values.ToList();
-        if (list.Count < 2) return 0;
-        double mean = list.Average();
-        return Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / (list.Count - 1));
-    }
 
     /// <summary>Milliseconds a decision waits for its future frames (40 ms per frame).</summary>
     public double DelayMs => Config.LatencyFrames * 1000.0 / Vision.Visemes.FramesPerSecond;
