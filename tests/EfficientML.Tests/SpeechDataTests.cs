@@ -250,6 +250,10 @@ public class SpeechDataTests
         string[] needed = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "hello", "goodbye", "pause", "record"];
         Assert.All(needed, w => Assert.Contains(w, set.Words));
         Assert.True(set.Words.Count > needed.Length + 5, "too few words to serve as unknown words");
+        Assert.True(set.Clips.Count > 100, $"only {set.Clips.Count} clips");
+        // Words that sound like keywords but are not: the real test of rejecting unknown words.
+        Assert.All(["seventeen", "nineteen", "paused", "ninety", "first", "golf", "b"], w => Assert.Contains(w, set.Words));
+        Assert.Equal(set.Clips.Count, Directory.GetFiles(set.Folder, "*.wav").Length);
         Assert.All(set.Clips, c => Assert.Equal(16000, c.Clip.SampleRate));
         Assert.All(set.Clips, c => Assert.InRange(c.Clip.Seconds, 0.4, 1.2));
         var seven = set.Clip("Seven");
