@@ -244,6 +244,9 @@ public sealed class MagicGenerator
                 Add("--seed", Int(0, 1));
                 Maybe(0.2, "--snr", Pick(["10", "5..20"]));
                 Maybe(0.2, "--telephone", Pick(["0", "0.3", "1"]));
+                Maybe(0.2, "--warp", Pick(["0", "0.1", "0.3"]));
+                Maybe(0.2, "--tempo", Pick(["0", "0.15"]));
+                Maybe(0.2, "--rooms", Pick(["0", "0.5", "1"]));
                 Add("--name", Pick(["kw0", "kw1"]));
                 break;
             case "#!reparam":

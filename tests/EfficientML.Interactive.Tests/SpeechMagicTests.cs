@@ -35,11 +35,26 @@ public class SpeechMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtu
         Assert.Equal(direct.Train.Audio(5), data.Train.Audio(5));
     }
 
+    [Fact]
+    public async Task Keywords_moves_the_voices_when_asked_and_says_so_in_its_csharp()
+    {
+        var result = await Kernel.SucceedAsync($"#!keywords {Small} --warp 0.1 --tempo 0.15 --rooms 0.5 --no-cache --name moved");
+        Assert.Contains("<audio", string.Join("\n", TestKernel.Html(result)));
+        var data = Assert.IsType<KeywordDataset>(TestKernel.ReturnValue(await Kernel.SucceedAsync("moved")));
+        Assert.Equal((0.1, 0.15, 0.5), (data.Options.VocalTractWarp, data.Options.TempoPerturbation, data.Options.ReverbShare));
+        Assert.Contains(data.Train.Clips, c => c.Warp != 1 && c.Tempo != 1);
+        var voices = KeywordsMagic.Options(new KeywordsCommand { Voices = true, Rooms = new OptionText("0") });
+        Assert.Equal(VoiceRecipes.WithVoiceAugmentation(new KeywordDatasetOptions()) with { ReverbShare = 0 }, voices);
+        Assert.Contains("VocalTractWarp = 0.1", KeywordsMagic.ToCSharp(new KeywordsCommand { Warp = new OptionText("0.1") }));
+    }
+
     [Theory]
     [InlineData("--keywords \",\"", "--keywords takes names separated by commas")]
     [InlineData("--snr loud", "is not a number of decibels")]
     [InlineData("--speakers none", "--speakers takes a whole number")]
     [InlineData("--telephone 2", "--telephone must be 0 to 1 (got 2)")]
+    [InlineData("--warp 0.5", "--warp must be 0 to 0.3 (got 0.5)")]
+    [InlineData("--rooms -1", "--rooms must be 0 to 1 (got -1)")]
     [InlineData("--keywords one,One", "listed twice")]
     public async Task Keywords_bad_input_gets_one_message(string options, string message)
     {

@@ -19,7 +19,9 @@ static class KeywordHtml
                 var (clip, label) = (p.clip, dataset.Labels[p.clip.Label]);
                 var audio = dataset.Train.Audio(p.index);
                 var what = clip.Label < dataset.Options.Keywords.Count || clip.Word.Length == 0 ? label : $"{label} ({clip.Word})";
-                var detail = clip.Word.Length == 0 ? "noise only" : $"{clip.Speaker}, {(clip.Noisy ? $"{Format.Fixed(clip.SnrDb, 0)} dB SNR" : "clean")}{(clip.Telephone ? ", 4 kHz" : "")}";
+                var detail = clip.Word.Length == 0 ? "noise only" : $"{clip.Speaker}, {(clip.Noisy ? $"{Format.Fixed(clip.SnrDb, 0)} dB SNR" : "clean")}{(clip.Telephone ? ", 4 kHz" : "")}" +
+                    (clip.Warp != 1 ? $", warp ×{Format.Fixed(clip.Warp, 2)}" : "") + (clip.Tempo != 1 ? $", tempo ×{Format.Fixed(clip.Tempo, 2)}" : "") +
+                    (clip.ReverbSeconds > 0 ? $", room {Format.Fixed(clip.ReverbSeconds, 2)} s" : "");
                 return ($"{what} · {detail}", audio, dataset.Options.SampleRate, AudioHtml.LogMelOf(audio, dataset.Options.SampleRate));
             });
         return $"<div style=\"{Html.BlockStyle}\"><div style=\"margin-bottom:6px\"><b>{Html.Encode(dataset.ToString())}</b>" +
@@ -51,11 +53,17 @@ static class KeywordHtml
     {
         var list = results.ToList();
         var header = Html.Header("model", "synthetic test: accuracy", "balanced", "real voice as recorded: accuracy", "balanced", "keywords found",
-            "unknown rejected", "real voice, varied: accuracy", "balanced", "validation loss", "steps", "training time", "parameters (deployed)",
+            "unknown rejected", "calibrated: unknown bias", "balanced", "keywords found", "unknown rejected",
+            "real voice, varied: accuracy", "balanced", "validation loss", "steps", "training time", "parameters (deployed)",
             "MACs per second of audio", "peak activations");
         var rows = list.Select(r => Html.NumberRow(Html.Encode(r.Name), Html.Percent(r.Test.Accuracy), Html.Percent(r.Test.BalancedAccuracy),
             Html.Percent(r.RealOriginalAccuracy), Html.Percent(r.RealOriginal.BalancedAccuracy), Html.Percent(r.RealOriginal.KeywordRecall),
-            Html.Percent(r.RealOriginal.UnknownRejection), Html.Percent(r.RealVariationAccuracy), Html.Percent(r.RealVariations.BalancedAccuracy),
+            Html.Percent(r.RealOriginal.UnknownRejection),
+            r.Calibration is { } c ? Html.Number(Math.Round(c.Bias, 2)) : "—",
+            r.RealOriginalCalibrated is { } calibrated ? Html.Percent(calibrated.BalancedAccuracy) : "—",
+            r.RealOriginalCalibrated is { } k ? Html.Percent(k.KeywordRecall) : "—",
+            r.RealOriginalCalibrated is { } u ? Html.Percent(u.UnknownRejection) : "—",
+            Html.Percent(r.RealVariationAccuracy), Html.Percent(r.RealVariations.BalancedAccuracy),
             r.Run.LastValidationLoss is double v ? Html.Number(Math.Round(v, 3)) : "—",
             Html.Count(r.Run.Steps.Count), $"{Format.Fixed(r.Run.Elapsed.TotalSeconds, 0)} s",
             Html.Count(r.Cost.Parameters), Html.Count(r.Cost.Macs), Html.Bytes(r.Cost.PeakActivationBytes)));
@@ -70,7 +78,8 @@ static class KeywordHtml
         int classes = evaluation.Truth.Distinct().Count();
         return $"<div style=\"color:#666\">On the real voice as recorded, always answering “unknown” scores {Html.Percent(evaluation.AlwaysUnknownAccuracy)} accuracy " +
                $"({evaluation.Truth.Count(t => t == evaluation.UnknownClass)} of {evaluation.Truth.Length} recordings are not keywords), but a balanced accuracy of only " +
-               $"{Html.Percent(1.0 / classes)} ({classes} classes present) and finds no keyword: read the balanced accuracy and the keywords found.</div>";
+               $"{Html.Percent(1.0 / classes)} ({classes} classes present) and finds no keyword: read the balanced accuracy and the keywords found. " +
+               "<i>Calibrated</i>: the unknown logit gets the bias at which keyword recall and unknown rejection are equal on the synthetic validation set, fitted there and applied unchanged to the real voice.</div>";
     }
 
     public static string Render(IEnumerable<DeployLatency> latencies)

@@ -29,6 +29,16 @@ public sealed class KeywordsCommand : KernelDirectiveCommand, ICSharpEquivalent
     public OptionText? Snr { get; set; }
     /// <summary>Share of clips band-limited to 4 kHz.</summary>
     public OptionText? Telephone { get; set; }
+    /// <summary>Share of training speakers made by Festival.</summary>
+    public OptionText? Festival { get; set; }
+    /// <summary>Largest vocal-tract warp (share).</summary>
+    public OptionText? Warp { get; set; }
+    /// <summary>Largest tempo change (share).</summary>
+    public OptionText? Tempo { get; set; }
+    /// <summary>Share of words played in a synthetic room.</summary>
+    public OptionText? Rooms { get; set; }
+    /// <summary>Every voice augmentation at the full recipe's settings.</summary>
+    public bool Voices { get; set; }
     /// <summary>Seed.</summary>
     public OptionText? Seed { get; set; }
     /// <summary>The smaller quick set.</summary>
@@ -64,7 +74,8 @@ static class KeywordsMagic
         var directive = new KernelActionDirective(Name)
         {
             Description = "Builds a keyword-spotting dataset offline: every clip is a word said by a synthetic espeak-ng speaker (accent × variant, " +
-                          "with its own pitch and rate), shifted in time, mixed with recorded noise at a random SNR and sometimes band-limited to 4 kHz; " +
+                          "with its own pitch and rate) or, with --festival, by one of Festival's voices, shifted in time, optionally moved by a vocal-tract warp, " +
+                          "a tempo change and a room (--warp, --tempo, --rooms; --voices for all), mixed with recorded noise at a random SNR and sometimes band-limited to 4 kHz; " +
                           "train, validation and test never share a voice. Deterministic for --seed, and cached on disk (artifacts/cache/keywords). " +
                           "Shows the classes, voices and SNRs, and one clip per class to listen to; keeps the KeywordDataset as a C# variable " +
                           $"(--name, default '{DefaultName}'). C#: KeywordDatasetBuilder.Build(new KeywordDatasetOptions {{ ... }}).",
@@ -81,6 +92,16 @@ static class KeywordsMagic
             $"SNR of the mixed-in noise in dB: one number or a range low..high (default {d.MinSnrDb}..{d.MaxSnrDb})."));
         directive.Parameters.Add(new KernelDirectiveParameter("--telephone",
             $"Share of clips band-limited to 4 kHz like telephone audio, 0 to 1 (default {d.TelephoneShare})."));
+        var full = VoiceRecipes.WithVoiceAugmentation(d);
+        directive.Parameters.Add(new KernelDirectiveParameter("--festival",
+            $"Share of the training speakers voiced by Festival instead of espeak-ng, 0 to 1 (default 0; needs {FestivalSynthesizer.InstallHint})."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--warp",
+            "Vocal-tract-length perturbation: each word's frequencies scaled by up to ± this share, 0 to 0.3 (default 0)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--tempo", "Tempo change of each word at the same pitch, up to ± this share, 0 to 0.5 (default 0)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--rooms", "Share of words played in a synthetic room (RT60 0.1–0.6 s), 0 to 1 (default 0)."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--voices",
+            $"The full voice recipe: --festival {full.FestivalShare} --warp {full.VocalTractWarp} --tempo {full.TempoPerturbation} --rooms {full.ReverbShare} " +
+            "(each of those options, when given too, overrides it).") { Flag = true });
         directive.Parameters.Add(new KernelDirectiveParameter("--seed", "Seed: the same options and seed give the same clips, sample for sample (default 0)."));
         directive.Parameters.Add(new KernelDirectiveParameter("--quick",
             "The quick set: 40 / 8 / 8 speakers (overrides --speakers).") { Flag = true });
@@ -111,6 +132,11 @@ static class KeywordsMagic
         {
             options = options with { TelephoneShare = OptionValues.Double(c.Telephone, "--telephone", 0.3, min: 0, max: 1) };
         }
+        if (c.Voices) options = VoiceRecipes.WithVoiceAugmentation(options);
+        if (c.Festival is not null) options = options with { FestivalShare = OptionValues.Double(c.Festival, "--festival", 0.5, min: 0, max: 1) };
+        if (c.Warp is not null) options = options with { VocalTractWarp = OptionValues.Double(c.Warp, "--warp", 0.1, min: 0, max: 0.3) };
+        if (c.Tempo is not null) options = options with { TempoPerturbation = OptionValues.Double(c.Tempo, "--tempo", 0.15, min: 0, max: 0.5) };
+        if (c.Rooms is not null) options = options with { ReverbShare = OptionValues.Double(c.Rooms, "--rooms", 0.5, min: 0, max: 1) };
         options = options with { Seed = OptionValues.Int(c.Seed, "--seed", 0, min: 0, max: int.MaxValue) };
         if (c.Quick) options = options.Quick();
         return options.Validate();

@@ -2,7 +2,8 @@ namespace EfficientML.Audio;
 
 /// <summary>
 /// Turns one word (or nothing) into one fixed-length clip as the dataset options say: synthesis with jittered rate and
-/// pitch, silence trimmed, a random gain and shift, optional 4 kHz band limit, noise at a random SNR. Festival speakers need
+/// pitch, silence trimmed, a speed change, a random gain and shift, the voice augmentations that are on (tempo, vocal-tract
+/// warp, a room), optional 4 kHz band limit, noise at a random SNR. Festival speakers need
 /// <paramref name="festival"/>.
 /// </summary>
 internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary noise, KeywordDatasetOptions options, FestivalSynthesizer? festival = null)
@@ -14,7 +15,11 @@ internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary n
         int pitchOffset = rng.Next(-options.PitchJitter, options.PitchJitter + 1);
         int seed = rng.Next();
         double speed = 1 + options.SpeedPerturbation * (2 * rng.NextDouble() - 1);
-        var speech = Perturb(Speak(word, speaker, rateOffset, pitchOffset, seed, (int)(options.ClipSamples * Math.Min(speed, 1)), out var voice), speed);
+        // The voice augmentations draw only when they are on, so a dataset without them is what it always was.
+        double warp = options.VocalTractWarp > 0 ? 1 + options.VocalTractWarp * (2 * rng.NextDouble() - 1) : 1;
+        double tempo = options.TempoPerturbation > 0 ? 1 + options.TempoPerturbation * (2 * rng.NextDouble() - 1) : 1;
+        int maxSamples = (int)(options.ClipSamples * Math.Min(speed, 1) * Math.Min(tempo, 1));
+        var speech = Perturb(Speak(word, speaker, rateOffset, pitchOffset, seed, maxSamples, out var voice), speed);
         float gain = (float)(0.3 + 0.6 * rng.NextDouble()) / Math.Max((float)AudioMixing.Peak(speech), 1e-4f);
         int room = options.ClipSamples - speech.Length;
         int maxShift = Math.Min((int)(options.MaxShiftSeconds * options.SampleRate), room / 2);
@@ -22,6 +27,14 @@ internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary n
         var audio = new float[options.ClipSamples];
         int start = room / 2 + shift;
         for (int i = 0; i < speech.Length; i++) audio[start + i] = speech[i] * gain;
+        if (tempo != 1) audio = VoiceAugmentation.ChangeTempo(audio, options.SampleRate, tempo);
+        if (warp != 1) audio = VoiceAugmentation.WarpVocalTract(audio, options.SampleRate, warp);
+        double rt60 = 0;
+        if (options.ReverbShare > 0 && rng.NextDouble() < options.ReverbShare)
+        {
+            rt60 = KeywordDatasetOptions.MinReverbSeconds + (KeywordDatasetOptions.MaxReverbSeconds - KeywordDatasetOptions.MinReverbSeconds) * rng.NextDouble();
+            audio = VoiceAugmentation.Reverberate(audio, VoiceAugmentation.RoomImpulse(rng, options.SampleRate, rt60, directToReverberantDb: 12 * rng.NextDouble()));
+        }
         bool telephone = rng.NextDouble() < options.TelephoneShare;
         if (telephone) audio = AudioMixing.LowPass(audio, options.SampleRate, 4000);
         double snr = double.NaN;
@@ -30,7 +43,8 @@ internal sealed class ClipRenderer(SpeechSynthesizer synthesizer, NoiseLibrary n
             snr = options.MinSnrDb + (options.MaxSnrDb - options.MinSnrDb) * rng.NextDouble();
             audio = AudioMixing.MixAtSnr(audio, noise.Excerpt(rng, audio.Length), snr);
         }
-        return (audio, new KeywordClip(label, word, speaker.Name, voice.Rate, voice.Pitch, snr, (double)shift / options.SampleRate, telephone, speed));
+        return (audio, new KeywordClip(label, word, speaker.Name, voice.Rate, voice.Pitch, snr, (double)shift / options.SampleRate, telephone, speed,
+            warp, tempo, rt60));
     }
 
     /// <summary>The word played <paramref name="speed"/> times faster (resampled: shorter, and higher in pitch and formants).</summary>

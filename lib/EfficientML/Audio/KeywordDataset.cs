@@ -7,9 +7,11 @@ namespace EfficientML.Audio;
 /// <summary>
 /// How one clip was made: its class, the word spoken (empty for silence), the speaker, the rate and pitch used, the noise
 /// SNR in dB (NaN for a clean clip), the shift of the word from the clip's centre, whether it was band-limited to 4 kHz,
-/// and the speed factor it was resampled by.
+/// the speed factor it was resampled by, and the voice augmentations' draws: the vocal-tract warp α, the tempo, and the
+/// room's RT60 in seconds (0: no room).
 /// </summary>
-public sealed record KeywordClip(int Label, string Word, string Speaker, int Rate, int Pitch, double SnrDb, double ShiftSeconds, bool Telephone, double Speed = 1)
+public sealed record KeywordClip(int Label, string Word, string Speaker, int Rate, int Pitch, double SnrDb, double ShiftSeconds, bool Telephone, double Speed = 1,
+    double Warp = 1, double Tempo = 1, double ReverbSeconds = 0)
 {
     /// <summary>Whether noise was mixed in.</summary>
     public bool Noisy => !double.IsNaN(SnrDb);

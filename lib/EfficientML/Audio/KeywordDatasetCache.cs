@@ -42,6 +42,13 @@ public sealed class KeywordDatasetCache
         // Festival joined later: a dataset without it keeps the key it always had.
         if (options.FestivalShare > 0)
             description += JsonSerializer.Serialize(new { options.FestivalShare, Festival = FestivalSynthesizer.KnownVoices.Select(v => v.Voice) });
+        // So did the voice augmentations: without them, the key stays as it was.
+        if (options.AugmentsVoices)
+            description += JsonSerializer.Serialize(new
+            {
+                options.VocalTractWarp, options.TempoPerturbation, options.ReverbShare,
+                KeywordDatasetOptions.MinReverbSeconds, KeywordDatasetOptions.MaxReverbSeconds,
+            });
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(description)))[..16].ToLowerInvariant();
     }
 

@@ -101,6 +101,33 @@ public sealed record KeywordDatasetOptions
     /// </summary>
     public double SpeedPerturbation { get; init; } = 0.15;
 
+    /// <summary>
+    /// Largest vocal-tract-length perturbation (±, as a share; 0: off): every frequency of each word is scaled by a factor
+    /// α in 1 ± this (<see cref="VoiceAugmentation.WarpVocalTract"/>), at the same tempo.
+    /// </summary>
+    public double VocalTractWarp { get; init; }
+
+    /// <summary>
+    /// Largest tempo change (±, as a share; 0: off): each word is said a factor in 1 ± this faster at the same pitch
+    /// (<see cref="VoiceAugmentation.ChangeTempo"/>), about its own centre.
+    /// </summary>
+    public double TempoPerturbation { get; init; }
+
+    /// <summary>
+    /// Share of word clips played in a synthetic room (0: none): convolved with a <see cref="VoiceAugmentation.RoomImpulse"/>
+    /// of RT60 <see cref="MinReverbSeconds"/> … <see cref="MaxReverbSeconds"/> and a direct-to-reverberant ratio of 0 … 12 dB.
+    /// </summary>
+    public double ReverbShare { get; init; }
+
+    /// <summary>Shortest RT60 of a synthetic room, in seconds.</summary>
+    public const double MinReverbSeconds = 0.1;
+
+    /// <summary>Longest RT60 of a synthetic room, in seconds.</summary>
+    public const double MaxReverbSeconds = 0.6;
+
+    /// <summary>Whether any of the voice augmentations (<see cref="VocalTractWarp"/>, <see cref="TempoPerturbation"/>, <see cref="ReverbShare"/>) is on.</summary>
+    public bool AugmentsVoices => VocalTractWarp > 0 || TempoPerturbation > 0 || ReverbShare > 0;
+
     /// <summary>The seed: the same options and seed give the same dataset, sample for sample.</summary>
     public int Seed { get; init; }
 
@@ -154,6 +181,11 @@ public sealed record KeywordDatasetOptions
         Share(FestivalShare, nameof(FestivalShare));
         if (!(SpeedPerturbation >= 0 && SpeedPerturbation <= 0.5))
             throw new InvalidSettingsException($"The speed perturbation is a share between 0 and 0.5 (got {SpeedPerturbation}).");
+        if (!(VocalTractWarp >= 0 && VocalTractWarp <= 0.3))
+            throw new InvalidSettingsException($"The vocal-tract warp is a share between 0 and 0.3 (got {VocalTractWarp}); 0.1 scales frequencies by 0.9 … 1.1.");
+        if (!(TempoPerturbation >= 0 && TempoPerturbation <= 0.5))
+            throw new InvalidSettingsException($"The tempo perturbation is a share between 0 and 0.5 (got {TempoPerturbation}); 0.15 says words 0.85 … 1.15 times as fast.");
+        Share(ReverbShare, nameof(ReverbShare));
         if (RateJitter < 0 || PitchJitter < 0)
             throw new InvalidSettingsException("Rate and pitch jitter cannot be negative.");
         int speakers = TrainSpeakers + ValidationSpeakers + TestSpeakers;

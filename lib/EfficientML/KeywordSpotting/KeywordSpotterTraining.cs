@@ -19,6 +19,9 @@ public sealed record SpecAugmentOptions(int TimeMasks = 2, int MaxTimeFrames = 1
 /// <summary>A classifier's results on a set of clips: accuracy, the confusion matrix and every prediction.</summary>
 public sealed record KeywordEvaluation(IReadOnlyList<string> Labels, int[] Truth, int[] Predictions, double Loss)
 {
+    /// <summary>The model's logits, one row of <see cref="Labels"/>.Count values per clip, when the evaluation kept them (for <see cref="UnknownCalibration"/>).</summary>
+    public float[][]? Logits { get; init; }
+
     /// <summary>Share of clips classified correctly.</summary>
     public double Accuracy => Truth.Length == 0 ? 0 : Truth.Zip(Predictions).Count(p => p.First == p.Second) / (double)Truth.Length;
 
@@ -91,7 +94,11 @@ public sealed record KeywordEvaluation(IReadOnlyList<string> Labels, int[] Truth
     public KeywordEvaluation Where(Func<int, bool> keep)
     {
         var chosen = Enumerable.Range(0, Truth.Length).Where(keep).ToArray();
-        return this with { Truth = chosen.Select(i => Truth[i]).ToArray(), Predictions = chosen.Select(i => Predictions[i]).ToArray() };
+        return this with
+        {
+            Truth = chosen.Select(i => Truth[i]).ToArray(), Predictions = chosen.Select(i => Predictions[i]).ToArray(),
+            Logits = Logits is null ? null : chosen.Select(i => Logits[i]).ToArray(),
+        };
     }
 
     /// <inheritdoc/>
@@ -136,7 +143,8 @@ public static class KeywordSpotterTraining
     }
 
     /// <summary>
-    /// Runs <paramref name="model"/> (in eval mode, without gradients) over every clip of <paramref name="data"/>. Refuses
+    /// Runs <paramref name="model"/> (in eval mode, without gradients) over every clip of <paramref name="data"/>, keeping the
+    /// predictions and each clip's logits. Refuses
     /// (<see cref="EfficientMLException"/>) a model whose weights or batch-norm statistics are not finite.
     /// </summary>
     public static KeywordEvaluation Evaluate(nn.Module<Tensor, Tensor> model, KeywordFeatures data, IReadOnlyList<string>? labels = null, int batch = 512)
@@ -145,6 +153,7 @@ public static class KeywordSpotterTraining
         using var evalMode = new EvalMode(model);
         using var noGrad = no_grad();
         var predictions = new List<int>();
+        var rows = new List<float[]>();
         double loss = 0;
         for (int start = 0; start < data.Count; start += batch)
         {
@@ -154,11 +163,14 @@ public static class KeywordSpotterTraining
             var logits = model.call(x);
             loss += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
             predictions.AddRange(logits.argmax(1).cpu().data<long>().ToArray().Select(p => (int)p));
+            var values = logits.cpu().data<float>().ToArray();
+            int width = (int)logits.shape[1];
+            for (int r = 0; r < values.Length / width; r++) rows.Add(values.AsSpan(r * width, width).ToArray());
         }
         var truth = data.Labels.cpu().data<long>().ToArray().Select(l => (int)l).ToArray();
         int classes = labels?.Count ?? (int)Math.Max(truth.DefaultIfEmpty().Max(), predictions.DefaultIfEmpty().Max()) + 1;
         return new KeywordEvaluation(labels ?? Enumerable.Range(0, classes).Select(i => i.ToString()).ToList(), truth, predictions.ToArray(),
-            data.Count == 0 ? 0 : loss / data.Count);
+            data.Count == 0 ? 0 : loss / data.Count) { Logits = [.. rows] };
     }
 
     /// <summary>A copy of <paramref name="x"/> [B, mels, frames] with random time and frequency stretches zeroed.</summary>

@@ -13,6 +13,15 @@ namespace EfficientML.KeywordSpotting;
 public sealed record KeywordSpotterResult(string Name, TrainingRun Run, KeywordEvaluation Test, KeywordEvaluation RealVoice,
     KeywordEvaluation RealOriginal, KeywordEvaluation RealVariations, ModelCost Cost)
 {
+    /// <summary>The unknown-class threshold fitted on the synthetic validation set (null when it has no unknown-word clips).</summary>
+    public UnknownCalibration? Calibration { get; init; }
+
+    /// <summary>The real recordings as they are, decided with <see cref="Calibration"/> (null without one).</summary>
+    public KeywordEvaluation? RealOriginalCalibrated { get; init; }
+
+    /// <summary>The synthetic test, decided with <see cref="Calibration"/> (null without one).</summary>
+    public KeywordEvaluation? TestCalibrated { get; init; }
+
     /// <summary>Accuracy on the real recordings as they are.</summary>
     public double RealOriginalAccuracy => RealOriginal.Truth.Length == 0 ? double.NaN : RealOriginal.Accuracy;
 
@@ -24,6 +33,9 @@ public sealed record KeywordSpotterResult(string Name, TrainingRun Run, KeywordE
         $"{Name}: test {Test.Accuracy:P1} (balanced {Test.BalancedAccuracy:P1}), real voice as recorded {RealOriginalAccuracy:P1} " +
         $"(balanced {RealOriginal.BalancedAccuracy:P1}, keywords {RealOriginal.KeywordRecall:P1}, unknown rejected {RealOriginal.UnknownRejection:P1}, " +
         $"always-unknown {RealOriginal.AlwaysUnknownAccuracy:P1}) / varied {RealVariationAccuracy:P1}, " +
+        (RealOriginalCalibrated is { } calibrated && Calibration is { } c
+            ? $"calibrated (unknown bias {c.Bias:+0.00;-0.00}): real voice balanced {calibrated.BalancedAccuracy:P1}, keywords {calibrated.KeywordRecall:P1}, unknown rejected {calibrated.UnknownRejection:P1}, "
+            : "") +
         $"{Cost.Parameters:N0} parameters, {Cost.Macs / 1e6:0.00} M MACs per second of audio";
 }
 
@@ -106,13 +118,21 @@ public static class KeywordSpottingExperiments
         return Evaluate(run.Name, model, run, cost, data);
     }
 
-    /// <summary>Evaluates a trained <paramref name="model"/> on the synthetic test and the real voice.</summary>
+    /// <summary>
+    /// Evaluates a trained <paramref name="model"/> on the synthetic test and the real voice, as it decides and with the
+    /// unknown threshold fitted on the synthetic validation set (<see cref="UnknownCalibration"/>).
+    /// </summary>
     public static KeywordSpotterResult Evaluate(string name, nn.Module<Tensor, Tensor> model, TrainingRun run, ModelCost cost, KeywordSpottingData data)
     {
         var test = KeywordSpotterTraining.Evaluate(model, data.Test, data.Labels);
         var real = KeywordSpotterTraining.Evaluate(model, data.RealVoice, data.Labels);
         var (original, varied) = RealVoiceSplit(real, data.RealItems);
-        return new KeywordSpotterResult(name, run, test, real, original, varied, cost);
+        var validation = KeywordSpotterTraining.Evaluate(model, data.Validation, data.Labels);
+        var calibration = UnknownCalibration.CanFit(validation) ? UnknownCalibration.Fit(validation) : null;
+        return new KeywordSpotterResult(name, run, test, real, original, varied, cost)
+        {
+            Calibration = calibration, RealOriginalCalibrated = calibration?.Apply(original), TestCalibrated = calibration?.Apply(test),
+        };
     }
 
     /// <summary>A real-voice evaluation split into the recordings as they are and their variations.</summary>
