@@ -45,9 +45,7 @@ public sealed class SpeechAugmentationSuite : IBenchmarkSuite
         var reference = results.First(r => r.Recipe.Name == VoiceRecipes.Full).Runs;
         var lazy = reference[0].RealOriginal;
         int keywords = lazy.Truth.Count(lazy.IsKeyword);
-        rows.Add(new("real voice as recorded: always answering \"unknown\", accuracy", lazy.AlwaysUnknownAccuracy * 100, "%", Note:
-            $"{lazy.Truth.Length - keywords} of the {lazy.Truth.Length} recordings are not keywords; its balanced accuracy is " +
-            $"{100.0 / lazy.Truth.Distinct().Count():0.0} % and its keyword recall 0 %"));
+        rows.Add(SpeechSuite.AlwaysUnknown(lazy));
         foreach (var (recipe, runs) in results)
         {
             bool full = recipe.Name == VoiceRecipes.Full;

@@ -325,10 +325,11 @@ foreach (var r in results)
 // from the synthetic test, and look at which words go wrong above.
 //
 // One run of each model is one draw: with 15 keyword recordings, one word more or less moves keyword recall by almost 7 points,
-// and seeds differ by more than that. So the comparisons are made over three seeds by two benchmarks:
+// and seeds differ by more than that. So the comparisons are made over three seeds by two benchmarks. What they showed when
+// this notebook was written (one run each, 2026-12-07, a 2-core AMD EPYC; run them to see your machine's figures):
 //
 // * `dotnet run -c Release --project benchmarks -- speech` trains all three models on the espeak-ng-only recipe and on the full
-//   voice recipe. On this machine the full recipe raised real-voice keyword recall for all three models, the most for BC-ResNet-1,
+//   voice recipe. The full recipe raised real-voice keyword recall for all three models, the most for BC-ResNet-1,
 //   the only one to find 70 % of the keywords on average; no model reached 80 % accuracy, which on this set means rejecting
 //   nearly every near miss (always answering "unknown" scores more). The synthetic test, voices like the training ones, got *worse*
 //   with the full recipe: a harder training set on the same budget.

@@ -19,9 +19,6 @@ public sealed record KeywordSpotterResult(string Name, TrainingRun Run, KeywordE
     /// <summary>The real recordings as they are, decided with <see cref="Calibration"/> (null without one).</summary>
     public KeywordEvaluation? RealOriginalCalibrated { get; init; }
 
-    /// <summary>The synthetic test, decided with <see cref="Calibration"/> (null without one).</summary>
-    public KeywordEvaluation? TestCalibrated { get; init; }
-
     /// <summary>Accuracy on the real recordings as they are.</summary>
     public double RealOriginalAccuracy => RealOriginal.Truth.Length == 0 ? double.NaN : RealOriginal.Accuracy;
 
@@ -131,7 +128,7 @@ public static class KeywordSpottingExperiments
         var calibration = UnknownCalibration.CanFit(validation) ? UnknownCalibration.Fit(validation) : null;
         return new KeywordSpotterResult(name, run, test, real, original, varied, cost)
         {
-            Calibration = calibration, RealOriginalCalibrated = calibration?.Apply(original), TestCalibrated = calibration?.Apply(test),
+            Calibration = calibration, RealOriginalCalibrated = calibration?.Apply(original),
         };
     }
 

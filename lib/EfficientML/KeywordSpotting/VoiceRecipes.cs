@@ -26,19 +26,22 @@ public static class VoiceRecipes
     public static KeywordDatasetOptions WithVoiceAugmentation(KeywordDatasetOptions options) =>
         options with { FestivalShare = 0.5, VocalTractWarp = 0.1, TempoPerturbation = 0.15, ReverbShare = 0.5 };
 
+    /// <summary>The two recipes every model is compared on: <paramref name="baseline"/> (espeak-ng only) and the full one.</summary>
+    public static IReadOnlyList<VoiceRecipe> EarlierAndFull(KeywordDatasetOptions baseline) =>
+    [
+        new(EspeakOnly, "no Festival, no warp, tempo or rooms", baseline),
+        new(Full, "everything on", WithVoiceAugmentation(baseline)),
+    ];
+
     /// <summary>
-    /// The ablation on <paramref name="baseline"/> (the espeak-ng-only options): that recipe, the full one, and the full one
-    /// without each part in turn. <paramref name="quick"/> keeps the first two only.
+    /// The ablation on <paramref name="baseline"/> (the espeak-ng-only options): <see cref="EarlierAndFull"/>, then the full
+    /// recipe without each part in turn. <paramref name="quick"/> keeps the first two only.
     /// </summary>
     public static IReadOnlyList<VoiceRecipe> Ablation(KeywordDatasetOptions baseline, bool quick = false)
     {
-        var full = WithVoiceAugmentation(baseline);
-        var recipes = new List<VoiceRecipe>
-        {
-            new(EspeakOnly, "no Festival, no warp, tempo or rooms", baseline),
-            new(Full, "everything on", full),
-        };
+        var recipes = EarlierAndFull(baseline).ToList();
         if (quick) return recipes;
+        var full = recipes[1].Options;
         recipes.AddRange(
         [
             new("full − Festival voices", "espeak-ng voices only", full with { FestivalShare = 0 }),
