@@ -161,7 +161,7 @@ internal static partial class ScriptExport
     [
         "using EfficientML.Audio;", "using EfficientML.Cloning;", "using EfficientML.Clustering;", "using EfficientML.Core;",
         "using EfficientML.Export;", "using EfficientML.Interactive;", "using EfficientML.Interactive.Scripting;",
-        "using EfficientML.KeywordSpotting;", "using EfficientML.Models;", "using EfficientML.Reparam;", "using EfficientML.Routing;",
+        "using EfficientML.KeywordSpotting;", "using EfficientML.Models;", "using EfficientML.Pipeline;", "using EfficientML.Reparam;", "using EfficientML.Routing;",
         "using EfficientML.Speculative;", "using EfficientML.Text;", "using TorchSharp;",
         "using static EfficientML.Interactive.Scripting.ScriptHost;",
     ];

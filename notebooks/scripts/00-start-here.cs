@@ -18,6 +18,7 @@ using EfficientML.Interactive.Scripting;
 using EfficientML.Interactive;
 using EfficientML.KeywordSpotting;
 using EfficientML.Models;
+using EfficientML.Pipeline;
 using EfficientML.Reparam;
 using EfficientML.Routing;
 using EfficientML.Speculative;

@@ -95,6 +95,9 @@ public sealed class MagicGenerator
         Add("#!race", "#!race --challenger m --baseline m2 --steps 50 --lr 1e6 --warmup 0 --batch 2 --block 16 --eval-every 0 --race wildRace", "diverges");
         Add("#!speculate", "#!speculate --model d --tokens 5 --k 1 --steps 2 --prompt \"\u0000\"", "NUL prompt");
         Add("#!route", "#!route --model m --text \"\u0000\" --steps 1 --batch 1 --block 8 --name r2", "NUL text");
+        Add("#!pipeline", "#!pipeline --from cs --steps grow,decode --tokens 4 --name pl2", "fails after the lookup (C# TinyGpt)");
+        Add("#!pipeline", "#!pipeline --from d --steps cluster,grow --tokens 4 --name pl2", "impossible order");
+        Add("#!pipeline", "#!pipeline --name pl3 --resume --steps draft", "resumes a pipeline that does not exist");
         Add("#!keywords", "#!keywords --keywords \"\" --no-unknown --speakers 1", "empty keyword");
         Add("#!keywords", "#!keywords --keywords x\u200By --no-unknown --no-silence --speakers 1 --name kw2", "invisible keyword");
         Add("#!keywords", "#!keywords --snr 20..5 --keywords yes --no-unknown --speakers 1", "reversed range");
@@ -357,6 +360,29 @@ public sealed class MagicGenerator
                 if (method != "single" && Chance(0.1)) Add("--transport", "mpi");
                 else if (method is "runahead" or "race" && Chance(0.1)) Add("--search");
                 Maybe(0.3, "--name", Pick(["pf0", "pf1"]));
+                break;
+            }
+            case "#!pipeline":
+            {
+                // Quick mode (the worker's) keeps each step to a moment on these small models; a resumed name may or may not exist yet.
+                var name = Pick(["pl0", "pl1"]);
+                Add("--name", name);
+                if (Chance(0.25))
+                {
+                    Add("--resume");
+                    if (Chance(0.5)) Add("--steps", Pick(["draft", "route", "cluster", "decode", "export", "draft,decode", "route,cluster"]));
+                    else Maybe(0.3, "--skip", Pick(["export", "route,cluster"]));
+                    break;
+                }
+                Add("--from", Pick(["d", "d", "m", "m2"]));
+                if (Chance(0.6)) Add("--steps", Pick(["grow", "train", "grow,train", "grow,train,draft", "draft,route", "route,cluster,export",
+                                                      "train,draft,decode", "grow,draft,cluster,decode,export", "cluster,grow", "decode,draft"]));
+                else Maybe(0.4, "--skip", Pick(["decode", "export", "route,cluster", "grow,decode"]));
+                Maybe(0.3, "--grow", Pick(["2", "3"]));
+                Maybe(0.3, "--bits", Int(1, 4));
+                Maybe(0.2, "--budget", Pick(["0", "0.02", "0.5"]));
+                Maybe(0.4, "--train-steps", Int(1, 5));
+                Add("--tokens", Int(1, 8));
                 break;
             }
             default:
