@@ -52,6 +52,9 @@ public sealed class PipelineSuite : IBenchmarkSuite
                 $"MLP compute {r.ComputeBefore:P1} → {r.ComputeAfter:P1} of dense"));
             rows.Add(new($"routers under clustering (θ = {r.Theta:0.##}): validation", r.BitsAfter, "bits/byte", "before clustering", r.BitsAfter / r.BitsBefore));
         }
+        foreach (var v in pipeline.Interactions.BitWidths)
+            rows.Add(new($"clustering recipe at {v.Bits} bits: validation (dense)", v.DenseBits, "bits/byte", "pretrained", v.DenseBits / start.ValidationBits,
+                $"{v.PaletteBytes:N0} bytes palettised, {v.BitsPerClusteredWeight:F2} bits per clustered weight{(v.Bits == pipeline.Options.Bits ? "; kept" : "; a copy, for comparison")}"));
         if (pipeline.Interactions.Routing is { } choice)
             foreach (var p in choice.Sweep)
                 rows.Add(new($"routing sweep {p.Method}", p.ValidationBits, "bits/byte", "dense", p.ValidationLoss / choice.Dense.ValidationLoss,

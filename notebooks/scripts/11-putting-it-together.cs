@@ -160,7 +160,8 @@ display(capstone.Interactions.DraftFits.Where(f => f.Question.Contains("routing"
 //
 // DKM (notebook 03) fine-tunes with every linear layer's weights softly assigned to 2^bits centroids, with eDKM's storage so the
 // soft assignments take less memory; then the hard assignment is written in and each layer is stored as a table of 16 values
-// plus 4-bit indices. The routers stay and now read clustered activations. Do they still pick the same experts?
+// plus 4-bit indices. Outside quick mode the step also runs the same recipe at 3 bits on a copy, for comparison. The routers
+// stay and now read clustered activations. Do they still pick the same experts?
 
 // #!pipeline --name capstone --resume --steps cluster
 capstone.Run(["cluster"], progress: PipelineLive.Following());
@@ -169,6 +170,7 @@ display(capstone);
 
 var moved = capstone.Interactions.RoutersUnderClustering;
 display(moved);
+if (capstone.Interactions.BitWidths.Count > 0) display(capstone.Interactions.BitWidths);   // the same recipe at 3 bits on a copy (not in quick mode)
 Console.WriteLine($"After clustering, {moved.SameExpertShare:P1} of the routers' (token, layer) choices stayed on the same expert; " +
                   $"bits per byte at θ = {moved.Theta:0.##} went {moved.BitsBefore:0.000} → {moved.BitsAfter:0.000}.");
 
@@ -197,7 +199,7 @@ capstone.Run(["export"], progress: PipelineLive.Following());
 capstone_model = capstone.State.Target.Copy();
 display(capstone);
 
-display(capstone.Measurements[^1].Notes);
+foreach (var note in capstone.Measurements[^1].Notes) Console.WriteLine("• " + note);
 
 // ## 8. The whole path
 //
@@ -209,16 +211,7 @@ display(capstone.Card());
 
 // Read the path as a set of trades, step against the step before it:
 
-var trades = capstone.Measurements.Zip(capstone.Measurements.Skip(1), (a, b) => new
-{
-    step = b.Step,
-    bitsPerByte = (b.ValidationBits - a.ValidationBits).ToString("+0.000;-0.000"),
-    bytesOnDisk = $"×{(double)b.DiskBytes / a.DiskBytes:0.00}",
-    mlpCompute = $"×{b.MlpMultiplyAddsPerToken / a.MlpMultiplyAddsPerToken:0.00}",
-    decodingSpeed = $"×{b.DecodeSpeedUp / a.DecodeSpeedUp:0.00}",
-    cost = $"{b.Seconds:0.0} s, {b.TokensTrained:N0} tokens",
-});
-display(trades);
+display(StepTrade.Between(capstone.Measurements));
 
 // Growing multiplies the compute per token and, on its own, buys nothing until the model trains; routing gives MLP compute
 // back at a loss you chose; clustering divides the bytes; speculative decoding buys speed without changing one output token,

@@ -168,6 +168,24 @@ public class PipelineChartsTests
     }
 
     [Fact]
+    public void Bit_widths_trades_and_order_rules_are_tables_with_a_row_each()
+    {
+        var widths = PipelineHtml.BitWidths([new BitWidthVariant(3, 2.25, 3_000_000, 3.01), new BitWidthVariant(4, 2.2, 4_000_000, 4.0)]);
+        WellFormed(widths);
+        Assert.Equal(2, widths.Split("<tr>").Length - 2);                       // the header row and two variants
+        Assert.Contains("2.250", widths);
+        Assert.Contains("3.01", widths);
+        var trades = PipelineHtml.Trades([new StepTrade("grow", 0.0001, 3.9, 4, 0.28, 0.2, 0), new StepTrade("cluster", 0.04, 0.16, 1, double.NaN, 90, 1024)]);
+        WellFormed(trades);
+        Assert.Contains("×3.90", trades);
+        Assert.Contains("+0.040", trades);
+        Assert.Contains("—", trades);
+        var rules = PipelineHtml.Rules(PipelineOrder.Rules);
+        WellFormed(rules);
+        Assert.All(PipelineOrder.Rules, r => Assert.Contains(Html.Encode(r.Why), rules));
+    }
+
+    [Fact]
     public void The_card_says_what_the_model_is_and_each_figure_against_the_start()
     {
         var steps = Steps();

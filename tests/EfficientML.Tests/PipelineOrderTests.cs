@@ -60,6 +60,20 @@ public sealed class PipelineOrderTests
         Assert.Null(pipeline.State.Adapters);
     }
 
+    [Fact]
+    public void The_cluster_step_compares_other_bit_widths_on_copies_and_keeps_its_own()
+    {
+        using var pipeline = new DeploymentPipeline(TestModels.Random(TestModels.Small(), seed: 8), ComposedTinyModel.Corpus.Value,
+            PipelineOptions.For(quick: true) with { Bits = 4, CompareBits = [2] });
+        pipeline.Run(["cluster"]);
+        var widths = pipeline.Interactions.BitWidths;
+        Assert.Equal([2, 4], widths.Select(v => v.Bits));
+        Assert.True(widths[0].PaletteBytes < widths[1].PaletteBytes);
+        Assert.True(widths[0].BitsPerClusteredWeight < widths[1].BitsPerClusteredWeight);
+        Assert.Equal(4, pipeline.State.Palettized!.Palettes.Values.First().Bits);
+        Assert.Equal(pipeline.Measurements[^1].DiskBytes, widths[1].PaletteBytes);
+    }
+
     [Theory]
     [InlineData(0, 4, 0.02, "Bits must be 1 to 8")]
     [InlineData(2, 1, 0.02, "GrowFactor must be 2 to 8")]

@@ -152,5 +152,17 @@ public sealed class PipelineTests(ComposedTinyModel composed) : IClassFixture<Co
         Assert.Equal(_pipeline.Measurements.Sum(m => m.TokensTrained), card.TokensTrained);
     }
 
+    [Fact]
+    public void Each_trade_is_a_step_against_the_step_before_it()
+    {
+        var trades = StepTrade.Between(_pipeline.Measurements);
+        Assert.Equal(PipelineSteps.Names, trades.Select(t => t.Step));
+        var grow = trades[0];
+        Assert.Equal(4, grow.ComputeRatio, 6);
+        var m = _pipeline.Measurements;
+        Assert.Equal(m[^1].ValidationBits - m[0].ValidationBits, trades.Sum(t => t.BitsChange), 9);
+        Assert.Equal((double)m[^1].DiskBytes / m[0].DiskBytes, trades.Aggregate(1.0, (p, t) => p * t.BytesRatio), 9);
+    }
+
     static TextCorpus Corpus => ComposedTinyModel.Corpus.Value;
 }

@@ -134,6 +134,7 @@ static class PipelineHtml
         html.Append(Section("How well each draft fits its target", DraftFits(interactions.DraftFits)));
         if (interactions.Routing is { } routing) html.Append(Section("Routing: the θ sweep and the operating point picked", RoutingSweep(routing)));
         if (interactions.RoutersUnderClustering is { } clustered) html.Append(Section("Routers under clustering", Routers(clustered)));
+        if (interactions.BitWidths is { Count: > 0 } widths) html.Append(Section("The clustering recipe at each bit width (dense, θ = 1)", BitWidths(widths)));
         if (interactions.Race is { Count: > 0 } race) html.Append(Section("The decode race on the final target", Race(race)));
         return html.Append("</div>").ToString();
     }
@@ -150,6 +151,28 @@ static class PipelineHtml
             Cell(Format.Percent(f.Agreement)) + Cell(f.AcceptanceRate is double a ? Format.Percent(a) : "—") + Cell(Same(f.SameAsPlain)) + "</tr>");
         return $"<table class=\"efml-pipeline-drafts\" style=\"{Html.TableStyle};margin-top:4px\">" +
                Html.Header("question", "drafter", "target", "greedy agreement", "acceptance", "same as plain") + string.Concat(rows) + "</table>";
+    }
+
+    /// <summary>One row per bit width: the clustered model's bits per byte run dense, the palettised bytes and the storage per clustered weight.</summary>
+    public static string BitWidths(IEnumerable<BitWidthVariant> variants)
+    {
+        string Cell(string html) => $"<td style=\"{Html.NumberCellStyle}\">{html}</td>";
+        var rows = variants.Select(v => "<tr>" + Cell(v.Bits.ToString(System.Globalization.CultureInfo.InvariantCulture)) + Cell(Bits(v.DenseBits)) +
+            Cell(Format.Bytes(v.PaletteBytes)) + Cell(Format.Fixed(v.BitsPerClusteredWeight, 2)) + "</tr>");
+        return $"<table class=\"efml-pipeline-bits\" style=\"{Html.TableStyle}\">" +
+               Html.Header("bits", "bits/byte", "bytes on disk", "bits per clustered weight") + string.Concat(rows) + "</table>";
+    }
+
+    /// <summary>What each step traded against the step before it: bits per byte, bytes, MLP compute, decoding speed, its cost.</summary>
+    public static string Trades(IEnumerable<StepTrade> trades)
+    {
+        string Cell(string html) => $"<td style=\"{Html.NumberCellStyle}\">{html}</td>";
+        string Times(double ratio) => double.IsFinite(ratio) ? $"×{Format.Fixed(ratio, 2)}" : "—";
+        var rows = trades.Select(t => $"<tr><td style=\"{Html.CellStyle}\"><b>{Html.Encode(t.Step)}</b></td>" + Cell(PipelineCharts.Signed(t.BitsChange)) +
+            Cell(Times(t.BytesRatio)) + Cell(Times(t.ComputeRatio)) + Cell(Times(t.SpeedRatio)) + Cell(PipelineCharts.Seconds(t.Seconds)) +
+            Cell(Format.Count(t.TokensTrained)) + "</tr>");
+        return $"<div style=\"{Html.BlockStyle}\"><table class=\"efml-pipeline-trades\" style=\"{Html.TableStyle}\">" +
+               Html.Header("step", "Δ bits/byte", "bytes on disk", "MLP compute", "decoding speed", "step time", "tokens trained") + string.Concat(rows) + "</table></div>";
     }
 
     /// <summary>The order rules: each step, the step it cannot follow, and why.</summary>

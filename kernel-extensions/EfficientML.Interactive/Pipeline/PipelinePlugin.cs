@@ -20,6 +20,8 @@ sealed class PipelinePlugin : INotebookPlugin
         .Add<PipelineInteractions>(PipelineHtml.Interactions)
         .Add<RoutersUnderClustering>(r => $"<div style=\"{Html.BlockStyle}\">{PipelineHtml.Routers(r)}</div>")
         .Add<IEnumerable<OrderRule>>(PipelineHtml.Rules)
+        .Add<IEnumerable<StepTrade>>(PipelineHtml.Trades)
+        .Add<IEnumerable<BitWidthVariant>>(variants => $"<div style=\"{Html.BlockStyle}\">{PipelineHtml.BitWidths(variants)}</div>")
         .Add<ComposedModelCard>(PipelineHtml.Card);
 
     public void AddMagics(MagicSet magics) => PipelineMagic.AddTo(magics);

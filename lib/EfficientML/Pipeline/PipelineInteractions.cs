@@ -20,6 +20,13 @@ public sealed record RoutersUnderClustering(double Theta, double BitsBefore, dou
 /// <param name="SameAsPlain">Whether that decoding equalled plain greedy decoding token for token (null where not decoded).</param>
 public sealed record DraftFit(string Question, string Drafter, string Target, double Agreement, double? AcceptanceRate, bool? SameAsPlain);
 
+/// <summary>The cluster step's recipe at one bit width: the dense model's quality and the palettes' size.</summary>
+/// <param name="Bits">Bits per weight of the palettes.</param>
+/// <param name="DenseBits">Validation bits per byte of the clustered weights run dense (θ = 1), so every width is compared alike.</param>
+/// <param name="PaletteBytes">Bytes of the palettised model's file (tables, packed indices, the weights left in float32).</param>
+/// <param name="BitsPerClusteredWeight">Storage per clustered weight, tables included.</param>
+public sealed record BitWidthVariant(int Bits, double DenseBits, long PaletteBytes, double BitsPerClusteredWeight);
+
 /// <summary>The routing step's sweep and the operating point it picked.</summary>
 /// <param name="Sweep">The routed model at each θ of the sweep.</param>
 /// <param name="Dense">The full static width (the dense model) on the same windows.</param>
@@ -31,6 +38,7 @@ public sealed record RoutingChoice(IReadOnlyList<Routing.RoutingPoint> Sweep, Ro
 public sealed class PipelineInteractions
 {
     readonly List<DraftFit> _drafts = [];
+    readonly List<BitWidthVariant> _bitWidths = [];
 
     /// <summary>Clustering against the routers (when both steps ran, routing first).</summary>
     public RoutersUnderClustering? RoutersUnderClustering { get; internal set; }
@@ -44,5 +52,10 @@ public sealed class PipelineInteractions
     /// <summary>The decode step's race on the final target (plain greedy first).</summary>
     public IReadOnlyList<RaceLine>? Race { get; internal set; }
 
+    /// <summary>The cluster step's recipe at each bit width compared (<see cref="PipelineOptions.CompareBits"/>, the one kept included), fewest bits first.</summary>
+    public IReadOnlyList<BitWidthVariant> BitWidths => _bitWidths.OrderBy(v => v.Bits).ToList();
+
     internal void Add(DraftFit fit) => _drafts.Add(fit);
+
+    internal void Add(BitWidthVariant variant) => _bitWidths.Add(variant);
 }

@@ -47,6 +47,9 @@ public sealed record PipelineOptions
     /// <summary>Bits per weight of the palettes (a table of 2^bits values per layer).</summary>
     public int Bits { get; init; } = 4;
 
+    /// <summary>Other bit widths the cluster step also fine-tunes, each on a copy with the same recipe, for comparison (not kept).</summary>
+    public IReadOnlyList<int> CompareBits { get; init; } = [3];
+
     /// <summary>DKM's softmax temperature τ (absolute, in squared weight units).</summary>
     public double ClusterTemperature { get; init; } = Clustering.ClusteringExperiments.Temperature;
 
@@ -89,6 +92,7 @@ public sealed record PipelineOptions
         DraftTraining = new() { Steps = 20, BatchSize = 8, BlockSize = 64, LearningRate = 3e-3, WarmupSteps = 3, EvalEvery = 10, EvalBatches = 1, Seed = 22 },
         RoutingTraining = new() { Steps = 4, BatchSize = 4, BlockSize = 64, LearningRate = 5e-5, WarmupSteps = 1, EvalEvery = 2, EvalBatches = 1, Seed = 23 },
         Thetas = [0, 0.5, 1],
+        CompareBits = [],
         ClusterTraining = new() { Steps = 3, BatchSize = 4, BlockSize = 64, LearningRate = 1e-4, WarmupSteps = 1, EvalEvery = 3, EvalBatches = 1, Seed = 24 },
         AcceleratorTraining = new() { Steps = 10, BatchSize = 4, BlockSize = 64, LearningRate = 2e-3, WarmupSteps = 2, WeightDecay = 0, EvalEvery = 5, EvalBatches = 1, Seed = 25 },
         DecodePrompts = 1, DecodeTokens = 24, DecodeRepeats = 3, EvalBatches = 1, AgreementWindows = 4,
@@ -104,6 +108,7 @@ public sealed record PipelineOptions
         Need(Thetas.Count > 0 && Thetas.All(t => t is >= 0 and <= 1), "Thetas must hold at least one θ, each in 0..1.");
         Need(LossBudget is >= 0 and <= 1 && !double.IsNaN(LossBudget), $"LossBudget must lie in 0..1, e.g. 0.02 for 2 % more loss than dense (got {LossBudget}).");
         Need(Bits is >= 1 and <= 8, $"Bits must be 1 to 8 (got {Bits}).");
+        Need(CompareBits.All(b => b is >= 1 and <= 8), $"CompareBits must each be 1 to 8 (got {string.Join(", ", CompareBits)}).");
         Need(ClusterTemperature > 0, $"ClusterTemperature must be positive (got {ClusterTemperature}).");
         Need(AcceleratorRank >= 1, $"AcceleratorRank must be at least 1 (got {AcceleratorRank}).");
         Need(Gamma is >= 1 and <= 16, $"Gamma must be 1 to 16 (got {Gamma}).");

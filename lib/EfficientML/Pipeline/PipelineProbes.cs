@@ -16,7 +16,11 @@ public static class PipelineProbes
     /// <summary>Validation bits per byte of the target (routed at <see cref="PipelineState.Theta"/> once routed).</summary>
     public static double ValidationBits(PipelineState state, TextCorpus corpus, int evalBatches) => state.Routed is { } routed
         ? RoutingEvaluation.Evaluate(routed, corpus, ExpertChoice.AtTheta(state.Theta!.Value), evalBatches).ValidationBits
-        : LanguageModelTraining.Evaluate(state.Target, corpus, Split.Validation, batchSize: 16, blockSize: state.Target.Config.ContextLength, maxBatches: evalBatches) / Math.Log(2);
+        : DenseBits(state.Target, corpus, evalBatches);
+
+    /// <summary>Validation bits per byte of <paramref name="model"/> run dense, on the pipeline's windows.</summary>
+    public static double DenseBits(TinyGpt model, TextCorpus corpus, int evalBatches) =>
+        LanguageModelTraining.Evaluate(model, corpus, Split.Validation, batchSize: 16, blockSize: model.Config.ContextLength, maxBatches: evalBatches) / Math.Log(2);
 
     /// <summary>MLP multiply-adds per token of a dense model: two matrices of Dim × MlpDim per layer.</summary>
     public static double DenseMlpMultiplyAdds(TinyGptConfig config) => config.Layers * 2.0 * config.Dim * config.MlpDim;
@@ -129,17 +133,19 @@ public static class PipelineProbes
         finally { File.Delete(path); }
     }
 
+    /// <summary>Bytes of <paramref name="palettes"/> saved as a palettised model file.</summary>
+    public static long PaletteBytes(Clustering.PalettizedModel palettes)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"efficientml-size-{Guid.NewGuid():N}.palettized");
+        try { return palettes.Save(path); }
+        finally { File.Delete(path); }
+    }
+
     /// <summary>Bytes and parameters of everything the deployed model needs: target (or its palettes), routers, draft or accelerators.</summary>
     public static (long Bytes, long Parameters) Footprint(PipelineState state)
     {
         long bytes, parameters = state.Target.ParameterCount;
-        if (state.Palettized is { } palettes)
-        {
-            var path = Path.Combine(Path.GetTempPath(), $"efficientml-size-{Guid.NewGuid():N}.palettized");
-            try { bytes = palettes.Save(path); }
-            finally { File.Delete(path); }
-        }
-        else bytes = ModelBytes(state.Target);
+        bytes = state.Palettized is { } palettes ? PaletteBytes(palettes) : ModelBytes(state.Target);
         if (state.Routed is { } routed)
         {
             bytes += CheckpointBytes(routed.routers);

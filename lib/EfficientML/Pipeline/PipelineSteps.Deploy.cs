@@ -87,6 +87,15 @@ public static partial class PipelineSteps
         if (state.Draft is { } draftBefore) RecordFit(context, state, new ModelDrafter(draftBefore, "draft model"), draftBefore, "target before clustering");
         context.Stage?.Invoke($"Fine-tuning with {o.Bits}-bit DKM clustering (eDKM storage)…");
         var training = Fit(o.ClusterTraining, state.Target.Config);
+        long compareTokens = 0;
+        foreach (int bits in o.CompareBits.Where(b => b != o.Bits))
+        {
+            context.Stage?.Invoke($"For comparison: the same fine-tune at {bits} bits on a copy…");
+            using var copy = state.Target.Copy();
+            var (variant, tokens) = ClusterCopy(copy, bits, o, training, context);
+            context.Interactions.Add(variant);
+            compareTokens += tokens;
+        }
         TrainingRun run;
         using (var store = new SavedTensorStore(new EDkmOptions { Uniquify = true, Deduplicate = true }))
         using (var layers = new ClusteredLayers(state.Target, dkm, store))
@@ -124,14 +133,37 @@ public static partial class PipelineSteps
         }
         if (state.Draft is { } draftAfter) RecordFit(context, state, new ModelDrafter(draftAfter, "draft model"), draftAfter, "target after clustering");
         var size = state.Palettized.Size;
+        if (o.CompareBits.Count > 0)
+            context.Interactions.Add(new BitWidthVariant(o.Bits, PipelineProbes.DenseBits(state.Target, context.Corpus, o.EvalBatches), PipelineProbes.PaletteBytes(state.Palettized), size.BitsPerPalettizedWeight));
         return new StepWork(
             $"{o.Bits}-bit DKM fine-tune ({run.Steps.Count} steps), palettised: {Text(size.BitsPerPalettizedWeight, "0.00")} bits per clustered weight, tables included",
-            Tokens(run),
+            Tokens(run) + compareTokens,
             [
                 new InvariantCheck($"every clustered layer holds at most {1 << o.Bits} distinct values", most <= 1 << o.Bits, $"most distinct values in one layer: {most}"),
                 new InvariantCheck("the palettes decode to the clustered weights exactly", decodes, decodes ? "logits equal bit for bit" : "logits differ"),
             ],
             state.Routed is null ? [] : ["DKM fine-tunes with the dense loss (θ = 1); the routers are kept and read the clustered activations"]);
+    }
+
+    /// <summary>DKM fine-tunes <paramref name="model"/> (a copy) at <paramref name="bits"/> with the step's recipe and measures its dense quality and palette size.</summary>
+    static (BitWidthVariant Variant, long Tokens) ClusterCopy(TinyGpt model, int bits, PipelineOptions o, TrainingOptions training, PipelineContext context)
+    {
+        var dkm = new DkmOptions { Bits = bits, Temperature = o.ClusterTemperature };
+        TrainingRun run;
+        using (var store = new SavedTensorStore(new EDkmOptions { Uniquify = true, Deduplicate = true }))
+        using (var layers = new ClusteredLayers(model, dkm, store))
+        {
+            run = ClusteringFineTuning.NewRun(model, context.Corpus, dkm, training);
+            if (context.Progress is { } progress) run.Updated += progress;
+            ClusteringFineTuning.FineTune(model, context.Corpus, layers, training, run, cancellation: context.Cancellation);
+            context.Cancellation.ThrowIfCancellationRequested();
+            run.ThrowIfDiverged();
+            layers.ApplyHardWeights();
+        }
+        model.eval();
+        using var palettes = PalettizedModel.FromClusteredWeights(model, bits);
+        var size = palettes.Size;
+        return (new BitWidthVariant(bits, PipelineProbes.DenseBits(model, context.Corpus, o.EvalBatches), PipelineProbes.PaletteBytes(palettes), size.BitsPerPalettizedWeight), Tokens(run));
     }
 
     static StepWork Decode(PipelineState state, PipelineContext context)

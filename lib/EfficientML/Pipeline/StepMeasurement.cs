@@ -41,3 +41,19 @@ public sealed record StepMeasurement(
 /// <param name="Invariants">Invariants checked.</param>
 /// <param name="Notes">Remarks (what was skipped and why).</param>
 public sealed record StepWork(string Summary, long TokensTrained, IReadOnlyList<InvariantCheck> Invariants, IReadOnlyList<string> Notes);
+
+/// <summary>What one step traded, against the measurement before it.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="BitsChange">Change of validation bits per byte (negative: better).</param>
+/// <param name="BytesRatio">Bytes on disk over the step before's.</param>
+/// <param name="ComputeRatio">MLP multiply-adds per token over the step before's.</param>
+/// <param name="SpeedRatio">Decoding speed-up over the step before's (both against the start, so this is their ratio).</param>
+/// <param name="Seconds">The step's own time.</param>
+/// <param name="TokensTrained">Tokens the step trained on.</param>
+public sealed record StepTrade(string Step, double BitsChange, double BytesRatio, double ComputeRatio, double SpeedRatio, double Seconds, long TokensTrained)
+{
+    /// <summary>One trade per step: each measurement against the one before it.</summary>
+    public static IReadOnlyList<StepTrade> Between(IReadOnlyList<StepMeasurement> measurements) =>
+        measurements.Zip(measurements.Skip(1), (a, b) => new StepTrade(b.Step, b.ValidationBits - a.ValidationBits, (double)b.DiskBytes / a.DiskBytes,
+            b.MlpMultiplyAddsPerToken / a.MlpMultiplyAddsPerToken, b.DecodeSpeedUp / a.DecodeSpeedUp, b.Seconds, b.TokensTrained)).ToList();
+}
