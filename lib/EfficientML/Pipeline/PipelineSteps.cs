@@ -77,8 +77,10 @@ public static partial class PipelineSteps
         state.Target.eval();
         if (grown) RecordFit(context, state, new ModelDrafter(state.Start, "start model"), state.Start, "grown model, after training");
         var losses = run.Steps.Select(s => s.Loss).ToList();
+        int tenth = Math.Max(1, losses.Count / 10);                                 // one batch's loss is noisy: compare the first and last tenth
         return new StepWork(
-            $"{run.Steps.Count} steps of {run.TokensPerStep:N0} tokens; training loss {Text(losses[0], "F3")} → {Text(losses[^1], "F3")} nats",
+            $"{run.Steps.Count} steps of {run.TokensPerStep:N0} tokens; training loss {Text(losses.Take(tenth).Average(), "F3")} → " +
+            $"{Text(losses.TakeLast(tenth).Average(), "F3")} nats (means of the first and last {tenth} steps)",
             Tokens(run),
             [new InvariantCheck("training stayed finite", losses.All(double.IsFinite), $"{losses.Count} losses, last {Text(losses[^1], "F3")}")],
             []);
