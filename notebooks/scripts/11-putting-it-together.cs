@@ -87,8 +87,8 @@ using (var trial = new DeploymentPipeline(tiny, corpus, PipelineOptions.For(quic
 }
 
 // Growing after clustering would scale every palette entry and throw the clustering fine-tune away; training after clustering
-// would move the weights off their palettes. Everything else can be reordered, left out, or replaced by your own function
-// (`new PipelineStep(name, title, notebook, (state, context) => …)`).
+// would move the weights off their palettes. The table names every pair that cannot work; any other order can run, any step
+// can be left out, and your own function can be a step (`new PipelineStep(name, title, notebook, (state, context) => …)`).
 //
 // ## 2. Grow, then train briefly
 //
@@ -101,7 +101,7 @@ using (var trial = new DeploymentPipeline(tiny, corpus, PipelineOptions.For(quic
 
 // #!pipeline --from tiny --name capstone --steps grow,train --grow 2 --budget 0.02 --bits 4
 var capstone = new DeploymentPipeline(tiny, MobyDickCorpus.Get(), PipelineOptions.For(quick) with { GrowFactor = 2, Bits = 4, LossBudget = 0.02 });
-capstone.Run(["grow", "train"], progress: PipelineLive.Following());
+capstone.Run(["grow", "train"], progress: LiveView.Following(everyRun: true));
 var capstone_model = capstone.State.Target.Copy();
 display(capstone);
 
@@ -124,7 +124,7 @@ Console.WriteLine($"The pretrained model's drafts: {before.AcceptanceRate:P0} ac
 // re-checks the technique's invariant on the composed model: a subclone that keeps every unit is the target, bit for bit.
 
 // #!pipeline --name capstone --resume --steps draft
-capstone.Run(["draft"], progress: PipelineLive.Following());
+capstone.Run(["draft"], progress: LiveView.Following(everyRun: true));
 capstone_model = capstone.State.Target.Copy();
 display(capstone);
 
@@ -136,7 +136,7 @@ display(capstone);
 // model, bit for bit.
 
 // #!pipeline --name capstone --resume --steps route
-capstone.Run(["route"], progress: PipelineLive.Following());
+capstone.Run(["route"], progress: LiveView.Following(everyRun: true));
 capstone_model = capstone.State.Target.Copy();
 display(capstone);
 
@@ -164,7 +164,7 @@ display(capstone.Interactions.DraftFits.Where(f => f.Question.Contains("routing"
 // stay and now read clustered activations. Do they still pick the same experts?
 
 // #!pipeline --name capstone --resume --steps cluster
-capstone.Run(["cluster"], progress: PipelineLive.Following());
+capstone.Run(["cluster"], progress: LiveView.Following(everyRun: true));
 capstone_model = capstone.State.Target.Copy();
 display(capstone);
 
@@ -182,7 +182,7 @@ Console.WriteLine($"After clustering, {moved.SameExpertShare:P1} of the routers'
 // the fastest lossless drafter becomes the model's decoder, and only if it beats plain decoding.
 
 // #!pipeline --name capstone --resume --steps decode
-capstone.Run(["decode"], progress: PipelineLive.Following());
+capstone.Run(["decode"], progress: LiveView.Following(everyRun: true));
 capstone_model = capstone.State.Target.Copy();
 display(capstone);
 
@@ -195,7 +195,7 @@ display(capstone);
 // says what it left out and why.
 
 // #!pipeline --name capstone --resume --steps export
-capstone.Run(["export"], progress: PipelineLive.Following());
+capstone.Run(["export"], progress: LiveView.Following(everyRun: true));
 capstone_model = capstone.State.Target.Copy();
 display(capstone);
 

@@ -214,7 +214,7 @@ public class PipelineMagicTests(KernelFixture fixture) : IClassFixture<KernelFix
             "Training = QuickMode.Apply(\"#!pipeline\", PipelineOptions.For(false).Training with { Steps = 4, WarmupSteps = 0 }, " +
             "PipelineOptions.For(true).Training, quick), " +
             "DecodeTokens = quick ? Math.Min(6, PipelineOptions.For(true).DecodeTokens) : 6 });\n" +
-            "cs.Run([\"grow\", \"train\"], progress: PipelineLive.Following());\n" +
+            "cs.Run([\"grow\", \"train\"], progress: LiveView.Following(everyRun: true));\n" +
             "var cs_model = cs.State.Target.Copy();\n" +
             "display(cs);", code);
         await Kernel.SucceedAsync($"#!model --name scripted {TwoLayers}");
@@ -231,12 +231,12 @@ public class PipelineMagicTests(KernelFixture fixture) : IClassFixture<KernelFix
         Assert.Contains(html, h => h.Contains("efml-pipeline-card"));                         // display(cs)
 
         var resumed = MagicTranslation.ToCSharp("#!pipeline --name cs --resume --steps draft");
-        Assert.Equal("cs.Run([\"draft\"], progress: PipelineLive.Following());\ncs_model = cs.State.Target.Copy();\ndisplay(cs);", resumed);
-        Assert.Equal("cs.Run(cs.Remaining.Except([\"export\"]), progress: PipelineLive.Following());\ncs_model = cs.State.Target.Copy();\ndisplay(cs);",
+        Assert.Equal("cs.Run([\"draft\"], progress: LiveView.Following(everyRun: true));\ncs_model = cs.State.Target.Copy();\ndisplay(cs);", resumed);
+        Assert.Equal("cs.Run(cs.Remaining.Except([\"export\"]), progress: LiveView.Following(everyRun: true));\ncs_model = cs.State.Target.Copy();\ndisplay(cs);",
             MagicTranslation.ToCSharp("#!pipeline --name cs --resume --skip export"));
         Assert.Equal(
             "var pipeline = new DeploymentPipeline(PretrainedModels.LoadTinyMoby(), MobyDickCorpus.Get(), PipelineOptions.For(quick));\n" +
-            "pipeline.Run(progress: PipelineLive.Following());\nvar pipeline_model = pipeline.State.Target.Copy();\ndisplay(pipeline);",
+            "pipeline.Run(progress: LiveView.Following(everyRun: true));\nvar pipeline_model = pipeline.State.Target.Copy();\ndisplay(pipeline);",
             MagicTranslation.ToCSharp("#!pipeline"));
         Assert.Contains("Bits = 3, LossBudget = 0.05", MagicTranslation.ToCSharp("#!pipeline --bits 3 --budget 0.05 --skip export"));
         Assert.Contains("pipeline.Run([\"grow\", \"train\", \"draft\", \"route\", \"cluster\", \"decode\"], ", MagicTranslation.ToCSharp("#!pipeline --skip export"));

@@ -57,14 +57,17 @@ public static class LiveView
     /// <summary>
     /// For library calls that make their run themselves and report it through a progress callback, e.g.
     /// <c>AcceleratorTraining.Train(model, adapters, corpus, training, options, progress: LiveView.Following())</c>: follows
-    /// the first run the callback is given, as <see cref="Follow(TrainingRun)"/> does.
+    /// the first run the callback is given, as <see cref="Follow(TrainingRun)"/> does. With <paramref name="everyRun"/>, each
+    /// new run it is given gets a view of its own (a call that trains several in turn, e.g. <c>DeploymentPipeline.Run</c>).
     /// </summary>
-    public static Action<TrainingRun> Following()
+    public static Action<TrainingRun> Following(bool everyRun = false)
     {
-        TrainingRun? followed = null;
+        var followed = new HashSet<TrainingRun>(ReferenceEqualityComparer.Instance);
         return run =>
         {
-            if (Interlocked.CompareExchange(ref followed, run, null) is null) Follow(run);
+            bool follow;
+            lock (followed) follow = (everyRun || followed.Count == 0) && followed.Add(run);
+            if (follow) Follow(run);
         };
     }
 

@@ -156,9 +156,8 @@ static class PipelineHtml
     /// <summary>One row per bit width: the clustered model's bits per byte run dense, the palettised bytes and the storage per clustered weight.</summary>
     public static string BitWidths(IEnumerable<BitWidthVariant> variants)
     {
-        string Cell(string html) => $"<td style=\"{Html.NumberCellStyle}\">{html}</td>";
-        var rows = variants.Select(v => "<tr>" + Cell(v.Bits.ToString(System.Globalization.CultureInfo.InvariantCulture)) + Cell(Bits(v.DenseBits)) +
-            Cell(Format.Bytes(v.PaletteBytes)) + Cell(Format.Fixed(v.BitsPerClusteredWeight, 2)) + "</tr>");
+        var rows = variants.Select(v => Html.NumberRow(v.Bits.ToString(System.Globalization.CultureInfo.InvariantCulture), Bits(v.DenseBits),
+            Format.Bytes(v.PaletteBytes), Format.Fixed(v.BitsPerClusteredWeight, 2)));
         return $"<table class=\"efml-pipeline-bits\" style=\"{Html.TableStyle}\">" +
                Html.Header("bits", "bits/byte", "bytes on disk", "bits per clustered weight") + string.Concat(rows) + "</table>";
     }
@@ -166,11 +165,9 @@ static class PipelineHtml
     /// <summary>What each step traded against the step before it: bits per byte, bytes, MLP compute, decoding speed, its cost.</summary>
     public static string Trades(IEnumerable<StepTrade> trades)
     {
-        string Cell(string html) => $"<td style=\"{Html.NumberCellStyle}\">{html}</td>";
         string Times(double ratio) => double.IsFinite(ratio) ? $"×{Format.Fixed(ratio, 2)}" : "—";
-        var rows = trades.Select(t => $"<tr><td style=\"{Html.CellStyle}\"><b>{Html.Encode(t.Step)}</b></td>" + Cell(PipelineCharts.Signed(t.BitsChange)) +
-            Cell(Times(t.BytesRatio)) + Cell(Times(t.ComputeRatio)) + Cell(Times(t.SpeedRatio)) + Cell(PipelineCharts.Seconds(t.Seconds)) +
-            Cell(Format.Count(t.TokensTrained)) + "</tr>");
+        var rows = trades.Select(t => Html.NumberRow($"<b>{Html.Encode(t.Step)}</b>", PipelineCharts.Signed(t.BitsChange), Times(t.BytesRatio),
+            Times(t.ComputeRatio), Times(t.SpeedRatio), PipelineCharts.Seconds(t.Seconds), Format.Count(t.TokensTrained)));
         return $"<div style=\"{Html.BlockStyle}\"><table class=\"efml-pipeline-trades\" style=\"{Html.TableStyle}\">" +
                Html.Header("step", "Δ bits/byte", "bytes on disk", "MLP compute", "decoding speed", "step time", "tokens trained") + string.Concat(rows) + "</table></div>";
     }
@@ -178,9 +175,7 @@ static class PipelineHtml
     /// <summary>The order rules: each step, the step it cannot follow, and why.</summary>
     public static string Rules(IEnumerable<OrderRule> rules)
     {
-        var rows = rules.Select(r =>
-            $"<tr><td style=\"{Html.CellStyle}\"><code>{Html.Encode(r.Step)}</code></td><td style=\"{Html.CellStyle}\"><code>{Html.Encode(r.After)}</code></td>" +
-            $"<td style=\"{Html.CellStyle}\">{Html.Encode(r.Why)}</td></tr>");
+        var rows = rules.Select(r => Html.Row($"<code>{Html.Encode(r.Step)}</code>", $"<code>{Html.Encode(r.After)}</code>", Html.Encode(r.Why)));
         return $"<div style=\"{Html.BlockStyle}\"><table class=\"efml-pipeline-rules\" style=\"{Html.TableStyle}\">" +
                Html.Header("step", "cannot come after", "because") + string.Concat(rows) + "</table></div>";
     }

@@ -76,7 +76,7 @@ static class PipelineMagic
             string? steps = c.Steps is not null ? CSharpSource.Literal(StepList(c, PipelineSteps.Names))
                 : c.Skip is not null ? $"{name}.Remaining.Except({CSharpSource.Literal(Names(c.Skip, "--skip"))})"
                 : null;
-            run = $"{name}.Run({(steps is null ? "" : steps + ", ")}progress: PipelineLive.Following());\n{model} = {name}.State.Target.Copy();\n";
+            run = $"{name}.Run({(steps is null ? "" : steps + ", ")}progress: LiveView.Following(everyRun: true));\n{model} = {name}.State.Target.Copy();\n";
             return run + $"display({name});";
         }
         var list = StepList(c, PipelineSteps.Names);
@@ -96,7 +96,7 @@ static class PipelineMagic
         var options = $"PipelineOptions.For(quick)" + (set.Count == 0 ? "" : $" with {{ {string.Join(", ", set)} }}");
         var all = list.SequenceEqual(PipelineSteps.Names);
         return $"var {name} = new DeploymentPipeline({from}, MobyDickCorpus.Get(), {options});\n" +
-               $"{name}.Run({(all ? "" : CSharpSource.Literal(list) + ", ")}progress: PipelineLive.Following());\n" +
+               $"{name}.Run({(all ? "" : CSharpSource.Literal(list) + ", ")}progress: LiveView.Following(everyRun: true));\n" +
                $"var {model} = {name}.State.Target.Copy();\n" +
                $"display({name});";
     }

@@ -42,17 +42,13 @@ public static partial class PeakResidentMemory
         }
     }
 
-    /// <summary>Whether the kernel's high-water mark can be reset here (Linux, and the reset was accepted).</summary>
-    public static bool UsesHighWaterMark => OperatingSystem.IsLinux() && TryResetHighWaterMark();
-
     static bool TryResetHighWaterMark()
     {
         if (!OperatingSystem.IsLinux()) return false;
         try
         {
-            long before = HighWaterMark() ?? 0;
             File.WriteAllText("/proc/self/clear_refs", "5");
-            return HighWaterMark() is long after && after <= Math.Max(before, Environment.WorkingSet);
+            return HighWaterMark() is not null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -100,13 +100,7 @@ public sealed class DeploymentPipeline : IDisposable
     StepMeasurement Measure(string step, StepWork work, double seconds, long peak, PipelineContext context)
     {
         var o = Options;
-        double bits, mlp;
-        if (State.Routed is { } routed)
-        {
-            var point = Routing.RoutingEvaluation.Evaluate(routed, _corpus, Routing.ExpertChoice.AtTheta(State.Theta!.Value), o.EvalBatches);
-            (bits, mlp) = (point.ValidationBits, point.MlpMultiplyAdds + point.RouterMultiplyAdds);
-        }
-        else (bits, mlp) = (PipelineProbes.ValidationBits(State, _corpus, o.EvalBatches), PipelineProbes.DenseMlpMultiplyAdds(State.Target.Config));
+        var (bits, mlp) = PipelineProbes.Quality(State, _corpus, o.EvalBatches);
         var (bytes, parameters) = PipelineProbes.Footprint(State);
         var (tokensPerSecond, speedUp) = PipelineProbes.DecodeSpeed(State, _prompts, o.DecodeTokens, o.Gamma, o.DecodeRepeats, context.Cancellation);
         var (x, _) = PipelineProbes.Windows(_corpus, State.Target.Config, o.AgreementWindows);

@@ -13,10 +13,16 @@ namespace EfficientML.Pipeline;
 /// </summary>
 public static class PipelineProbes
 {
-    /// <summary>Validation bits per byte of the target (routed at <see cref="PipelineState.Theta"/> once routed).</summary>
-    public static double ValidationBits(PipelineState state, TextCorpus corpus, int evalBatches) => state.Routed is { } routed
-        ? RoutingEvaluation.Evaluate(routed, corpus, ExpertChoice.AtTheta(state.Theta!.Value), evalBatches).ValidationBits
-        : DenseBits(state.Target, corpus, evalBatches);
+    /// <summary>
+    /// Validation bits per byte of the target and its MLP multiply-adds per token: routed at <see cref="PipelineState.Theta"/>
+    /// (routers included) once routed, else dense.
+    /// </summary>
+    public static (double Bits, double MlpMultiplyAdds) Quality(PipelineState state, TextCorpus corpus, int evalBatches)
+    {
+        if (state.Routed is not { } routed) return (DenseBits(state.Target, corpus, evalBatches), DenseMlpMultiplyAdds(state.Target.Config));
+        var point = RoutingEvaluation.Evaluate(routed, corpus, ExpertChoice.AtTheta(state.Theta!.Value), evalBatches);
+        return (point.ValidationBits, point.MlpMultiplyAdds + point.RouterMultiplyAdds);
+    }
 
     /// <summary>Validation bits per byte of <paramref name="model"/> run dense, on the pipeline's windows.</summary>
     public static double DenseBits(TinyGpt model, TextCorpus corpus, int evalBatches) =>
@@ -109,37 +115,24 @@ public static class PipelineProbes
         return (drafted == 0 ? 0 : (double)accepted / drafted, same);
     }
 
-    /// <summary>Bytes of <paramref name="module"/>'s checkpoint file (written to a temporary file and deleted).</summary>
-    public static long CheckpointBytes(nn.Module module)
+    /// <summary>Bytes of the file <paramref name="save"/> writes to a temporary path ending in <paramref name="extension"/> (deleted after).</summary>
+    static long SavedBytes(string extension, Action<string> save)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"efficientml-size-{Guid.NewGuid():N}.safetensors");
+        var path = Path.Combine(Path.GetTempPath(), $"efficientml-size-{Guid.NewGuid():N}{extension}");
         try
         {
-            Checkpoint.Save(module, path);
-            return new FileInfo(path).Length;
-        }
-        finally { File.Delete(path); }
-    }
-
-    /// <summary>Bytes of <paramref name="model"/> saved as a TinyGpt file.</summary>
-    public static long ModelBytes(TinyGpt model)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"efficientml-size-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            model.Save(path);
+            save(path);
             return new FileInfo(path).Length;
         }
         finally { File.Delete(path); }
     }
 
     /// <summary>Bytes of <paramref name="palettes"/> saved as a palettised model file.</summary>
-    public static long PaletteBytes(Clustering.PalettizedModel palettes)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"efficientml-size-{Guid.NewGuid():N}.palettized");
-        try { return palettes.Save(path); }
-        finally { File.Delete(path); }
-    }
+    public static long PaletteBytes(Clustering.PalettizedModel palettes) => SavedBytes(".palettized", path => palettes.Save(path));
+
+    static long ModelBytes(TinyGpt model) => SavedBytes(".safetensors", path => model.Save(path));
+
+    static long CheckpointBytes(nn.Module module) => SavedBytes(".safetensors", path => Checkpoint.Save(module, path));
 
     /// <summary>Bytes and parameters of everything the deployed model needs: target (or its palettes), routers, draft or accelerators.</summary>
     public static (long Bytes, long Parameters) Footprint(PipelineState state)

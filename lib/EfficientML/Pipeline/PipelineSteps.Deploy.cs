@@ -26,7 +26,7 @@ public static partial class PipelineSteps
             context.Stage?.Invoke("Sweeping θ on the validation windows…");
             var sweep = RoutingEvaluation.Sweep(routed, context.Corpus, o.Thetas, o.EvalBatches);
             var dense = RoutingEvaluation.Evaluate(routed, context.Corpus, new ExpertChoice.Static(routed.Sizes.Count - 1), o.EvalBatches);
-            var pick = sweep.Where(p => p.ValidationLoss <= dense.ValidationLoss * (1 + o.LossBudget)).OrderBy(p => p.ComputeFraction).FirstOrDefault();
+            var pick = RoutingStudy.CheapestWithin(sweep, dense.ValidationLoss, o.LossBudget);
             double theta = pick?.Theta ?? 1;
             context.Interactions.Routing = new RoutingChoice(sweep, dense, theta, o.LossBudget);
 
@@ -72,7 +72,6 @@ public static partial class PipelineSteps
     static StepWork Cluster(PipelineState state, PipelineContext context)
     {
         var o = context.Options;
-        var dkm = new DkmOptions { Bits = o.Bits, Temperature = o.ClusterTemperature };
         RoutingPoint? routedBefore = null;
         Tensor? expertsBefore = null;
         var (x, _) = PipelineProbes.Windows(context.Corpus, state.Target.Config, o.AgreementWindows);
@@ -92,24 +91,13 @@ public static partial class PipelineSteps
         {
             context.Stage?.Invoke($"For comparison: the same fine-tune at {bits} bits on a copy…");
             using var copy = state.Target.Copy();
-            var (variant, tokens) = ClusterCopy(copy, bits, o, training, context);
-            context.Interactions.Add(variant);
-            compareTokens += tokens;
+            var (palettes, copyRun) = ClusterInPlace(copy, bits, training, context);
+            using (palettes) context.Interactions.Add(Variant(copy, palettes, bits, context));
+            compareTokens += Tokens(copyRun);
         }
-        TrainingRun run;
-        using (var store = new SavedTensorStore(new EDkmOptions { Uniquify = true, Deduplicate = true }))
-        using (var layers = new ClusteredLayers(state.Target, dkm, store))
-        {
-            run = ClusteringFineTuning.NewRun(state.Target, context.Corpus, dkm, training);
-            if (context.Progress is { } progress) run.Updated += progress;
-            ClusteringFineTuning.FineTune(state.Target, context.Corpus, layers, training, run, cancellation: context.Cancellation);
-            context.Cancellation.ThrowIfCancellationRequested();
-            run.ThrowIfDiverged();
-            layers.ApplyHardWeights();
-        }
-        state.Target.eval();
+        var (palettized, run) = ClusterInPlace(state.Target, o.Bits, training, context);
         state.Palettized?.Dispose();
-        state.Palettized = PalettizedModel.FromClusteredWeights(state.Target, o.Bits);
+        state.Palettized = palettized;
         long most = 0;
         foreach (var (_, module) in state.Target.named_modules())
             if (module is TorchSharp.Modules.Linear linear)
@@ -133,8 +121,7 @@ public static partial class PipelineSteps
         }
         if (state.Draft is { } draftAfter) RecordFit(context, state, new ModelDrafter(draftAfter, "draft model"), draftAfter, "target after clustering");
         var size = state.Palettized.Size;
-        if (o.CompareBits.Count > 0)
-            context.Interactions.Add(new BitWidthVariant(o.Bits, PipelineProbes.DenseBits(state.Target, context.Corpus, o.EvalBatches), PipelineProbes.PaletteBytes(state.Palettized), size.BitsPerPalettizedWeight));
+        if (o.CompareBits.Count > 0) context.Interactions.Add(Variant(state.Target, state.Palettized, o.Bits, context));
         return new StepWork(
             $"{o.Bits}-bit DKM fine-tune ({run.Steps.Count} steps), palettised: {Text(size.BitsPerPalettizedWeight, "0.00")} bits per clustered weight, tables included",
             Tokens(run) + compareTokens,
@@ -145,10 +132,13 @@ public static partial class PipelineSteps
             state.Routed is null ? [] : ["DKM fine-tunes with the dense loss (θ = 1); the routers are kept and read the clustered activations"]);
     }
 
-    /// <summary>DKM fine-tunes <paramref name="model"/> (a copy) at <paramref name="bits"/> with the step's recipe and measures its dense quality and palette size.</summary>
-    static (BitWidthVariant Variant, long Tokens) ClusterCopy(TinyGpt model, int bits, PipelineOptions o, TrainingOptions training, PipelineContext context)
+    /// <summary>
+    /// DKM fine-tunes <paramref name="model"/> in place at <paramref name="bits"/> with the step's recipe (eDKM storage),
+    /// writes the hard weights in and palettises them; the caller owns the palettes.
+    /// </summary>
+    static (PalettizedModel Palettes, TrainingRun Run) ClusterInPlace(TinyGpt model, int bits, TrainingOptions training, PipelineContext context)
     {
-        var dkm = new DkmOptions { Bits = bits, Temperature = o.ClusterTemperature };
+        var dkm = new DkmOptions { Bits = bits, Temperature = context.Options.ClusterTemperature };
         TrainingRun run;
         using (var store = new SavedTensorStore(new EDkmOptions { Uniquify = true, Deduplicate = true }))
         using (var layers = new ClusteredLayers(model, dkm, store))
@@ -161,10 +151,12 @@ public static partial class PipelineSteps
             layers.ApplyHardWeights();
         }
         model.eval();
-        using var palettes = PalettizedModel.FromClusteredWeights(model, bits);
-        var size = palettes.Size;
-        return (new BitWidthVariant(bits, PipelineProbes.DenseBits(model, context.Corpus, o.EvalBatches), PipelineProbes.PaletteBytes(palettes), size.BitsPerPalettizedWeight), Tokens(run));
+        return (PalettizedModel.FromClusteredWeights(model, bits), run);
     }
+
+    /// <summary>One row of the bit-width comparison: the clustered model's dense quality and its palettes' file size.</summary>
+    static BitWidthVariant Variant(TinyGpt model, PalettizedModel palettes, int bits, PipelineContext context) =>
+        new(bits, PipelineProbes.DenseBits(model, context.Corpus, context.Options.EvalBatches), PipelineProbes.PaletteBytes(palettes), palettes.Size.BitsPerPalettizedWeight);
 
     static StepWork Decode(PipelineState state, PipelineContext context)
     {

@@ -29,8 +29,11 @@ public sealed record RoutingStudy(
     public double DenseLoss => Static[^1].ValidationLoss;
 
     /// <summary>The cheapest routed variant whose loss is within <paramref name="relative"/> (e.g. 0.02) of the dense loss, if any.</summary>
-    public RoutingPoint? CheapestWithin(double relative) =>
-        Routed.Where(p => p.ValidationLoss <= DenseLoss * (1 + relative)).OrderBy(p => p.ComputeFraction).FirstOrDefault();
+    public RoutingPoint? CheapestWithin(double relative) => CheapestWithin(Routed, DenseLoss, relative);
+
+    /// <summary>The cheapest of <paramref name="routed"/> whose loss is within <paramref name="relative"/> of <paramref name="denseLoss"/>, if any.</summary>
+    public static RoutingPoint? CheapestWithin(IEnumerable<RoutingPoint> routed, double denseLoss, double relative) =>
+        routed.Where(p => p.ValidationLoss <= denseLoss * (1 + relative)).OrderBy(p => p.ComputeFraction).FirstOrDefault();
 
     /// <summary>
     /// Loss of a static-width curve (points of increasing compute) at <paramref name="computeFraction"/>, linearly
