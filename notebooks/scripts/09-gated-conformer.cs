@@ -104,15 +104,23 @@ display(SeriesChart.Bars(Enumerable.Range(0, 12).Select(t => $"{t * 40}–{t * 4
 // sample (hard 0/1 forward, the sigmoid's gradient backward) and a cost term pushes the average share of running modules
 // down; at inference it is the logit's sign.
 //
-// A module whose gate says *skip* is not called at all in a stream. Each module counts its calls, so we can check:
+// A gate also reads the same averages of the **two blocks before** its own (`GatedConformerConfig.GateContext`, zeros before
+// the recording starts): 160 ms alone rarely tells the first syllable of a word from a burst of noise, and a gate that cannot
+// tell them apart either stays open on noise or closes on speech. A stream keeps each gate's last two averages, as it keeps
+// the attention's keys. Here is the first feed-forward module's gate, its input built by hand:
 
 var tinyGated = new ConformerSpotter(tiny with { Gated = true });
 tinyGated.eval();
+float gateByHandDelta;
 using (no_grad())
 {
-    var pooled = tinyGated.Steps(features).view(1, 3, 4, -1).mean([2]);          // (B, J = 3 gate blocks, d)
-    var logits = tinyGated.blocks[0].gates[1].forward(pooled);                      // the attention's gate: (1, 3)
-    display($"attention gate logits per gate block: {string.Join(", ", logits.data<float>().ToArray().Select(v => v.ToString("0.00")))} (fresh gates start open: bias +3)");
+    var pooled = tinyGated.Steps(features).view(1, 3, 4, -1).mean([2]);          // (B, J = 3 gate blocks, d): the block's input averaged
+    var before1 = cat([zeros(1, 1, tiny.Width), pooled.narrow(1, 0, 2)], 1);        // beside each block, the block before it …
+    var before2 = cat([zeros(1, 2, tiny.Width), pooled.narrow(1, 0, 1)], 1);        // … and the one before that (zeros before the start)
+    var logits = tinyGated.blocks[0].gates[0].forward(cat([pooled, before1, before2], -1)); // the first feed-forward's gate: (1, 3)
+    gateByHandDelta = (logits.sigmoid() - tinyGated.Forward(features).RunProbability![0, 0]).abs().max().item<float>();
+    display($"first gate's logits per gate block: {string.Join(", ", logits.data<float>().ToArray().Select(v => v.ToString("0.00")))} " +
+            $"(fresh gates start open: bias +3); max |Δ| against the model's own gate: {gateByHandDelta:0.0e+0}");
 }
 long[] callsWhenSkipped = [];
 var counts = new List<object>();
@@ -128,7 +136,7 @@ foreach (var mode in new[] { GateMode.Learned, GateMode.Skip })
 tinyGated.Gating = GateMode.Learned;
 display(counts);
 
-// With every gate at *skip*, no module ran once (all calls 0) and the block reduces to its LayerNorm; with the fresh gates,
+// A module whose gate says *skip* is not called at all in a stream. Each module counts its calls: with every gate at *skip*, no module ran once (all calls 0) and the block reduces to its LayerNorm; with the fresh gates,
 // every module ran once per gate block (3 calls each).
 //
 // ## 2. Streaming equals the whole recording
@@ -185,14 +193,17 @@ display(SeriesChart.Line(sample.StepLabels.Select(l => l < 0 ? double.NaN : l).T
 // `#!gated` builds the recordings, then trains the plain conformer and the gated one from **the same starting weights** on
 // the same batches for the same number of steps. The gated model's loss has a third term, the compute cost: the gates'
 // average probability of running a module, held under a target share (and pulled down a little below it, so gates that
-// help nothing close). The cost weight grows from zero over the first 30 % of the steps: the model first learns to hear,
-// then learns what it may skip.
+// help nothing close). The recordings say where their words are, so the pull is weighed by what a gate block holds: where a
+// word sounds it is a tenth of what it is on noise (`GatedTrainingOptions.SpeechPullScale`), so the cost asks the gates to
+// close on noise rather than on words. The gates still hear only the audio, in training and in use. The cost weight grows
+// from zero over the first 30 % of the steps: the model first learns to hear, then learns what it may skip.
 
 // #!gated --steps 2000 --cost-target 0.35 --streams 24
 var gatedReportOptions = new GatedExperimentOptions();
 gatedReportOptions = gatedReportOptions with
 {
-    Training = gatedReportOptions.Training with { CostTarget = 0.35, CostPull = 0.5, CostWeight = 1, Training = gatedReportOptions.Training.Training with { Steps = 2000, Seed = 1 } },
+    Model = gatedReportOptions.Model with { GateContext = 2 },
+    Training = gatedReportOptions.Training with { CostTarget = 0.35, CostPull = 1.5, SpeechPullScale = 0.1, CostWeight = 1, Training = gatedReportOptions.Training.Training with { Steps = 2000, Seed = 1 } },
     Data = gatedReportOptions.Data with { TrainStreams = 24, Seed = 0 },
 };
 if (quick) gatedReportOptions = gatedReportOptions.Quick();
@@ -256,6 +267,7 @@ void Check(bool ok, string what)
 Check((byHand - whole).abs().max().item<float>() <= 1e-5, "the block computed by hand equals the model's forward pass");
 Check(movedPerStep.Take(8).All(v => v == 0), "no step's output depends on later audio (causal)");
 Check(streamingDelta <= 1e-5, $"streaming in chunks of 10 ms to 6 s equals the whole recording (max |Δ| {streamingDelta:0.0e+0} ≤ 1e-5)");
+Check(gateByHandDelta <= 1e-5, "a gate's input built by hand (its block and the two before) gives the model's own decision");
 Check(callsWhenSkipped.Length == 4 && callsWhenSkipped.All(c => c == 0), "a module held at skip never runs");
 Check(r.Gated.SkippedOnNoise > r.Gated.SkippedOnSpeech || quick, "the gated model skips more on noise than on speech");
 Check(r.Ungated.SkippedOnNoise == 0 && r.Ungated.SkippedOnSpeech == 0, "the plain conformer runs every module");
@@ -281,11 +293,12 @@ if (!quick)
 //    and `GateSteps = 8` (320 ms): skips, accuracy and time.
 // 5. **Against a sliding window.** Notebook 06's RepCNN classifies one-second windows. Slide it over the same recording every
 //    100 ms and compare its compute per second of audio with the gated conformer's.
-// 6. **Why do some gates never close?** In the raster on noise, one or two convolution modules may run everywhere, even in
-//    silence. Train again with gate dropout (`GatedTrainingOptions { GateDropout = 0.2 }`, each gate's decision forced to
-//    *skip* at random in training) or with the cost weighted by each module's measured time
-//    (`ModuleCosts = ConformerTiming.ModuleCosts(new GatedConformerConfig())`), over three seeds with
-//    `GatedExperiment.RunSeeds(options, [1, 2, 3])`. What moves: the modules skipped on noise, the accuracy, or both?
+// 6. **Why do some gates stay open on noise?** In the raster on noise, which modules are still lit, and of which kind? Take
+//    the gates' past and the speech-weighted pull away — `GatedConformerConfig { GateContext = 0 }` with
+//    `GatedTrainingOptions { SpeechPullScale = 1, CostPull = 0.5 }`, the recipe before both were added — and train over three
+//    seeds with `GatedExperiment.RunSeeds(options, [1, 2, 3])`. Then put back one at a time. Which moves the modules skipped
+//    on noise, which the accuracy? Gate dropout (`GateDropout = 0.2`) and costs weighted by each module's measured time
+//    (`ModuleCosts = ConformerTiming.ModuleCosts(new GatedConformerConfig())`) are two more ways to try.
 // 7. **Learn the task first, then what to skip.** Give the gated model an open-gate phase: with
 //    `GatedTrainingOptions { OpenGateShare = 0.5 }` its first half of the steps trains every module with the gates held
 //    open, and only the second half lets the gates decide — the same number of steps as the ungated model. Compare the

@@ -54,15 +54,34 @@ public class GatedConformerTests
         return max;
     }
 
-    [Theory]
-    [InlineData(false, 1)]
-    [InlineData(true, 2)]
-    [InlineData(true, 3)]
-    public void Streaming_in_random_chunks_equals_the_whole_sequence(bool gated, int seed)
+    /// <summary>
+    /// Gates that decide from the earlier blocks only (the current block's weights zeroed, the rest scaled up so no logit
+    /// sits near 0): a stream must carry each gate's past right for its decisions to match.
+    /// </summary>
+    static void ContextGates(ConformerSpotter model)
     {
-        var config = Small with { Gated = gated };
+        using var _ = no_grad();
+        int width = model.Config.Width;
+        foreach (var block in model.blocks)
+            foreach (var gate in block.gates)
+            {
+                gate.hidden.weight!.narrow(1, 0, width).zero_();
+                gate.output.weight!.mul_(20);
+                gate.output.bias!.zero_();
+            }
+    }
+
+    [Theory]
+    [InlineData(false, 1, 0)]
+    [InlineData(true, 2, 0)]
+    [InlineData(true, 3, 0)]
+    [InlineData(true, 4, 2)]
+    public void Streaming_in_random_chunks_equals_the_whole_sequence(bool gated, int seed, int gateContext)
+    {
+        var config = Small with { Gated = gated, GateContext = gateContext };
         using var model = Model(config, seed);
-        if (gated) MixGates(model, seed);
+        if (gateContext > 0) ContextGates(model);
+        else if (gated) MixGates(model, seed);
         using var features = randn(config.Mels, 37 * config.FramesPerGate + 5, generator: Seeding.Generator(seed)).mul(3).add(-5);
         ConformerOutput whole;
         using (no_grad()) whole = model.Forward(features.unsqueeze(0));
@@ -138,5 +157,6 @@ public class GatedConformerTests
         Assert.Contains("longer recording", Assert.Throws<InvalidSettingsException>(() => ConformerStream.Run(model, tooShort, 4)).Message);
         Assert.Contains("from 0 to 1", Assert.Throws<InvalidSettingsException>(() => new GatedTrainingOptions { CostTarget = 1.5 }.Validate(Small)).Message);
         Assert.Contains("multiple of Heads", Assert.Throws<InvalidSettingsException>(() => new GatedConformerConfig { Width = 30, Heads = 4 }.Validate()).Message);
+        Assert.Contains("GateContext must be 0 to 64 (got -1)", Assert.Throws<InvalidSettingsException>(() => new GatedConformerConfig { GateContext = -1 }.Validate()).Message);
     }
 }

@@ -35,6 +35,19 @@ public class GatedConformerTrainingTests
         Assert.Equal(-100, speech.StepLabels[(int)Math.Floor(keyword.Start / speech.StepSeconds)]); // … its first is left out
         Assert.True(speech.StepBounds[end, 0] > 0);
         Assert.Equal(Small.Keywords + 1, data.Labels.Count);
+
+        // Where a word sounds: every word's steps (keywords and others) through the label's tail, nothing in noise.
+        foreach (var stream in data.Train.Where(s => s.Kind != StreamKind.Speech)) Assert.DoesNotContain(true, stream.StepSpeech);
+        foreach (var e in speech.Events)
+        {
+            int s0 = (int)Math.Floor(e.Start / speech.StepSeconds), s1 = Math.Min(speech.Steps, (int)Math.Ceiling(e.End / speech.StepSeconds) + options.TailSteps);
+            for (int t = Math.Max(0, s0); t < s1; t++) Assert.True(speech.StepSpeech[t], $"step {t} of '{e.Word}' is not marked as speech");
+        }
+        double share = speech.StepSpeech.Count(x => x) / (double)speech.Steps;
+        Assert.InRange(share, 0.05, 0.95);
+        using var batch = data.Batch(new Random(1), 6, 32, Small);
+        Assert.Equal(new long[] { 6, 32 }, batch.Speech.shape);
+        Assert.True(batch.Speech.logical_and(batch.HasBounds).eq(batch.HasBounds).all().item<bool>(), "a keyword step must be a speech step");
     }
 
     [Fact]
@@ -147,6 +160,18 @@ public class GatedConformerTrainingTests
             Assert.True(open > 0.85, $"fresh gates should run nearly everything ({open:P0})");
             Assert.InRange(dropped, 0.3 * open, 0.7 * open);
         }
+        // The pull on speech blocks: scale 1 is the plain loss; scale 0 leaves only noise blocks pulled (by hand below).
+        model.eval();
+        using var speech = zeros(2, 8 * Small.GateSteps, ScalarType.Bool);
+        speech[0, TensorIndex.Slice(0, 2 * Small.GateSteps + 1)] = tensor(true);  // batch 0: blocks 0, 1 and 2 (one step of it) hold speech
+        double Total(GatedTrainingOptions o, Tensor? mask) => GatedTraining.Loss(model, features, labels, bounds, has, o, speech: mask).Total.item<float>();
+        var pullOnly = plain with { CostTarget = 1, CostPull = 1 };
+        double classification = GatedTraining.Loss(model, features, labels, bounds, has, pullOnly).Classification.item<float>();
+        Assert.Equal(Total(pullOnly, null), Total(pullOnly with { SpeechPullScale = 1 }, speech), 5);
+        using var noiseBlocks = ones(2, 1, 8);
+        noiseBlocks[0, 0, TensorIndex.Slice(0, 3)] = tensor(0f);
+        Assert.Equal(classification + p.mul(noiseBlocks).mean().item<float>(), Total(pullOnly with { SpeechPullScale = 0 }, speech), 4);
+        Assert.Contains("pull on speech", Assert.Throws<InvalidSettingsException>(() => (plain with { SpeechPullScale = -1 }).Validate(Small)).Message);
         Assert.Contains("four positive numbers", Assert.Throws<InvalidSettingsException>(() => (plain with { ModuleCosts = [1, 2] }).Validate(Small)).Message);
         Assert.Contains("four positive numbers", Assert.Throws<InvalidSettingsException>(() => (plain with { ModuleCosts = [1, 0, 1, 1] }).Validate(Small)).Message);
         Assert.Contains("0 to 0.9", Assert.Throws<InvalidSettingsException>(() => (plain with { GateDropout = 1 }).Validate(Small)).Message);

@@ -18,6 +18,10 @@ public sealed class GatedCommand : KernelDirectiveCommand, ICSharpEquivalent
     public OptionText? CostTarget { get; set; }
     /// <summary>Weight of the steady pull on the run share, below the target too.</summary>
     public OptionText? CostPull { get; set; }
+    /// <summary>Scale of the pull on gate blocks where a word sounds.</summary>
+    public OptionText? SpeechPull { get; set; }
+    /// <summary>Earlier gate blocks each gate reads.</summary>
+    public OptionText? GateContext { get; set; }
     /// <summary>Weight of the compute cost in the loss.</summary>
     public OptionText? CostWeight { get; set; }
     /// <summary>Training recordings with speech.</summary>
@@ -60,6 +64,12 @@ static class GatedMagic
             $"Share of modules allowed to run on average, 0 to 1 (default {d.Training.CostTarget}); lower skips more."));
         directive.Parameters.Add(new KernelDirectiveParameter("--cost-pull",
             $"Weight of a steady pull on the share of modules run, below the target too, 0 to 10 (default {d.Training.CostPull}); higher closes more gates on noise."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--speech-pull",
+            $"Scale of that pull where a word sounds in the training recordings, against 1 on noise, 0 to 10 (default {d.Training.SpeechPullScale}); " +
+            "below 1 leaves words their modules and closes gates on noise. The gates still hear only the audio."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--gate-context",
+            $"Earlier gate blocks of {d.Model.GateSteps * d.Model.StackFrames * 10} ms each gate reads besides its own, 0 to 8 (default {d.Model.GateContext}), " +
+            "so it can tell a word's onset from noise that has gone on for a while."));
         directive.Parameters.Add(new KernelDirectiveParameter("--cost-weight", $"Weight of the compute cost in the loss, 0 to 100 (default {d.Training.CostWeight})."));
         directive.Parameters.Add(new KernelDirectiveParameter("--streams",
             $"Training recordings with speech, of {d.Data.StreamSeconds:0} s each, 1 to 200 (default {d.Data.TrainStreams})."));
@@ -86,9 +96,11 @@ static class GatedMagic
                 why: "it is the share of modules allowed to run"),
             CostPull = OptionValues.Double(c.CostPull, "--cost-pull", options.Training.CostPull, min: 0, max: 10),
             CostWeight = OptionValues.Double(c.CostWeight, "--cost-weight", options.Training.CostWeight, min: 0, max: 100),
+            SpeechPullScale = OptionValues.Double(c.SpeechPull, "--speech-pull", options.Training.SpeechPullScale, min: 0, max: 10),
         };
+        var model = options.Model with { GateContext = OptionValues.Int(c.GateContext, "--gate-context", options.Model.GateContext, min: 0, max: 8) };
         var data = options.Data with { TrainStreams = OptionValues.Int(c.Streams, "--streams", options.Data.TrainStreams, min: 1, max: 200), Seed = seed };
-        return (options with { Training = training, Data = data }).Validate();
+        return (options with { Model = model, Training = training, Data = data }).Validate();
     }
 
     /// <summary>
@@ -105,7 +117,9 @@ static class GatedMagic
         var options = $"{report}Options";
         return $"var {options} = new GatedExperimentOptions();\n" +
                $"{options} = {options} with\n{{\n" +
-               $"    Training = {options}.Training with {{ CostTarget = {CSharpSource.Literal(o.Training.CostTarget)}, CostPull = {CSharpSource.Literal(o.Training.CostPull)}, CostWeight = {CSharpSource.Literal(o.Training.CostWeight)}, " +
+               $"    Model = {options}.Model with {{ GateContext = {o.Model.GateContext} }},\n" +
+               $"    Training = {options}.Training with {{ CostTarget = {CSharpSource.Literal(o.Training.CostTarget)}, CostPull = {CSharpSource.Literal(o.Training.CostPull)}, " +
+               $"SpeechPullScale = {CSharpSource.Literal(o.Training.SpeechPullScale)}, CostWeight = {CSharpSource.Literal(o.Training.CostWeight)}, " +
                $"Training = {options}.Training.Training with {{ Steps = {o.Training.Training.Steps}, Seed = {o.Training.Training.Seed} }} }},\n" +
                $"    Data = {options}.Data with {{ TrainStreams = {o.Data.TrainStreams}, Seed = {o.Data.Seed} }},\n}};\n" +
                $"if (quick) {options} = {options}.Quick();\n" +

@@ -247,20 +247,40 @@ public sealed class CausalConvolutionModule : ConformerModule
 }
 
 /// <summary>
-/// A gate: a two-layer network that reads its module's input averaged over a gate block, (B, J, d), and gives the logit
-/// of running the module, (B, J). Its last bias starts positive, so training begins with every module running.
+/// A gate: a two-layer network that reads its module's input averaged over a gate block, (B, J, d) — with
+/// <see cref="GatedConformerConfig.GateContext"/>, also the same averages of the blocks before, (B, J, d × (1 + context)) —
+/// and gives the logit of running the module, (B, J). Its last bias starts positive, so training begins with every module
+/// running.
 /// </summary>
 public sealed class ModuleGate : nn.Module<Tensor, Tensor>
 {
     public readonly Linear hidden, output;
 
-    public ModuleGate(int width, int hiddenWidth) : base(nameof(ModuleGate))
+    public ModuleGate(int width, int hiddenWidth, int context = 0) : base(nameof(ModuleGate))
     {
-        hidden = nn.Linear(width, hiddenWidth);
+        hidden = nn.Linear(width * (1 + context), hiddenWidth);
         output = nn.Linear(hiddenWidth, 1);
         using (no_grad()) output.bias!.fill_(3.0);
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor pooled) => output.forward(F.relu(hidden.forward(pooled))).squeeze(-1);
+}
+
+/// <summary>
+/// What a gate reads in a whole sequence: its module's input (B, T, d) averaged over each gate block, then beside each
+/// block the averages of the <c>context</c> blocks before it (zeros before the first) → (B, J, d × (1 + context)).
+/// </summary>
+internal static class GateInput
+{
+    public static Tensor Of(Tensor x, int gateSteps, int context)
+    {
+        long b = x.shape[0], j = x.shape[1] / gateSteps;
+        var pooled = x.view(b, j, gateSteps, -1).mean([2]);                          // (B, J, d)
+        if (context == 0) return pooled;
+        var parts = new List<Tensor> { pooled };
+        for (int k = 1; k <= context; k++)
+            parts.Add(k >= j ? zeros_like(pooled) : cat([zeros(b, k, pooled.shape[2], device: x.device), pooled.narrow(1, 0, j - k)], 1));
+        return cat(parts, -1);
+    }
 }

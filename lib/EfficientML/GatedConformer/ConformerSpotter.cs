@@ -31,7 +31,7 @@ public sealed class GatedConformerBlock : nn.Module
         convolution = new CausalConvolutionModule(c.Width, c.ConvKernel);
         feedForwardOut = new FeedForwardModule(c.Width, c.FeedForwardWidth);
         final = nn.LayerNorm(c.Width);
-        gates = c.Gated ? nn.ModuleList(Enumerable.Range(0, 4).Select(_ => new ModuleGate(c.Width, c.GateHidden)).ToArray()) : nn.ModuleList<ModuleGate>();
+        gates = c.Gated ? nn.ModuleList(Enumerable.Range(0, 4).Select(_ => new ModuleGate(c.Width, c.GateHidden, c.GateContext)).ToArray()) : nn.ModuleList<ModuleGate>();
         RegisterComponents();
     }
 
@@ -174,7 +174,7 @@ internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, 
             _ran.Add(none);
             return Expand(none, t);
         }
-        var logit = gate.forward(x.view(b, j, config.GateSteps, -1).mean([2]));     // (B, J)
+        var logit = gate.forward(GateInput.Of(x, config.GateSteps, config.GateContext)); // (B, J)
         _probability.Add(logit.sigmoid());
         Tensor ran;
         if (training)

@@ -52,6 +52,7 @@ public sealed class ConformerStream : IDisposable
     readonly ConvolutionCache[] _convolution;
     readonly List<float[]> _posteriors = [], _bounds = [];
     readonly List<bool[]> _ran = [];
+    readonly Tensor[][] _gateHistory;                                                // per gated module, the pooled inputs of the blocks before, newest first
     Tensor _pending;
 
     internal ConformerStream(ConformerSpotter model)
@@ -61,6 +62,9 @@ public sealed class ConformerStream : IDisposable
         _attention = model.blocks.Select(b => b.attention.NewCache(device)).ToArray();
         _convolution = model.blocks.Select(b => b.convolution.NewCache(model.Config.Width, device)).ToArray();
         _pending = zeros(model.Config.Mels, 0, device: device).DetachFromDisposeScope();
+        _gateHistory = Enumerable.Range(0, model.Config.Modules)
+            .Select(_ => Enumerable.Range(0, model.Config.GateContext).Select(_ => zeros(1, model.Config.Width, device: device).DetachFromDisposeScope()).ToArray())
+            .ToArray();
     }
 
     /// <summary>Seconds per step.</summary>
@@ -99,12 +103,12 @@ public sealed class ConformerStream : IDisposable
         for (int b = 0; b < _model.blocks.Count; b++)
         {
             var block = _model.blocks[b];
-            if (ran[m++] = Runs(block, 0, x)) x = x + block.feedForwardIn.Forward(x).mul(0.5);
-            if (ran[m++] = Runs(block, 1, x)) x = x + block.attention.Step(x, _attention[b]);
+            if (ran[m] = Runs(block, 0, m++, x)) x = x + block.feedForwardIn.Forward(x).mul(0.5);
+            if (ran[m] = Runs(block, 1, m++, x)) x = x + block.attention.Step(x, _attention[b]);
             else block.attention.Skip(_attention[b], c.GateSteps);
-            if (ran[m++] = Runs(block, 2, x)) x = x + block.convolution.Step(x, _convolution[b]);
+            if (ran[m] = Runs(block, 2, m++, x)) x = x + block.convolution.Step(x, _convolution[b]);
             else block.convolution.Skip(_convolution[b], c.GateSteps);
-            if (ran[m++] = Runs(block, 3, x)) x = x + block.feedForwardOut.Forward(x).mul(0.5);
+            if (ran[m] = Runs(block, 3, m++, x)) x = x + block.feedForwardOut.Forward(x).mul(0.5);
             x = block.final.forward(x);
         }
         // One copy out per gate block: (G, classes + 2), the posteriors then the bounds.
@@ -118,11 +122,20 @@ public sealed class ConformerStream : IDisposable
         _ran.Add(ran);
     }
 
-    bool Runs(GatedConformerBlock block, int module, Tensor x)
+    bool Runs(GatedConformerBlock block, int module, int gated, Tensor x)
     {
         if (!_model.Config.Gated || _model.Gating == GateMode.Keep) return true;
         if (_model.Gating == GateMode.Skip) return false;
-        return block.gates[module].forward(x.mean([1])).item<float>() > 0;           // pooled over the gate block
+        var pooled = x.mean([1]);                                                    // (1, d): pooled over the gate block
+        var history = _gateHistory[gated];
+        var input = history.Length == 0 ? pooled : cat([pooled, .. history], -1);
+        if (history.Length > 0)                                                      // this block becomes the newest of the past
+        {
+            history[^1].Dispose();
+            Array.Copy(history, 0, history, 1, history.Length - 1);
+            history[0] = pooled.detach().DetachFromDisposeScope();
+        }
+        return block.gates[module].forward(input).item<float>() > 0;
     }
 
     /// <summary>Everything computed so far.</summary>
@@ -167,6 +180,7 @@ public sealed class ConformerStream : IDisposable
     {
         foreach (var a in _attention) a.Dispose();
         foreach (var c in _convolution) c.Dispose();
+        foreach (var t in _gateHistory.SelectMany(h => h)) t.Dispose();
         _pending.Dispose();
     }
 }

@@ -39,6 +39,13 @@ public sealed record GatedConformerConfig
     /// <summary>Steps per gate decision: a gate reads its module's input averaged over these steps.</summary>
     public int GateSteps { get; init; } = 4;
 
+    /// <summary>
+    /// Earlier gate blocks a gate reads besides its own: each gate sees its module's input pooled over the current block
+    /// and over the <see cref="GateContext"/> blocks before it (zeros before the stream began), so it can tell a word's
+    /// onset from noise that has gone on for a while. 0: the current block only.
+    /// </summary>
+    public int GateContext { get; init; } = 2;
+
     /// <summary>Hidden width of each gate's two-layer network.</summary>
     public int GateHidden { get; init; } = 16;
 
@@ -78,6 +85,7 @@ public sealed record GatedConformerConfig
         Range(nameof(ConvKernel), ConvKernel, 1, 256);
         Range(nameof(GateSteps), GateSteps, 1, 1024);
         Range(nameof(GateHidden), GateHidden, 1, 1024);
+        Range(nameof(GateContext), GateContext, 0, 64);
         Range(nameof(Keywords), Keywords, 1, 1000);
         return this;
     }

@@ -16,9 +16,10 @@ public enum StreamKind { Speech, Noise, Silence }
 /// </summary>
 public sealed class LabelledStream : IDisposable
 {
-    internal LabelledStream(StreamKind kind, float[] samples, IReadOnlyList<KeywordEvent> events, Tensor features, int[] labels, float[,] bounds, double stepSeconds)
+    internal LabelledStream(StreamKind kind, float[] samples, IReadOnlyList<KeywordEvent> events, Tensor features, int[] labels, float[,] bounds,
+        bool[] speech, double stepSeconds)
     {
-        (Kind, Samples, Events, Features, StepLabels, StepBounds, StepSeconds) = (kind, samples, events, features, labels, bounds, stepSeconds);
+        (Kind, Samples, Events, Features, StepLabels, StepBounds, StepSpeech, StepSeconds) = (kind, samples, events, features, labels, bounds, speech, stepSeconds);
     }
 
     public StreamKind Kind { get; }
@@ -27,6 +28,8 @@ public sealed class LabelledStream : IDisposable
     public Tensor Features { get; }
     public int[] StepLabels { get; }
     public float[,] StepBounds { get; }
+    /// <summary>Per step, whether a word (a keyword or any other) is sounding or its label's tail still runs.</summary>
+    public bool[] StepSpeech { get; }
     public double StepSeconds { get; }
     public int Steps => StepLabels.Length;
     /// <summary>Samples per second of <see cref="Samples"/>.</summary>
@@ -34,6 +37,22 @@ public sealed class LabelledStream : IDisposable
     public double Seconds => (double)Samples.Length / SampleRate;
 
     public void Dispose() => Features.Dispose();
+}
+
+/// <summary>
+/// Training crops: raw log-mel features (B, mels, frames), per-step labels (B, T), keyword bounds (B, T, 2), where bounds
+/// apply (B, T), and where a word sounds (B, T), which the cost may weigh (<see cref="GatedTrainingOptions.SpeechPullScale"/>).
+/// </summary>
+public sealed record GatedBatch(Tensor Features, Tensor Labels, Tensor Bounds, Tensor HasBounds, Tensor Speech) : IDisposable
+{
+    public void Dispose()
+    {
+        Features.Dispose();
+        Labels.Dispose();
+        Bounds.Dispose();
+        HasBounds.Dispose();
+        Speech.Dispose();
+    }
 }
 
 /// <summary>Sizes of the streaming data: how many recordings of each kind, how long, how noisy.</summary>
@@ -180,6 +199,12 @@ public sealed class GatedStreamData : IDisposable
         int steps = (int)(features.shape[1] / config.FramesPerGate * config.GateSteps);
         var labels = Enumerable.Repeat(config.NoneClass, steps).ToArray();
         var bounds = new float[steps, 2];
+        var speech = new bool[steps];
+        foreach (var e in events)
+        {
+            int s0 = (int)Math.Floor(e.Start / stepSeconds), s1 = (int)Math.Ceiling(e.End / stepSeconds);
+            for (int t = Math.Max(0, s0); t < Math.Min(steps, s1 + tail); t++) speech[t] = true;
+        }
         foreach (var e in events.Where(e => e.Label >= 0 && e.Label < config.Keywords))
         {
             int s0 = (int)Math.Floor(e.Start / stepSeconds), s1 = (int)Math.Ceiling(e.End / stepSeconds), mid = (s0 + s1) / 2;
@@ -191,24 +216,23 @@ public sealed class GatedStreamData : IDisposable
                 bounds[t, 1] = (s1 - t) / 10f;
             }
         }
-        return new LabelledStream(kind, samples, events, features, labels, bounds, stepSeconds);
+        return new LabelledStream(kind, samples, events, features, labels, bounds, speech, stepSeconds);
     }
 
     /// <summary>
     /// A training batch: <paramref name="batch"/> crops of <paramref name="cropSteps"/> steps at random places in random
-    /// training recordings → features (B, mels, frames), labels (B, T), bounds (B, T, 2), and where bounds apply (B, T).
+    /// training recordings (see <see cref="GatedBatch"/>).
     /// </summary>
-    public (Tensor Features, Tensor Labels, Tensor Bounds, Tensor HasBounds) Batch(Random rng, int batch, int cropSteps, GatedConformerConfig config) =>
-        Crops(Train, rng, batch, cropSteps, config);
+    public GatedBatch Batch(Random rng, int batch, int cropSteps, GatedConformerConfig config) => Crops(Train, rng, batch, cropSteps, config);
 
     /// <summary>Like <see cref="Batch"/>, from <paramref name="streams"/>.</summary>
-    public static (Tensor Features, Tensor Labels, Tensor Bounds, Tensor HasBounds) Crops(IReadOnlyList<LabelledStream> streams, Random rng, int batch,
-        int cropSteps, GatedConformerConfig config)
+    public static GatedBatch Crops(IReadOnlyList<LabelledStream> streams, Random rng, int batch, int cropSteps, GatedConformerConfig config)
     {
         var features = new List<Tensor>();
         var labels = new long[batch * cropSteps];
         var bounds = new float[batch * cropSteps * 2];
         var has = new bool[batch * cropSteps];
+        var speech = new bool[batch * cropSteps];
         for (int b = 0; b < batch; b++)
         {
             var stream = streams[rng.Next(streams.Count)];
@@ -219,11 +243,13 @@ public sealed class GatedStreamData : IDisposable
                 int i = b * cropSteps + t, label = stream.StepLabels[start + t];
                 labels[i] = label;
                 has[i] = label >= 0 && label < config.Keywords;
+                speech[i] = stream.StepSpeech[start + t];
                 bounds[2 * i] = stream.StepBounds[start + t, 0];
                 bounds[2 * i + 1] = stream.StepBounds[start + t, 1];
             }
         }
-        return (stack(features), tensor(labels).view(batch, cropSteps), tensor(bounds).view(batch, cropSteps, 2), tensor(has).view(batch, cropSteps));
+        return new GatedBatch(stack(features), tensor(labels).view(batch, cropSteps), tensor(bounds).view(batch, cropSteps, 2),
+            tensor(has).view(batch, cropSteps), tensor(speech).view(batch, cropSteps));
     }
 
     public void Dispose()

@@ -8,9 +8,10 @@ namespace EfficientML.GatedConformer;
 /// <summary>
 /// How a gated spotter trains: the project's training loop options, crop length, and the loss weights. The loss is
 /// cross-entropy over steps + <see cref="BoundsWeight"/> × smooth-L1 on keyword bounds + <see cref="CostWeight"/> ×
-/// (max(0, run share − <see cref="CostTarget"/>) + <see cref="CostPull"/> × run share), where run share is the gates'
+/// (max(0, run share − <see cref="CostTarget"/>) + <see cref="CostPull"/> × pulled share), where run share is the gates'
 /// mean probability of running their module (weighted by <see cref="ModuleCosts"/> when given): a hinge that holds the
 /// compute under the target, and a steady pull that closes gates on inputs that do not need them (noise) below it. The
+/// pulled share counts gate blocks where a word sounds at <see cref="SpeechPullScale"/> of a block of noise. The
 /// gates start open and the cost weight grows from 0 over the first <see cref="CostWarmupShare"/> of the steps, so the
 /// model learns the task before it learns to skip.
 /// </summary>
@@ -30,7 +31,7 @@ public sealed record GatedTrainingOptions
     public double CostTarget { get; init; } = 0.35;
 
     /// <summary>Weight of the linear pull on the run share, below the target too.</summary>
-    public double CostPull { get; init; } = 0.5;
+    public double CostPull { get; init; } = 1.5;
 
     /// <summary>Share of the training steps over which the cost weight grows from 0 to <see cref="CostWeight"/>.</summary>
     public double CostWarmupShare { get; init; } = 0.3;
@@ -58,6 +59,14 @@ public sealed record GatedTrainingOptions
     /// </summary>
     public double OpenGateShare { get; init; }
 
+    /// <summary>
+    /// Scale of the pull (<see cref="CostPull"/>) on gate blocks where a word sounds, against 1 on blocks of noise or
+    /// silence. The training recordings say where their words are, so the cost can ask the gates to close on what holds no
+    /// word and leave the words their modules; the gates still see only the audio, in training and in use. 1: every block
+    /// pays alike.
+    /// </summary>
+    public double SpeechPullScale { get; init; } = 0.1;
+
     /// <summary>A short run for tests and quick notebooks.</summary>
     public GatedTrainingOptions Quick() => this with { Training = Training with { Steps = 20, BatchSize = 8, EvalEvery = 10, WarmupSteps = 2 } };
 
@@ -73,6 +82,7 @@ public sealed record GatedTrainingOptions
         if (ModuleCosts is { } costs && (costs.Count != 4 || costs.Any(c => !(c > 0 && double.IsFinite(c)))))
             throw new InvalidSettingsException("Give ModuleCosts as four positive numbers, one per module kind (half feed-forward, attention, convolution, half feed-forward).");
         if (!(OpenGateShare >= 0 && OpenGateShare < 1)) throw new InvalidSettingsException($"The open-gate phase is a share of the steps from 0 to below 1 (got {OpenGateShare}).");
+        if (!(SpeechPullScale >= 0 && SpeechPullScale <= 10)) throw new InvalidSettingsException($"The pull on speech is a scale from 0 to 10 (got {SpeechPullScale}).");
         if (!(GateDropout >= 0 && GateDropout <= 0.9)) throw new InvalidSettingsException($"Gate dropout is a probability from 0 to 0.9 (got {GateDropout}).");
         if (!(BoundsWeight >= 0 && double.IsFinite(BoundsWeight))) throw new InvalidSettingsException($"The bounds weight must be 0 or more (got {BoundsWeight}).");
         if (CropSteps < config.GateSteps || CropSteps % config.GateSteps != 0 || CropSteps > 100_000)
@@ -117,21 +127,24 @@ public static class GatedTraining
             return Trainer.Run(model, step =>
             {
                 model.Gating = step < open ? GateMode.Keep : gating;
-                var (x, y, bounds, has) = data.Batch(rng, options.Training.BatchSize, options.CropSteps, config);
+                var batch = data.Batch(rng, options.Training.BatchSize, options.CropSteps, config);
                 double costScale = warmup == 0 ? 1 : Math.Clamp((double)(step - open) / warmup, 0, 1);
-                return Loss(model, x, y, bounds, has, options, generator, costScale).Total;
+                return Loss(model, batch.Features, batch.Labels, batch.Bounds, batch.HasBounds, options, generator, costScale, batch.Speech).Total;
             }, run, () => ValidationLoss(model, validation), progress, cancellation);
         }
         finally
         {
             model.Gating = gating;
-            foreach (var (x, y, b, h) in validation) { x.Dispose(); y.Dispose(); b.Dispose(); h.Dispose(); }
+            foreach (var crop in validation) crop.Dispose();
         }
     }
 
-    /// <summary>The loss of one batch (see <see cref="GatedTrainingOptions"/>), the cost term scaled by <paramref name="costScale"/>.</summary>
+    /// <summary>
+    /// The loss of one batch (see <see cref="GatedTrainingOptions"/>), the cost term scaled by <paramref name="costScale"/>;
+    /// <paramref name="speech"/> (B, T), where words sound, weighs the pull by <see cref="GatedTrainingOptions.SpeechPullScale"/>.
+    /// </summary>
     public static GatedLoss Loss(ConformerSpotter model, Tensor features, Tensor labels, Tensor bounds, Tensor hasBounds,
-        GatedTrainingOptions options, Generator? generator = null, double costScale = 1)
+        GatedTrainingOptions options, Generator? generator = null, double costScale = 1, Tensor? speech = null)
     {
         var output = model.Forward(features, generator, options.GateDropout);
         var classes = model.Config.Classes;
@@ -143,10 +156,21 @@ public static class GatedTraining
         Tensor? share = null;
         if (output.RunProbability is { } p)
         {
-            share = options.ModuleCosts is { } costs ? WeightedShare(p, costs) : p.mean();
-            total = total + (F.relu(share - options.CostTarget) + share.mul(options.CostPull)).mul(options.CostWeight * costScale);
+            share = Share(p, options.ModuleCosts);
+            var pulled = speech is null || options.SpeechPullScale == 1 ? share : Share(p.mul(BlockWeights(speech, p, options.SpeechPullScale)), options.ModuleCosts);
+            total = total + (F.relu(share - options.CostTarget) + pulled.mul(options.CostPull)).mul(options.CostWeight * costScale);
         }
         return new GatedLoss(total, classification, boundsLoss, share);
+    }
+
+    static Tensor Share(Tensor p, IReadOnlyList<double>? costs) => costs is null ? p.mean() : WeightedShare(p, costs);
+
+    /// <summary>Per gate block, (B, 1, J): <paramref name="scale"/> where a word sounds in any of its steps, else 1.</summary>
+    static Tensor BlockWeights(Tensor speech, Tensor p, double scale)
+    {
+        long b = p.shape[0], j = p.shape[2];
+        var any = speech.to_type(ScalarType.Float32).view(b, j, -1).amax(2);        // (B, J) 0/1
+        return any.mul(scale - 1).add(1).unsqueeze(1);
     }
 
     /// <summary>Run probabilities (B, modules, J), module m of kind m mod 4, weighted by kind costs normalised to mean 1.</summary>
@@ -158,23 +182,23 @@ public static class GatedTraining
         return p.mul(weights).mean();
     }
 
-    static List<(Tensor, Tensor, Tensor, Tensor)> ValidationCrops(GatedStreamData data, GatedTrainingOptions options, GatedConformerConfig config)
+    static List<GatedBatch> ValidationCrops(GatedStreamData data, GatedTrainingOptions options, GatedConformerConfig config)
     {
-        var crops = new List<(Tensor, Tensor, Tensor, Tensor)>();
+        var crops = new List<GatedBatch>();
         if (data.Validation.Count == 0) return crops;
         var rng = new Random(12345);
         for (int i = 0; i < 4; i++) crops.Add(GatedStreamData.Crops(data.Validation, rng, 16, options.CropSteps, config));
         return crops;
     }
 
-    static double ValidationLoss(ConformerSpotter model, List<(Tensor Features, Tensor Labels, Tensor Bounds, Tensor Has)> crops)
+    static double ValidationLoss(ConformerSpotter model, List<GatedBatch> crops)
     {
         if (crops.Count == 0) return double.NaN;
         double sum = 0;
-        foreach (var (x, y, _, _) in crops)
+        foreach (var crop in crops)
         {
-            var logits = model.Forward(x).Logits;
-            sum += F.cross_entropy(logits.reshape(-1, model.Config.Classes), y.reshape(-1), ignore_index: -100).item<float>();
+            var logits = model.Forward(crop.Features).Logits;
+            sum += F.cross_entropy(logits.reshape(-1, model.Config.Classes), crop.Labels.reshape(-1), ignore_index: -100).item<float>();
         }
         return sum / crops.Count;
     }
