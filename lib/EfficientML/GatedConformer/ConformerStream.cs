@@ -62,8 +62,9 @@ public sealed class ConformerStream : IDisposable
         _attention = model.blocks.Select(b => b.attention.NewCache(device)).ToArray();
         _convolution = model.blocks.Select(b => b.convolution.NewCache(model.Config.Width, device)).ToArray();
         _pending = zeros(model.Config.Mels, 0, device: device).DetachFromDisposeScope();
+        int context = model.Config.Gated ? model.Config.GateContext : 0;             // an ungated model has no gates to remember for
         _gateHistory = Enumerable.Range(0, model.Config.Modules)
-            .Select(_ => Enumerable.Range(0, model.Config.GateContext).Select(_ => zeros(1, model.Config.Width, device: device).DetachFromDisposeScope()).ToArray())
+            .Select(_ => Enumerable.Range(0, context).Select(_ => zeros(1, model.Config.Width, device: device).DetachFromDisposeScope()).ToArray())
             .ToArray();
     }
 

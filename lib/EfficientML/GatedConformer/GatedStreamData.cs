@@ -202,12 +202,9 @@ public sealed class GatedStreamData : IDisposable
         var speech = new bool[steps];
         foreach (var e in events)
         {
-            int s0 = (int)Math.Floor(e.Start / stepSeconds), s1 = (int)Math.Ceiling(e.End / stepSeconds);
-            for (int t = Math.Max(0, s0); t < Math.Min(steps, s1 + tail); t++) speech[t] = true;
-        }
-        foreach (var e in events.Where(e => e.Label >= 0 && e.Label < config.Keywords))
-        {
             int s0 = (int)Math.Floor(e.Start / stepSeconds), s1 = (int)Math.Ceiling(e.End / stepSeconds), mid = (s0 + s1) / 2;
+            for (int t = Math.Max(0, s0); t < Math.Min(steps, s1 + tail); t++) speech[t] = true;
+            if (e.Label < 0 || e.Label >= config.Keywords) continue;                 // another word: "none", but speech
             for (int t = Math.Max(0, s0); t < Math.Min(steps, mid); t++) labels[t] = -100;
             for (int t = Math.Max(0, mid); t < Math.Min(steps, s1 + tail); t++)
             {

@@ -157,7 +157,7 @@ public static class GatedTraining
         if (output.RunProbability is { } p)
         {
             share = Share(p, options.ModuleCosts);
-            var pulled = speech is null || options.SpeechPullScale == 1 ? share : Share(p.mul(BlockWeights(speech, p, options.SpeechPullScale)), options.ModuleCosts);
+            var pulled = speech is null ? share : Share(p.mul(BlockWeights(speech, p, options.SpeechPullScale)), options.ModuleCosts);
             total = total + (F.relu(share - options.CostTarget) + pulled.mul(options.CostPull)).mul(options.CostWeight * costScale);
         }
         return new GatedLoss(total, classification, boundsLoss, share);
