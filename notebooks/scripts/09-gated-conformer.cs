@@ -194,16 +194,25 @@ display(SeriesChart.Line(sample.StepLabels.Select(l => l < 0 ? double.NaN : l).T
 // the same batches for the same number of steps. The gated model's loss has a third term, the compute cost: the gates'
 // average probability of running a module, held under a target share (and pulled down a little below it, so gates that
 // help nothing close). The recordings say where their words are, so the pull is weighed by what a gate block holds: where a
-// word sounds it is a tenth of what it is on noise (`GatedTrainingOptions.SpeechPullScale`), so the cost asks the gates to
-// close on noise rather than on words. The gates still hear only the audio, in training and in use. The cost weight grows
+// word sounds it turns into a push of the same strength (`GatedTrainingOptions.SpeechPullScale` = −1), so the cost asks
+// the gates to close on noise and to open on words. The gates still hear only the audio, in training and in use: they have
+// to learn from the sound what a word is. The push is a reward, so once the gates open on words the gated model's training loss can
+// fall below zero. The cost weight grows
 // from zero over the first 30 % of the steps: the model first learns to hear, then learns what it may skip.
+//
+// The gated model can also learn from the plain one, which is trained first on the same batches: with `--distill 0.5`
+// (`GatedTrainingOptions.DistillWeight`) its classification loss is half the cross-entropy on the labels and half the
+// divergence from the plain model's per-step class probabilities, both softened at temperature 2 (`DistillTemperature`). A
+// label says only which word a step belongs to; the plain model's probabilities also say what else it sounds like and how
+// sure one can be. The teacher costs one forward pass of the plain model per step and no extra steps. By default the gated
+// model learns from the labels alone; exercise 8 asks whether the teacher helps.
 
 // #!gated --steps 2000 --cost-target 0.35 --streams 24
 var gatedReportOptions = new GatedExperimentOptions();
 gatedReportOptions = gatedReportOptions with
 {
     Model = gatedReportOptions.Model with { GateContext = 2 },
-    Training = gatedReportOptions.Training with { CostTarget = 0.35, CostPull = 1.5, SpeechPullScale = 0.1, CostWeight = 1, Training = gatedReportOptions.Training.Training with { Steps = 2000, Seed = 1 } },
+    Training = gatedReportOptions.Training with { CostTarget = 0.35, CostPull = 1.5, SpeechPullScale = -1, DistillWeight = 0, CostWeight = 1, Training = gatedReportOptions.Training.Training with { Steps = 2000, Seed = 1 } },
     Data = gatedReportOptions.Data with { TrainStreams = 24, Seed = 0 },
 };
 if (quick) gatedReportOptions = gatedReportOptions.Quick();
@@ -217,8 +226,8 @@ display(gatedReport);
 // returns the `GatedReport` with both trained models. The magic kept them as `gated` and `conformer`, and the report as
 // `gatedReport`.
 //
-// This is one training of each model. Two trainings that differ only in their seed move the per-word accuracy by a point or
-// two, about as much as the gates do, so one pair of trainings cannot say whether the gated model kept its accuracy. The
+// This is one training of each model. Two trainings that differ only in their seed move the per-word accuracy by a few
+// points, more than the gates do, so one pair of trainings cannot say whether the gated model kept its accuracy. The
 // benchmark (`dotnet run -c Release --project benchmarks -- gated`) repeats both trainings over three seeds on the same
 // recordings with `GatedExperiment.RunSeeds` and reports each figure's mean and spread.
 //
@@ -297,11 +306,20 @@ if (!quick)
 //    the gates' past and the speech-weighted pull away — `GatedConformerConfig { GateContext = 0 }` with
 //    `GatedTrainingOptions { SpeechPullScale = 1, CostPull = 0.5 }`, the recipe before both were added — and train over three
 //    seeds with `GatedExperiment.RunSeeds(options, [1, 2, 3])`. Then put back one at a time. Which moves the modules skipped
-//    on noise, which the accuracy? Gate dropout (`GateDropout = 0.2`) and costs weighted by each module's measured time
+//    on noise, which the accuracy? Then try `SpeechPullScale = 0.1`, a pull a tenth as strong on words instead of a push:
+//    how many modules still run on speech, and what happens to the accuracy? Gate dropout (`GateDropout = 0.2`) and costs weighted by each module's measured time
 //    (`ModuleCosts = ConformerTiming.ModuleCosts(new GatedConformerConfig())`) are two more ways to try.
 // 7. **Learn the task first, then what to skip.** Give the gated model an open-gate phase: with
 //    `GatedTrainingOptions { OpenGateShare = 0.5 }` its first half of the steps trains every module with the gates held
 //    open, and only the second half lets the gates decide — the same number of steps as the ungated model. Compare the
 //    accuracy and the modules skipped on noise with the default over a few seeds, then raise `CostPull` to buy back skips.
+// 8. **Labels alone, or a teacher too?** Train with `#!gated --distill 0.5 --model g5 --baseline c5 --report r5` and
+//    compare with the default over the same three seeds (`GatedTrainingOptions { DistillWeight = 0.5 }` with `RunSeeds`).
+//    Does the teacher change the accuracy, the modules skipped on noise, or both — and by more than the seeds differ?
+// 9. **Move the threshold after training.** A gate runs its module when its probability is above `gated.GateThreshold`
+//    (0.5). Set it to 0.3 and to 0.7, stream the same recordings with `GatedExperiment.Evaluate(gated, "gated", data,
+//    gatedReportOptions)` on `GatedStreamData.Build(gatedReportOptions.Data, gatedReportOptions.Model)`, and chart accuracy
+//    against modules skipped on noise. How far from 0 and 1 are the gates' probabilities, and what does that say about how
+//    much a threshold can buy?
 
 scriptHost.Finish();

@@ -41,7 +41,8 @@ public class GatedMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtur
             ("#!gates --model gm --chunk 0", "--chunk must be 10 to 10,000"),
             ("#!gates --model gm --seconds 1", "--seconds must be 3 to 600"),
             ("#!gated --cost-target 1.5", "--cost-target must be 0 to 1 (got 1.5)"),
-            ("#!gated --speech-pull -1", "--speech-pull must be 0 to 10"),
+            ("#!gated --speech-pull -11", "--speech-pull must be -10 to 10"),
+            ("#!gated --distill 2", "--distill must be 0 to 1"),
             ("#!gated --gate-context 9", "--gate-context must be 0 to 8"),
             ("#!gated --model same --baseline same", "three different names"),
         })

@@ -29,17 +29,21 @@ public class GatedConformerTests
         return model;
     }
 
-    /// <summary>Gives every gate a clear decision (logit far from 0), some running and some not, so rounding cannot flip one.</summary>
-    static void MixGates(ConformerSpotter model, long seed)
+    /// <summary>
+    /// Gives every gate a clear decision (logit far from 0), some running and some not, so rounding cannot flip one; with
+    /// <paramref name="spread"/>, probabilities spread over 0.1 … 0.9 instead (biases drawn in ±2.2), still heeding the input
+    /// a little, so that thresholds between them decide differently.
+    /// </summary>
+    static void MixGates(ConformerSpotter model, long seed, bool spread = false)
     {
         using var _ = no_grad();
         var rng = new Random((int)seed);
         foreach (var block in model.blocks)
             foreach (var gate in block.gates)
             {
-                gate.hidden.weight!.mul_(0.01);
-                gate.output.weight!.mul_(0.01);
-                gate.output.bias!.fill_(rng.Next(2) == 0 ? -4.0 : 4.0);
+                if (!spread) gate.hidden.weight!.mul_(0.01);
+                gate.output.weight!.mul_(spread ? 0.2 : 0.01);
+                gate.output.bias!.fill_(spread ? rng.NextDouble() * 4.4 - 2.2 : rng.Next(2) == 0 ? -4.0 : 4.0);
             }
     }
 
@@ -72,16 +76,20 @@ public class GatedConformerTests
     }
 
     [Theory]
-    [InlineData(false, 1, 0)]
-    [InlineData(true, 2, 0)]
-    [InlineData(true, 3, 0)]
-    [InlineData(true, 4, 2)]
-    public void Streaming_in_random_chunks_equals_the_whole_sequence(bool gated, int seed, int gateContext)
+    [InlineData(false, 1, 0, 0.5)]
+    [InlineData(true, 2, 0, 0.5)]
+    [InlineData(true, 3, 0, 0.5)]
+    [InlineData(true, 4, 2, 0.5)]
+    [InlineData(true, 5, 0, 0.3)]
+    [InlineData(true, 6, 2, 0.7)]
+    public void Streaming_in_random_chunks_equals_the_whole_sequence(bool gated, int seed, int gateContext, double threshold)
     {
         var config = Small with { Gated = gated, GateContext = gateContext };
         using var model = Model(config, seed);
-        if (gateContext > 0) ContextGates(model);
+        if (threshold != 0.5) MixGates(model, seed, spread: true);
+        else if (gateContext > 0) ContextGates(model);
         else if (gated) MixGates(model, seed);
+        model.GateThreshold = threshold;
         using var features = randn(config.Mels, 37 * config.FramesPerGate + 5, generator: Seeding.Generator(seed)).mul(3).add(-5);
         ConformerOutput whole;
         using (no_grad()) whole = model.Forward(features.unsqueeze(0));
@@ -104,6 +112,31 @@ public class GatedConformerTests
             var ran = ConformerStream.Run(model, features, 7).SkippedShare;
             Assert.InRange(ran, 0.05, 0.95);       // the mixed gates really skip some modules and run others
         }
+    }
+
+    [Fact]
+    public void A_lower_gate_threshold_runs_more_modules_and_one_above_every_probability_runs_none()
+    {
+        using var model = Model(Small, 8);
+        MixGates(model, 8, spread: true);
+        using var features = randn(1, Small.Mels, 30 * Small.FramesPerGate, generator: Seeding.Generator(8));
+        using var _ = no_grad();
+        var probability = model.Forward(features).RunProbability!;
+        double RanShare(double threshold)
+        {
+            model.GateThreshold = threshold;
+            return model.Forward(features).Ran.mean().item<float>();
+        }
+        var shares = new[] { 0.1, 0.3, 0.5, 0.7, 0.9 }.Select(RanShare).ToArray();
+        output.WriteLine($"modules run at thresholds 0.1 … 0.9: {string.Join(", ", shares.Select(x => x.ToString("P0")))}");
+        for (int i = 1; i < shares.Length; i++) Assert.True(shares[i] <= shares[i - 1], $"threshold {0.1 + 0.2 * i:0.0} ran more modules than the one below");
+        Assert.True(shares[0] > shares[^1], "the mixed gates should decide differently at 0.1 and at 0.9");
+        // By hand at 0.5: a gate runs its module exactly when its probability is above one half.
+        Assert.Equal(probability.gt(0.5).to_type(ScalarType.Float32).mean().item<float>(), RanShare(0.5), 6);
+        double highest = probability.max().item<float>();
+        Assert.Equal(0.0, RanShare(Math.Min(0.999999, highest + 1e-4)));
+        foreach (var bad in new[] { 0.0, 1.0, double.NaN })
+            Assert.Contains("gate threshold", Assert.Throws<InvalidSettingsException>(() => model.GateThreshold = bad).Message);
     }
 
     [Fact]

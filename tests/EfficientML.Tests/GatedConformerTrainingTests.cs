@@ -171,7 +171,13 @@ public class GatedConformerTrainingTests
         using var noiseBlocks = ones(2, 1, 8);
         noiseBlocks[0, 0, TensorIndex.Slice(0, 3)] = tensor(0f);
         Assert.Equal(classification + p.mul(noiseBlocks).mean().item<float>(), Total(pullOnly with { SpeechPullScale = 0 }, speech), 4);
-        Assert.Contains("pull on speech", Assert.Throws<InvalidSettingsException>(() => (plain with { SpeechPullScale = -1 }).Validate(Small)).Message);
+        // A negative scale pushes the gates of speech blocks open: by hand, those blocks count −1 in the pulled share.
+        using (var pushed = noiseBlocks.clone())
+        {
+            pushed[0, 0, TensorIndex.Slice(0, 3)] = tensor(-1f);
+            Assert.Equal(classification + p.mul(pushed).mean().item<float>(), Total(pullOnly with { SpeechPullScale = -1 }, speech), 4);
+        }
+        Assert.Contains("pull on speech", Assert.Throws<InvalidSettingsException>(() => (plain with { SpeechPullScale = -11 }).Validate(Small)).Message);
         Assert.Contains("four positive numbers", Assert.Throws<InvalidSettingsException>(() => (plain with { ModuleCosts = [1, 2] }).Validate(Small)).Message);
         Assert.Contains("four positive numbers", Assert.Throws<InvalidSettingsException>(() => (plain with { ModuleCosts = [1, 0, 1, 1] }).Validate(Small)).Message);
         Assert.Contains("0 to 0.9", Assert.Throws<InvalidSettingsException>(() => (plain with { GateDropout = 1 }).Validate(Small)).Message);
@@ -179,6 +185,68 @@ public class GatedConformerTrainingTests
         Assert.Equal(4, costs.Length);
         Assert.All(costs, c => Assert.True(c > 0 && double.IsFinite(c)));
         Assert.Contains("Repeats", Assert.Throws<InvalidSettingsException>(() => ConformerTiming.ModuleCosts(Small, repeats: 0)).Message);
+    }
+
+    [Fact]
+    public void A_teacher_is_learnt_from_through_the_divergence_of_its_softened_outputs()
+    {
+        // By hand: one step, three classes, temperature 2.
+        using var student = tensor(new float[] { 1, 0, -1 }).view(1, 1, 3);
+        using var teacherOut = tensor(new float[] { 0, 2, 0 }).view(1, 1, 3);
+        double[] Soft(double[] z) { var e = z.Select(v => Math.Exp(v / 2)).ToArray(); return e.Select(v => v / e.Sum()).ToArray(); }
+        var ps = Soft([1, 0, -1]); var pt = Soft([0, 2, 0]);
+        double kl = 4 * Enumerable.Range(0, 3).Sum(c => pt[c] * Math.Log(pt[c] / ps[c]));
+        Assert.Equal(kl, GatedTraining.Distillation(student, teacherOut, 2).item<float>(), 5);
+        Assert.Equal(0, GatedTraining.Distillation(teacherOut, teacherOut, 2).item<float>(), 6);
+
+        // In the loss: (1 − w) × cross-entropy + w × the divergence; the reported classification stays the cross-entropy.
+        Seeding.Everything(6);
+        using var model = new ConformerSpotter(Small);
+        model.eval();
+        using var features = randn(2, Small.Mels, 4 * Small.FramesPerGate);
+        using var labels = full(2, 4 * Small.GateSteps, (long)Small.NoneClass);
+        using var bounds = zeros(2, 4 * Small.GateSteps, 2);
+        using var has = zeros(2, 4 * Small.GateSteps, ScalarType.Bool);
+        using var teacherLogits = randn(2, 4 * Small.GateSteps, Small.Classes);
+        var options = new GatedTrainingOptions { CostWeight = 0, DistillWeight = 0.25, DistillTemperature = 3 };
+        var loss = GatedTraining.Loss(model, features, labels, bounds, has, options, teacherLogits: teacherLogits);
+        using var logits = model.Forward(features).Logits;
+        double divergence = GatedTraining.Distillation(logits, teacherLogits, 3).item<float>();
+        double ce = loss.Classification.item<float>();
+        Assert.Equal(0.75 * ce + 0.25 * divergence, loss.Total.item<float>(), 4);
+        Assert.Equal(ce, GatedTraining.Loss(model, features, labels, bounds, has, options with { DistillWeight = 0 }, teacherLogits: teacherLogits).Total.item<float>(), 5);
+        Assert.Equal(ce, GatedTraining.Loss(model, features, labels, bounds, has, options).Total.item<float>(), 5);  // no teacher: the labels alone
+
+        // Bad settings: one message each.
+        var data = GatedStreamData.Build(new GatedStreamOptions().Quick() with { StreamSeconds = 12, TrainStreams = 2, TrainNoiseStreams = 1 }, Small);
+        using (data)
+        {
+            var quick = new GatedTrainingOptions { DistillWeight = 0.5 }.Quick();
+            Assert.Contains("its own teacher", Assert.Throws<InvalidSettingsException>(() => GatedTraining.Train(model, data, quick, teacher: model)).Message);
+            using var other = new ConformerSpotter(Small with { Keywords = Small.Keywords + 1 });
+            Assert.Contains("same keywords", Assert.Throws<InvalidSettingsException>(() => GatedTraining.Train(model, data, quick, teacher: other)).Message);
+
+            // Trained on the teacher alone (weight 1), the model moves towards the teacher's outputs.
+            Seeding.Everything(7);
+            using var teacher = new ConformerSpotter(Small with { Gated = false });
+            GatedTraining.Train(teacher, data, new GatedTrainingOptions().Quick());
+            teacher.eval();
+            using var crop = data.Batch(new Random(3), 4, 64, Small);
+            double Gap()
+            {
+                using var _ = no_grad();
+                model.eval();
+                return GatedTraining.Distillation(model.Forward(crop.Features).Logits, teacher.Forward(crop.Features).Logits, 1).item<float>();
+            }
+            double before = Gap();
+            GatedTraining.Train(model, data, new GatedTrainingOptions { DistillWeight = 1, DistillTemperature = 1, CostWeight = 0 }.Quick()
+                with { Training = new TrainingOptions { Steps = 60, BatchSize = 8, LearningRate = 3e-3, WarmupSteps = 5, EvalEvery = 0, Seed = 7 } }, teacher: teacher);
+            double after = Gap();
+            output.WriteLine($"divergence from the teacher {before:0.000} → {after:0.000}");
+            Assert.True(after < 0.5 * before, $"the divergence from the teacher went only from {before:0.000} to {after:0.000}");
+        }
+        Assert.Contains("0 to 1", Assert.Throws<InvalidSettingsException>(() => (options with { DistillWeight = 1.5 }).Validate(Small)).Message);
+        Assert.Contains("temperature", Assert.Throws<InvalidSettingsException>(() => (options with { DistillTemperature = 0 }).Validate(Small)).Message);
     }
 
     /// <summary>Mean −log p(keyword) over the steps labelled with a keyword, the model run as a stream.</summary>

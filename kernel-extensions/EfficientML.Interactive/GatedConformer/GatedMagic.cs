@@ -20,6 +20,8 @@ public sealed class GatedCommand : KernelDirectiveCommand, ICSharpEquivalent
     public OptionText? CostPull { get; set; }
     /// <summary>Scale of the pull on gate blocks where a word sounds.</summary>
     public OptionText? SpeechPull { get; set; }
+    /// <summary>Weight of learning from the ungated model.</summary>
+    public OptionText? Distill { get; set; }
     /// <summary>Earlier gate blocks each gate reads.</summary>
     public OptionText? GateContext { get; set; }
     /// <summary>Weight of the compute cost in the loss.</summary>
@@ -65,8 +67,11 @@ static class GatedMagic
         directive.Parameters.Add(new KernelDirectiveParameter("--cost-pull",
             $"Weight of a steady pull on the share of modules run, below the target too, 0 to 10 (default {d.Training.CostPull}); higher closes more gates on noise."));
         directive.Parameters.Add(new KernelDirectiveParameter("--speech-pull",
-            $"Scale of that pull where a word sounds in the training recordings, against 1 on noise, 0 to 10 (default {d.Training.SpeechPullScale}); " +
-            "below 1 leaves words their modules and closes gates on noise. The gates still hear only the audio."));
+            $"Scale of that pull where a word sounds in the training recordings, against 1 on noise, -10 to 10 (default {d.Training.SpeechPullScale}); " +
+            "below 1 leaves words their modules, below 0 rewards running them there. The gates still hear only the audio."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--distill",
+            $"Weight of learning from the ungated model (trained first, on the same recordings) beside the labels, 0 to 1 (default {d.Training.DistillWeight}); " +
+            "0 trains the gated model on the labels alone."));
         directive.Parameters.Add(new KernelDirectiveParameter("--gate-context",
             $"Earlier gate blocks of {d.Model.GateSteps * d.Model.StackFrames * 10} ms each gate reads besides its own, 0 to 8 (default {d.Model.GateContext}), " +
             "so it can tell a word's onset from noise that has gone on for a while."));
@@ -96,7 +101,8 @@ static class GatedMagic
                 why: "it is the share of modules allowed to run"),
             CostPull = OptionValues.Double(c.CostPull, "--cost-pull", options.Training.CostPull, min: 0, max: 10),
             CostWeight = OptionValues.Double(c.CostWeight, "--cost-weight", options.Training.CostWeight, min: 0, max: 100),
-            SpeechPullScale = OptionValues.Double(c.SpeechPull, "--speech-pull", options.Training.SpeechPullScale, min: 0, max: 10),
+            SpeechPullScale = OptionValues.Double(c.SpeechPull, "--speech-pull", options.Training.SpeechPullScale, min: -10, max: 10),
+            DistillWeight = OptionValues.Double(c.Distill, "--distill", options.Training.DistillWeight, min: 0, max: 1),
         };
         var model = options.Model with { GateContext = OptionValues.Int(c.GateContext, "--gate-context", options.Model.GateContext, min: 0, max: 8) };
         var data = options.Data with { TrainStreams = OptionValues.Int(c.Streams, "--streams", options.Data.TrainStreams, min: 1, max: 200), Seed = seed };
@@ -119,7 +125,8 @@ static class GatedMagic
                $"{options} = {options} with\n{{\n" +
                $"    Model = {options}.Model with {{ GateContext = {o.Model.GateContext} }},\n" +
                $"    Training = {options}.Training with {{ CostTarget = {CSharpSource.Literal(o.Training.CostTarget)}, CostPull = {CSharpSource.Literal(o.Training.CostPull)}, " +
-               $"SpeechPullScale = {CSharpSource.Literal(o.Training.SpeechPullScale)}, CostWeight = {CSharpSource.Literal(o.Training.CostWeight)}, " +
+               $"SpeechPullScale = {CSharpSource.Literal(o.Training.SpeechPullScale)}, DistillWeight = {CSharpSource.Literal(o.Training.DistillWeight)}, " +
+               $"CostWeight = {CSharpSource.Literal(o.Training.CostWeight)}, " +
                $"Training = {options}.Training.Training with {{ Steps = {o.Training.Training.Steps}, Seed = {o.Training.Training.Seed} }} }},\n" +
                $"    Data = {options}.Data with {{ TrainStreams = {o.Data.TrainStreams}, Seed = {o.Data.Seed} }},\n}};\n" +
                $"if (quick) {options} = {options}.Quick();\n" +

@@ -99,6 +99,25 @@ public sealed class ConformerSpotter : nn.Module
     /// <summary>What the gates do (ignored when the model has none).</summary>
     public GateMode Gating { get; set; } = GateMode.Learned;
 
+    double _gateThreshold = 0.5;
+
+    /// <summary>
+    /// Outside training, a learned gate runs its module when its probability of running is above this, 0 … 1 exclusive
+    /// (default 0.5): lower runs more modules, higher skips more. Training samples the gates and ignores it.
+    /// </summary>
+    public double GateThreshold
+    {
+        get => _gateThreshold;
+        set
+        {
+            if (!(value > 0 && value < 1)) throw new InvalidSettingsException($"The gate threshold is a probability between 0 and 1 (got {value}).");
+            _gateThreshold = value;
+        }
+    }
+
+    /// <summary><see cref="GateThreshold"/> as a logit: a gate runs its module when its logit is above this.</summary>
+    internal float GateLogitThreshold => (float)Math.Log(_gateThreshold / (1 - _gateThreshold));
+
     /// <summary>Parameter count.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
@@ -142,7 +161,7 @@ public sealed class ConformerSpotter : nn.Module
     {
         if (!(gateDropout >= 0 && gateDropout < 1)) throw new InvalidSettingsException($"Gate dropout is a probability below 1 (got {gateDropout}).");
         var x = Steps(features);
-        var decisions = new GateDecisions(Config, Config.Gated ? Gating : GateMode.Keep, training, generator, training ? gateDropout : 0);
+        var decisions = new GateDecisions(Config, Config.Gated ? Gating : GateMode.Keep, training, generator, training ? gateDropout : 0, GateLogitThreshold);
         foreach (var block in blocks) x = block.Forward(x, decisions);
         return new ConformerOutput(classifier.forward(x), bounds.forward(x), decisions.Ran(), decisions.Probability());
     }
@@ -152,7 +171,7 @@ public sealed class ConformerSpotter : nn.Module
 }
 
 /// <summary>The gates' decisions over one whole-sequence forward pass, module by module.</summary>
-internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, bool training, Generator? generator, double dropout = 0)
+internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, bool training, Generator? generator, double dropout = 0, float threshold = 0)
 {
     readonly List<Tensor> _ran = [], _probability = [];
 
@@ -186,7 +205,7 @@ internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, 
             if (dropout > 0)                                                         // forced skips carry no gradient to the gate
                 ran = ran.mul(rand(logit.shape, generator: generator, device: x.device).ge(dropout).to_type(ScalarType.Float32));
         }
-        else ran = logit.gt(0).to_type(ScalarType.Float32);
+        else ran = logit.gt(threshold).to_type(ScalarType.Float32);
         _ran.Add(ran.detach());
         return Expand(ran, t);
     }

@@ -136,7 +136,7 @@ public sealed class ConformerStream : IDisposable
             Array.Copy(history, 0, history, 1, history.Length - 1);
             history[0] = pooled.detach().DetachFromDisposeScope();
         }
-        return block.gates[module].forward(input).item<float>() > 0;
+        return block.gates[module].forward(input).item<float>() > _model.GateLogitThreshold;
     }
 
     /// <summary>Everything computed so far.</summary>

@@ -79,7 +79,8 @@ public static partial class GatedExperiment
 {
     /// <summary>
     /// Builds the recordings, trains the ungated model, then the gated one from the same starting weights (plus its
-    /// gates), evaluates both as streams and times them alternately.
+    /// gates) with the same budget, learning from the labels and, by <see cref="GatedTrainingOptions.DistillWeight"/>, from
+    /// the ungated model as its teacher; evaluates both as streams and times them alternately.
     /// </summary>
     public static GatedReport Run(GatedExperimentOptions options, Action<string>? log = null, Action<TrainingRun>? progress = null,
         CancellationToken cancellation = default, TrainingRun? ungatedRun = null, TrainingRun? gatedRun = null)
@@ -105,7 +106,8 @@ public static partial class GatedExperiment
             CopyShared(ungated, gated);
             ungatedRun = GatedTraining.Train(ungated, data, options.Training, ungatedRun ?? GatedTraining.NewRun("conformer", options.Training), progress, cancellation).ThrowIfDiverged();
             cancellation.ThrowIfCancellationRequested();
-            gatedRun = GatedTraining.Train(gated, data, options.Training, gatedRun ?? GatedTraining.NewRun("gated conformer", options.Training), progress, cancellation).ThrowIfDiverged();
+            gatedRun = GatedTraining.Train(gated, data, options.Training, gatedRun ?? GatedTraining.NewRun("gated conformer", options.Training), progress, cancellation,
+                teacher: ungated).ThrowIfDiverged();
             cancellation.ThrowIfCancellationRequested();
             var a = Evaluate(ungated, "conformer", data, options);
             var b = Evaluate(gated, "gated conformer", data, options);

@@ -11,7 +11,8 @@ namespace EfficientML.GatedConformer;
 /// (max(0, run share − <see cref="CostTarget"/>) + <see cref="CostPull"/> × pulled share), where run share is the gates'
 /// mean probability of running their module (weighted by <see cref="ModuleCosts"/> when given): a hinge that holds the
 /// compute under the target, and a steady pull that closes gates on inputs that do not need them (noise) below it. The
-/// pulled share counts gate blocks where a word sounds at <see cref="SpeechPullScale"/> of a block of noise. The
+/// pulled share counts gate blocks where a word sounds at <see cref="SpeechPullScale"/> of a block of noise (by default −1:
+/// there the pull becomes a push that opens the gates). The
 /// gates start open and the cost weight grows from 0 over the first <see cref="CostWarmupShare"/> of the steps, so the
 /// model learns the task before it learns to skip.
 /// </summary>
@@ -61,11 +62,22 @@ public sealed record GatedTrainingOptions
 
     /// <summary>
     /// Scale of the pull (<see cref="CostPull"/>) on gate blocks where a word sounds, against 1 on blocks of noise or
-    /// silence. The training recordings say where their words are, so the cost can ask the gates to close on what holds no
-    /// word and leave the words their modules; the gates still see only the audio, in training and in use. 1: every block
-    /// pays alike.
+    /// silence, −10 … 10. The training recordings say where their words are, so the cost can ask the gates to close on what
+    /// holds no word and leave the words their modules; the gates still see only the audio, in training and in use. 1: every
+    /// block pays alike; 0: running a module on a word costs nothing; below 0: running it there is rewarded (a push).
     /// </summary>
-    public double SpeechPullScale { get; init; } = 0.1;
+    public double SpeechPullScale { get; init; } = -1;
+
+    /// <summary>
+    /// Weight of learning from a teacher when one is given to <see cref="GatedTraining.Train"/> (as <see cref="GatedExperiment"/>
+    /// gives the gated model the ungated one it trained on the same data), 0 … 1: the classification loss becomes
+    /// (1 − weight) × cross-entropy on the labels + weight × T² × KL from the teacher's per-step class probabilities at
+    /// temperature <see cref="DistillTemperature"/> to the model's. Without a teacher, or at 0, the labels alone are learnt.
+    /// </summary>
+    public double DistillWeight { get; init; }
+
+    /// <summary>Temperature that softens the teacher's and the model's class probabilities for <see cref="DistillWeight"/>.</summary>
+    public double DistillTemperature { get; init; } = 2;
 
     /// <summary>A short run for tests and quick notebooks.</summary>
     public GatedTrainingOptions Quick() => this with { Training = Training with { Steps = 20, BatchSize = 8, EvalEvery = 10, WarmupSteps = 2 } };
@@ -82,7 +94,9 @@ public sealed record GatedTrainingOptions
         if (ModuleCosts is { } costs && (costs.Count != 4 || costs.Any(c => !(c > 0 && double.IsFinite(c)))))
             throw new InvalidSettingsException("Give ModuleCosts as four positive numbers, one per module kind (half feed-forward, attention, convolution, half feed-forward).");
         if (!(OpenGateShare >= 0 && OpenGateShare < 1)) throw new InvalidSettingsException($"The open-gate phase is a share of the steps from 0 to below 1 (got {OpenGateShare}).");
-        if (!(SpeechPullScale >= 0 && SpeechPullScale <= 10)) throw new InvalidSettingsException($"The pull on speech is a scale from 0 to 10 (got {SpeechPullScale}).");
+        if (!(SpeechPullScale >= -10 && SpeechPullScale <= 10)) throw new InvalidSettingsException($"The pull on speech is a scale from -10 to 10 (got {SpeechPullScale}).");
+        if (!(DistillWeight >= 0 && DistillWeight <= 1)) throw new InvalidSettingsException($"The distillation weight is a share from 0 to 1 (got {DistillWeight}).");
+        if (!(DistillTemperature >= 0.1 && DistillTemperature <= 100)) throw new InvalidSettingsException($"The distillation temperature must be 0.1 to 100 (got {DistillTemperature}).");
         if (!(GateDropout >= 0 && GateDropout <= 0.9)) throw new InvalidSettingsException($"Gate dropout is a probability from 0 to 0.9 (got {GateDropout}).");
         if (!(BoundsWeight >= 0 && double.IsFinite(BoundsWeight))) throw new InvalidSettingsException($"The bounds weight must be 0 or more (got {BoundsWeight}).");
         if (CropSteps < config.GateSteps || CropSteps % config.GateSteps != 0 || CropSteps > 100_000)
@@ -106,10 +120,14 @@ public static class GatedTraining
     /// recordings.
     /// </summary>
     public static TrainingRun Train(ConformerSpotter model, GatedStreamData data, GatedTrainingOptions options, TrainingRun? run = null,
-        Action<TrainingRun>? progress = null, CancellationToken cancellation = default)
+        Action<TrainingRun>? progress = null, CancellationToken cancellation = default, ConformerSpotter? teacher = null)
     {
         options.Validate(model.Config);
         var config = model.Config;
+        if (teacher is not null && teacher.Config.Classes != config.Classes)
+            throw new InvalidSettingsException($"The teacher has {teacher.Config.Classes} classes but the model {config.Classes}: distil from a model trained on the same keywords.");
+        if (ReferenceEquals(teacher, model)) throw new InvalidSettingsException("A model cannot be its own teacher: pass a separately trained model.");
+        if (options.DistillWeight == 0) teacher = null;
         if (data.Labels.Count != config.Classes)
             throw new InvalidSettingsException($"The model has {config.Classes} classes but the data {data.Labels.Count}: make the keyword lists agree.");
         if (data.Train.Any(s => s.Steps < options.CropSteps))
@@ -129,7 +147,8 @@ public static class GatedTraining
                 model.Gating = step < open ? GateMode.Keep : gating;
                 var batch = data.Batch(rng, options.Training.BatchSize, options.CropSteps, config);
                 double costScale = warmup == 0 ? 1 : Math.Clamp((double)(step - open) / warmup, 0, 1);
-                return Loss(model, batch.Features, batch.Labels, batch.Bounds, batch.HasBounds, options, generator, costScale, batch.Speech).Total;
+                var teacherLogits = teacher is null ? null : TeacherLogits(teacher, batch.Features);
+                return Loss(model, batch.Features, batch.Labels, batch.Bounds, batch.HasBounds, options, generator, costScale, batch.Speech, teacherLogits).Total;
             }, run, () => ValidationLoss(model, validation), progress, cancellation);
         }
         finally
@@ -141,18 +160,23 @@ public static class GatedTraining
 
     /// <summary>
     /// The loss of one batch (see <see cref="GatedTrainingOptions"/>), the cost term scaled by <paramref name="costScale"/>;
-    /// <paramref name="speech"/> (B, T), where words sound, weighs the pull by <see cref="GatedTrainingOptions.SpeechPullScale"/>.
+    /// <paramref name="speech"/> (B, T), where words sound, weighs the pull by <see cref="GatedTrainingOptions.SpeechPullScale"/>;
+    /// <paramref name="teacherLogits"/> (B, T, classes), a teacher's outputs on the same features, are learnt from with
+    /// <see cref="GatedTrainingOptions.DistillWeight"/>. <see cref="GatedLoss.Classification"/> is the cross-entropy on the labels.
     /// </summary>
     public static GatedLoss Loss(ConformerSpotter model, Tensor features, Tensor labels, Tensor bounds, Tensor hasBounds,
-        GatedTrainingOptions options, Generator? generator = null, double costScale = 1, Tensor? speech = null)
+        GatedTrainingOptions options, Generator? generator = null, double costScale = 1, Tensor? speech = null, Tensor? teacherLogits = null)
     {
         var output = model.Forward(features, generator, options.GateDropout);
         var classes = model.Config.Classes;
         var classification = F.cross_entropy(output.Logits.reshape(-1, classes), labels.reshape(-1), ignore_index: -100);
+        var learnt = teacherLogits is null || options.DistillWeight == 0
+            ? classification
+            : classification.mul(1 - options.DistillWeight) + Distillation(output.Logits, teacherLogits, options.DistillTemperature).mul(options.DistillWeight);
         var mask = hasBounds.unsqueeze(-1).to_type(ScalarType.Float32);
         var boundsLoss = F.smooth_l1_loss(output.Bounds.mul(mask), bounds.mul(mask), reduction: nn.Reduction.Sum)
             .div(mask.sum().clamp_min(1));
-        var total = classification + boundsLoss.mul(options.BoundsWeight);
+        var total = learnt + boundsLoss.mul(options.BoundsWeight);
         Tensor? share = null;
         if (output.RunProbability is { } p)
         {
@@ -161,6 +185,31 @@ public static class GatedTraining
             total = total + (F.relu(share - options.CostTarget) + pulled.mul(options.CostPull)).mul(options.CostWeight * costScale);
         }
         return new GatedLoss(total, classification, boundsLoss, share);
+    }
+
+    /// <summary>T² × KL(teacher ‖ model) of the per-step class probabilities at temperature T, averaged over the steps.</summary>
+    public static Tensor Distillation(Tensor logits, Tensor teacherLogits, double temperature)
+    {
+        var classes = logits.shape[^1];
+        var student = F.log_softmax(logits.reshape(-1, classes).div(temperature), 1);
+        var teacher = F.log_softmax(teacherLogits.reshape(-1, classes).div(temperature), 1);
+        return F.kl_div(student, teacher, reduction: nn.Reduction.Sum, log_target: true).div(student.shape[0]).mul(temperature * temperature);
+    }
+
+    /// <summary>The teacher's logits on <paramref name="features"/>, every gate as the teacher would run in use, no gradient.</summary>
+    static Tensor TeacherLogits(ConformerSpotter teacher, Tensor features)
+    {
+        bool wasTraining = teacher.training;
+        teacher.eval();
+        try
+        {
+            using var _ = no_grad();
+            return teacher.Forward(features).Logits.detach();
+        }
+        finally
+        {
+            if (wasTraining) teacher.train();
+        }
     }
 
     static Tensor Share(Tensor p, IReadOnlyList<double>? costs) => costs is null ? p.mean() : WeightedShare(p, costs);
