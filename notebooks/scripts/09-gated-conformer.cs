@@ -317,9 +317,11 @@ if (!quick)
 //    compare with the default over the same three seeds (`GatedTrainingOptions { DistillWeight = 0.5 }` with `RunSeeds`).
 //    Does the teacher change the accuracy, the modules skipped on noise, or both — and by more than the seeds differ?
 // 9. **Move the threshold after training.** A gate runs its module when its probability is above `gated.GateThreshold`
-//    (0.5). Set it to 0.3 and to 0.7, stream the same recordings with `GatedExperiment.Evaluate(gated, "gated", data,
-//    gatedReportOptions)` on `GatedStreamData.Build(gatedReportOptions.Data, gatedReportOptions.Model)`, and chart accuracy
-//    against modules skipped on noise. How far from 0 and 1 are the gates' probabilities, and what does that say about how
-//    much a threshold can buy?
+//    (0.5). Look first: `#!gates --model gated --input speech --gate-threshold 0.3` and `--gate-threshold 0.7` draw the
+//    raster for one recording. Then set `gated.GateThreshold` to 0.3 and 0.7, score the same test recordings with
+//    `GatedExperiment.Evaluate(gated, "gated", data, gatedReportOptions)` on
+//    `GatedStreamData.Build(gatedReportOptions.Data, gatedReportOptions.Model)`, and chart accuracy against modules skipped
+//    on noise. How far from 0 and 1 are the gates' probabilities, and what does that say about how much a threshold can
+//    buy?
 
 scriptHost.Finish();

@@ -296,6 +296,7 @@ public sealed class MagicGenerator
                 Maybe(0.4, "--chunk", Pick(["10", "160", "1000"]));
                 Maybe(0.3, "--gating", Pick(["learned", "keep", "skip"]));
                 Maybe(0.3, "--threshold", Pick(["0.3", "0.9"]));
+                Maybe(0.2, "--gate-threshold", Pick(["0.1", "0.5", "0.9"]));
                 Maybe(0.3, "--seed", Int(0, 9));
                 Add("--name", Pick(["g0", "g1"]));
                 break;

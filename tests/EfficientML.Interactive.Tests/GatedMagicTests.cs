@@ -27,6 +27,13 @@ public class GatedMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtur
         Assert.Equal(1.0, run.Output.SkippedShare);
         Assert.Equal(StreamKind.Noise, run.Kind);
         Assert.Equal(GateMode.Learned, report.GatedModel.Gating);          // the magic puts the model's gating back
+        // A gate threshold for one recording: higher skips at least as much, lower at most as much; the model keeps its own.
+        async Task<double> Skipped(string threshold) => Assert.IsType<GateRun>(TestKernel.ReturnValue(await Kernel.SucceedAsync(
+            $"#!gates --model gm --input speech --seconds 4 --seed 3 {threshold} --name thresholdRun\nthresholdRun"))).Output.SkippedShare;
+        double atDefault = await Skipped(""), high = await Skipped("--gate-threshold 0.999"), low = await Skipped("--gate-threshold 0.001");
+        Assert.True(low <= atDefault && atDefault <= high, $"skipped {low:P0} at 0.001, {atDefault:P0} at the default, {high:P0} at 0.999");
+        Assert.True(low < high, "quick-trained gates should not all be that sure");
+        Assert.Equal(0.5, report.GatedModel.GateThreshold);
         var plain = Assert.IsType<GateRun>(TestKernel.ReturnValue(await Kernel.SucceedAsync(
             "#!gates --model cm --input speech --seconds 6 --chunk 30 --name plainRun\nplainRun")));
         Assert.Equal(0, plain.Output.SkippedShare);
@@ -40,6 +47,7 @@ public class GatedMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtur
             ("#!gates --model gm --gating sometimes", "--gating is learned, keep or skip"),
             ("#!gates --model gm --chunk 0", "--chunk must be 10 to 10,000"),
             ("#!gates --model gm --seconds 1", "--seconds must be 3 to 600"),
+            ("#!gates --model gm --gate-threshold 1", "--gate-threshold must be 0.001 to 0.999"),
             ("#!gated --cost-target 1.5", "--cost-target must be 0 to 1 (got 1.5)"),
             ("#!gated --speech-pull -11", "--speech-pull must be -10 to 10"),
             ("#!gated --distill 2", "--distill must be 0 to 1"),

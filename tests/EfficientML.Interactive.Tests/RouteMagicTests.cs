@@ -121,6 +121,7 @@ public class RouteMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtur
     [InlineData("--name same --result same", "--name and --result are both 'same'")]
     [InlineData("--result 2nd", "--result '2nd' is not a usable C# variable name")]
     [InlineData("--text \" \"", "--text is empty")]
+    [InlineData("--steps 1 --batch 2 --block 16 --eval-every 1 --router-hidden 8 --lr 99999999999999999999999", "Lower --lr")]
     public async Task A_bad_route_option_gives_one_clear_error_and_the_kernel_keeps_working(string options, string expected)
     {
         await Kernel.SucceedAsync($"#!model --name origin {TestKernel.TinyModelOptions}");

@@ -48,6 +48,17 @@ public class RoutingFormatterTests(KernelFixture fixture) : IClassFixture<Kernel
         var plain = (without with { Routed = [RoutingChartsTests.Point("routed θ=0.00", 0, null, 2.0, 0.25, 0.05)] }).ToDisplayString("text/html");
         Assert.Contains("no routed variant is within 2% of the dense loss", plain);
         Assert.DoesNotContain("elastic baseline", plain);
+
+        // A broken fine-tuning (every loss NaN) still shows its summary and table, with a note in place of the chart.
+        var broken = without with
+        {
+            Routed = without.Routed.Select(p => p with { ValidationLoss = double.NaN }).ToList(),
+            Static = without.Static.Select(p => p with { ValidationLoss = double.PositiveInfinity }).ToList(),
+        };
+        var brokenHtml = broken.ToDisplayString("text/html");
+        Assert.Contains("No chart: every validation loss is NaN or infinite", brokenHtml);
+        Assert.Contains("lower learning rate", brokenHtml);
+        Assert.Equal(3 + 4, Regex.Matches(brokenHtml, "<tr><td").Count);
     }
 
     [Fact]

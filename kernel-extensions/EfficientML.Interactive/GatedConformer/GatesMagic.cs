@@ -24,6 +24,8 @@ public sealed class GatesCommand : KernelDirectiveCommand, ICSharpEquivalent
     public OptionText? Threshold { get; set; }
     /// <summary>What the gates do: learned, keep or skip.</summary>
     public OptionText? Gating { get; set; }
+    /// <summary>Probability above which a learned gate runs its module.</summary>
+    public OptionText? GateThreshold { get; set; }
     /// <summary>Seed of the recording.</summary>
     public OptionText? Seed { get; set; }
     /// <summary>Variable name of the run.</summary>
@@ -59,13 +61,16 @@ static class GatesMagic
         directive.Parameters.Add(new KernelDirectiveParameter("--threshold", "Keyword probability at which the detector fires, above 0, at most 1 (default 0.5)."));
         directive.Parameters.Add(new KernelDirectiveParameter("--gating", "What the gates do: learned (they decide), keep (every module runs) or skip (none runs); default learned.")
             .AddCompletions(() => ["learned", "keep", "skip"]));
+        directive.Parameters.Add(new KernelDirectiveParameter("--gate-threshold",
+            "Probability above which a learned gate runs its module, between 0 and 1 (default: the model's own, 0.5 unless set); lower runs more modules. " +
+            "For this recording only."));
         directive.Parameters.Add(new KernelDirectiveParameter("--seed", "Seed of the recording (default 1)."));
         directive.Parameters.Add(new KernelDirectiveParameter("--name", $"Variable name for the GateRun in C# cells (default '{DefaultName}')."));
         magics.Add<GatesCommand>(directive, (command, context) => RunAsync(command, context, session));
     }
 
     /// <summary>The options of one <c>#!gates</c> line, checked.</summary>
-    internal sealed record Request(string Model, StreamKind Kind, GateMode Gating, double Seconds, int ChunkFrames, double Threshold, int Seed);
+    internal sealed record Request(string Model, StreamKind Kind, GateMode Gating, double Seconds, int ChunkFrames, double Threshold, int Seed, double? GateThreshold);
 
     internal static Request Read(GatesCommand c)
     {
@@ -88,22 +93,34 @@ static class GatesMagic
         int chunkMs = OptionValues.Int(c.Chunk, "--chunk", 160, min: 10, max: 10_000, why: "it is the audio per pushed chunk in ms");
         double threshold = OptionValues.Double(c.Threshold, "--threshold", 0.5, min: 1e-6, max: 1);
         int seed = OptionValues.Int(c.Seed, "--seed", 1, min: 0, max: 1_000_000);
-        return new Request(model, kind, gating, seconds, Math.Max(1, chunkMs / 10), threshold, seed);
+        double? gateThreshold = c.GateThreshold is null ? null
+            : OptionValues.Double(c.GateThreshold, "--gate-threshold", 0.5, min: 0.001, max: 0.999, why: "it is a probability strictly between 0 and 1");
+        return new Request(model, kind, gating, seconds, Math.Max(1, chunkMs / 10), threshold, seed, gateThreshold);
     }
 
     /// <summary>
-    /// C# equivalent: <c>GateRun.OnNewRecording(model, …)</c>, with the model's gating set for the call and put back after.
+    /// C# equivalent: <c>GateRun.OnNewRecording(model, …)</c>, with the model's gating and gate threshold set for the call
+    /// and put back after.
     /// </summary>
     internal static string ToCSharp(GatesCommand c)
     {
         var r = Read(c);
         var model = OptionValues.VariableName(r.Model, "--model", "gated");
         var name = OptionValues.VariableName(c.Name, "--name", DefaultName);
+        string before = "", after = "";
+        if (r.Gating != GateMode.Learned)
+        {
+            before += $"var {name}Gating = {model}.Gating;\n{model}.Gating = GateMode.{r.Gating};\n";
+            after += $"{model}.Gating = {name}Gating;\n";
+        }
+        if (r.GateThreshold is { } gateThreshold)
+        {
+            before += $"var {name}GateThreshold = {model}.GateThreshold;\n{model}.GateThreshold = {CSharpSource.Literal(gateThreshold)};\n";
+            after += $"{model}.GateThreshold = {name}GateThreshold;\n";
+        }
         var call = $"var {name} = GateRun.OnNewRecording({model}, {CSharpSource.String(model)}, StreamKind.{r.Kind}, seconds: {CSharpSource.Literal(r.Seconds)}, " +
                    $"seed: {r.Seed}, detector: new DetectorOptions {{ Threshold = {CSharpSource.Literal(r.Threshold)} }}, chunkFrames: {r.ChunkFrames});\n";
-        return r.Gating == GateMode.Learned
-            ? call + $"display({name});"
-            : $"var {name}Gating = {model}.Gating;\n{model}.Gating = GateMode.{r.Gating};\n" + call + $"{model}.Gating = {name}Gating;\ndisplay({name});";
+        return before + call + after + $"display({name});";
     }
 
     static async Task RunAsync(GatesCommand c, KernelInvocationContext context, NotebookSession session)
@@ -111,17 +128,18 @@ static class GatesMagic
         var r = Read(c);
         var model = ModelOption.Find<ConformerSpotter>(session, r.Model, "stream", "Make one with #!gated", "conformer spotter");
         var name = session.ResultName(c.Name, "--name", DefaultName);
-        var previous = model.Gating;
+        var (previous, previousThreshold) = (model.Gating, model.GateThreshold);
         GateRun run;
         try
         {
             model.Gating = r.Gating;
+            model.GateThreshold = r.GateThreshold ?? previousThreshold;
             run = await Task.Run(() => GateRun.OnNewRecording(model, r.Model, r.Kind, r.Seconds, r.Seed,
                 detector: new DetectorOptions { Threshold = r.Threshold }, chunkFrames: r.ChunkFrames), context.CancellationToken);
         }
         finally
         {
-            model.Gating = previous;
+            (model.Gating, model.GateThreshold) = (previous, previousThreshold);
         }
         context.Display(run, HtmlFormatter.MimeType);
         await session.ShareAsync(name, run, typeof(GateRun));

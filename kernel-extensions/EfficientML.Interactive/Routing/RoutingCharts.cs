@@ -199,6 +199,16 @@ public static class RoutingCharts
     // ───────────────────────────── loss vs compute ─────────────────────────────
 
     /// <summary>
+    /// <see cref="Pareto"/> as an HTML fragment, or a note in its place when no point has a finite loss (a broken training),
+    /// so the rest of a study can still be shown.
+    /// </summary>
+    public static string ParetoFragment(IReadOnlyList<RoutingPoint> routed, IReadOnlyList<RoutingPoint> staticWidths, IReadOnlyList<RoutingPoint>? elastic = null, string? title = null) =>
+        routed.Concat(staticWidths).Concat(elastic ?? []).Any(p => double.IsFinite(p.ValidationLoss))
+            ? ChartHtml.Fragment(Pareto(routed, staticWidths, elastic, title))
+            : $"<div style=\"margin:6px 0\">No chart: every validation loss is NaN or infinite, so the model the points were measured on is broken " +
+              "(a fine-tuning that diverged; train again with a lower learning rate).</div>";
+
+    /// <summary>
     /// Validation loss (bits per byte) against MLP compute per token (% of the dense MLP, routers included): the routed
     /// variants joined by a line and labelled with θ, the static widths of the same weights, and (when given) the static widths
     /// after the elastic baseline's fine-tuning, as separate series; a dashed line at the dense model's loss and another 2 %

@@ -23,7 +23,7 @@ static class RoutingPointHtml
         var elastic = list.Where(p => p.Theta is null && IsElastic(p)).ToList();
         var widths = list.Where(p => p.Theta is null && !IsElastic(p)).ToList();
         return $"<div class=\"efml-routing-points\" style=\"{Html.BlockStyle}\">" +
-               ChartHtml.Fragment(RoutingCharts.Pareto(routed, widths, elastic.Count > 0 ? elastic : null)) +
+               RoutingCharts.ParetoFragment(routed, widths, elastic.Count > 0 ? elastic : null) +
                Table(list, DenseLoss(widths, routed)) +
                "</div>";
     }

@@ -19,8 +19,8 @@ static class RoutingStudyHtml
         return $"<div class=\"efml-routing-study\" style=\"{Html.BlockStyle}\">" +
                $"<div style=\"margin-bottom:4px\">{Headline(s)}</div>" +
                TrainingRunHtml.Status(s.Run) + (s.ElasticRun is { } elastic ? TrainingRunHtml.Status(elastic) : "") +
-               ChartHtml.Fragment(RoutingCharts.Pareto(s.Routed, s.Static, s.Elastic,
-                   $"Validation loss vs MLP compute ({s.Sizes.Count} nested experts: {Sizes(s.Sizes)})")) +
+               RoutingCharts.ParetoFragment(s.Routed, s.Static, s.Elastic,
+                   $"Validation loss vs MLP compute ({s.Sizes.Count} nested experts: {Sizes(s.Sizes)})") +
                RoutingPointHtml.Table(all, s.DenseLoss) +
                (usage is null ? "" : ChartHtml.Fragment(RoutingCharts.ExpertUsage(usage.Usage, s.Sizes,
                    $"Share of validation tokens on each expert at θ = {Html.Number(usage.Theta ?? 0)}"))) +
