@@ -213,7 +213,7 @@ static class RouteMagic
             var outcome = await Task.Run(() => Measure(measured, model, calibration, corpus, options, training, thetas, text, routerFitBatches, run, elasticRun, Stage, context.CancellationToken));
             // Interrupted: the cell has ended, so nothing more is shown or shared, and the half-trained copy is dropped.
             if (outcome is null || context.CancellationToken.IsCancellationRequested) return;
-            if (!outcome.Study.Routed.Concat(outcome.Study.Static).Any(p => double.IsFinite(p.ValidationLoss)))
+            if (!RoutingCharts.AnyFinite(outcome.Study.Routed.Concat(outcome.Study.Static)))
                 throw new MagicException("The fine-tuned model's validation loss is NaN or infinite at every θ and width: the fine-tuning broke it. " +
                                          $"Lower --lr, e.g. --lr {Invariant(FineTuningDefaults.LearningRate / 3)}.");
             kept = true;

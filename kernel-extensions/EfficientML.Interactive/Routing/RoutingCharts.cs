@@ -198,12 +198,15 @@ public static class RoutingCharts
 
     // ───────────────────────────── loss vs compute ─────────────────────────────
 
+    /// <summary>Whether any of <paramref name="points"/> has a finite validation loss, so that there is something to chart.</summary>
+    public static bool AnyFinite(IEnumerable<RoutingPoint> points) => points.Any(p => double.IsFinite(p.ValidationLoss));
+
     /// <summary>
     /// <see cref="Pareto"/> as an HTML fragment, or a note in its place when no point has a finite loss (a broken training),
     /// so the rest of a study can still be shown.
     /// </summary>
     public static string ParetoFragment(IReadOnlyList<RoutingPoint> routed, IReadOnlyList<RoutingPoint> staticWidths, IReadOnlyList<RoutingPoint>? elastic = null, string? title = null) =>
-        routed.Concat(staticWidths).Concat(elastic ?? []).Any(p => double.IsFinite(p.ValidationLoss))
+        AnyFinite(routed.Concat(staticWidths).Concat(elastic ?? []))
             ? ChartHtml.Fragment(Pareto(routed, staticWidths, elastic, title))
             : $"<div style=\"margin:6px 0\">No chart: every validation loss is NaN or infinite, so the model the points were measured on is broken " +
               "(a fine-tuning that diverged; train again with a lower learning rate).</div>";

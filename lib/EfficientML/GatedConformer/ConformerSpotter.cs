@@ -100,6 +100,7 @@ public sealed class ConformerSpotter : nn.Module
     public GateMode Gating { get; set; } = GateMode.Learned;
 
     double _gateThreshold = 0.5;
+    float _gateLogitThreshold;                                                        // 0, the logit of 0.5
 
     /// <summary>
     /// Outside training, a learned gate runs its module when its probability of running is above this, 0 … 1 exclusive
@@ -112,11 +113,12 @@ public sealed class ConformerSpotter : nn.Module
         {
             if (!(value > 0 && value < 1)) throw new InvalidSettingsException($"The gate threshold is a probability between 0 and 1 (got {value}).");
             _gateThreshold = value;
+            _gateLogitThreshold = (float)Math.Log(value / (1 - value));
         }
     }
 
-    /// <summary><see cref="GateThreshold"/> as a logit: a gate runs its module when its logit is above this.</summary>
-    internal float GateLogitThreshold => (float)Math.Log(_gateThreshold / (1 - _gateThreshold));
+    /// <summary><see cref="GateThreshold"/> as a logit, worked out when it is set: a gate runs its module when its logit is above this.</summary>
+    internal float GateLogitThreshold => _gateLogitThreshold;
 
     /// <summary>Parameter count.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
@@ -171,7 +173,7 @@ public sealed class ConformerSpotter : nn.Module
 }
 
 /// <summary>The gates' decisions over one whole-sequence forward pass, module by module.</summary>
-internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, bool training, Generator? generator, double dropout = 0, float threshold = 0)
+internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, bool training, Generator? generator, double dropout, float threshold)
 {
     readonly List<Tensor> _ran = [], _probability = [];
 

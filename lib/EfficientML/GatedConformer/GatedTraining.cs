@@ -138,6 +138,8 @@ public static class GatedTraining
         var generator = new Generator((ulong)options.Training.Seed);
         var validation = ValidationCrops(data, options, config);
         var gating = model.Gating;
+        bool teacherWasTraining = teacher?.training ?? false;
+        teacher?.eval();                                                             // the teacher answers as it would in use
         try
         {
             int open = config.Gated ? (int)Math.Round(options.OpenGateShare * options.Training.Steps) : 0;
@@ -154,6 +156,7 @@ public static class GatedTraining
         finally
         {
             model.Gating = gating;
+            if (teacherWasTraining) teacher!.train();
             foreach (var crop in validation) crop.Dispose();
         }
     }
@@ -196,20 +199,11 @@ public static class GatedTraining
         return F.kl_div(student, teacher, reduction: nn.Reduction.Sum, log_target: true).div(student.shape[0]).mul(temperature * temperature);
     }
 
-    /// <summary>The teacher's logits on <paramref name="features"/>, every gate as the teacher would run in use, no gradient.</summary>
+    /// <summary>The teacher's logits on <paramref name="features"/> (the teacher in eval mode), no gradient.</summary>
     static Tensor TeacherLogits(ConformerSpotter teacher, Tensor features)
     {
-        bool wasTraining = teacher.training;
-        teacher.eval();
-        try
-        {
-            using var _ = no_grad();
-            return teacher.Forward(features).Logits.detach();
-        }
-        finally
-        {
-            if (wasTraining) teacher.train();
-        }
+        using var _ = no_grad();
+        return teacher.Forward(features).Logits;
     }
 
     static Tensor Share(Tensor p, IReadOnlyList<double>? costs) => costs is null ? p.mean() : WeightedShare(p, costs);
