@@ -36,7 +36,7 @@ public sealed class GatedSuite : IBenchmarkSuite
         string training = $"{report.DataSeconds / 60:0} min of audio ({options.Data.TrainStreams} speech + {options.Data.TrainNoiseStreams} noise streams for training); " +
             $"{options.Training.Training.Steps} steps × {options.Training.Training.BatchSize} crops of {options.Training.CropSteps * 0.04:0.##} s; " +
             $"{report.Parameters:N0} parameters + {report.GateParameters:N0} in gates; cost target {options.Training.CostTarget}, pull {options.Training.CostPull} " +
-            $"(× {options.Training.SpeechPullScale} where a word sounds); each gate reads {options.Model.GateContext} earlier gate blocks besides its own; " +
+            $"(× {options.Training.SpeechPullScale} where a word sounds), gate logit decay {options.Training.GateLogitDecay}; each gate reads {options.Model.GateContext} earlier gate blocks besides its own; " +
             (options.Training.DistillWeight > 0
                 ? $"the gated model learns from the ungated one with weight {options.Training.DistillWeight} at temperature {options.Training.DistillTemperature}"
                 : "the gated model learns from the labels alone");

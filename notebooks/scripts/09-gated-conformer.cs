@@ -194,11 +194,17 @@ display(SeriesChart.Line(sample.StepLabels.Select(l => l < 0 ? double.NaN : l).T
 // the same batches for the same number of steps. The gated model's loss has a third term, the compute cost: the gates'
 // average probability of running a module, held under a target share (and pulled down a little below it, so gates that
 // help nothing close). The recordings say where their words are, so the pull is weighed by what a gate block holds: where a
-// word sounds it turns into a push of the same strength (`GatedTrainingOptions.SpeechPullScale` = −1), so the cost asks
+// word sounds it turns into a push twice as strong (`GatedTrainingOptions.SpeechPullScale` = −2), so the cost asks
 // the gates to close on noise and to open on words. The gates still hear only the audio, in training and in use: they have
 // to learn from the sound what a word is. The push is a reward, so once the gates open on words the gated model's training loss can
 // fall below zero. The cost weight grows
 // from zero over the first 30 % of the steps: the model first learns to hear, then learns what it may skip.
+//
+// One more term keeps every gate movable. A gate that has grown sure of running its module — a logit of +15, a
+// probability of 0.9999997 — passes the cost almost no gradient through its sigmoid, so nothing can close it again, and its
+// module runs on everything, noise included. A small penalty on the gates' squared logits
+// (`GatedTrainingOptions.GateLogitDecay`, `--gate-decay`, 0.01 by default) keeps the logits within reach of the cost. The
+// decisions stay hard: outside training a gate still runs its module or skips it.
 //
 // The gated model can also learn from the plain one, which is trained first on the same batches: with `--distill 0.5`
 // (`GatedTrainingOptions.DistillWeight`) its classification loss is half the cross-entropy on the labels and half the
@@ -212,7 +218,7 @@ var gatedReportOptions = new GatedExperimentOptions();
 gatedReportOptions = gatedReportOptions with
 {
     Model = gatedReportOptions.Model with { GateContext = 2 },
-    Training = gatedReportOptions.Training with { CostTarget = 0.35, CostPull = 1.5, SpeechPullScale = -1, DistillWeight = 0, CostWeight = 1, Training = gatedReportOptions.Training.Training with { Steps = 2000, Seed = 1 } },
+    Training = gatedReportOptions.Training with { CostTarget = 0.35, CostPull = 1.5, SpeechPullScale = -2, DistillWeight = 0, GateLogitDecay = 0.01, CostWeight = 1, Training = gatedReportOptions.Training.Training with { Steps = 2000, Seed = 1 } },
     Data = gatedReportOptions.Data with { TrainStreams = 24, Seed = 0 },
 };
 if (quick) gatedReportOptions = gatedReportOptions.Quick();
@@ -309,6 +315,9 @@ if (!quick)
 //    on noise, which the accuracy? Then try `SpeechPullScale = 0.1`, a pull a tenth as strong on words instead of a push:
 //    how many modules still run on speech, and what happens to the accuracy? Gate dropout (`GateDropout = 0.2`) and costs weighted by each module's measured time
 //    (`ModuleCosts = ConformerTiming.ModuleCosts(new GatedConformerConfig())`) are two more ways to try.
+//    Last, take the logit decay away: `#!gated --gate-decay 0 --model g0 --baseline c0 --report r0`, then
+//    `#!gates --model g0 --input noise`. Which module stays lit in every block of noise? Read its gate's logits
+//    (`RunLogit` of what `g0.Forward` returns for a recording's log-mel features) and work out how much gradient the sigmoid passes at them.
 // 7. **Learn the task first, then what to skip.** Give the gated model an open-gate phase: with
 //    `GatedTrainingOptions { OpenGateShare = 0.5 }` its first half of the steps trains every module with the gates held
 //    open, and only the second half lets the gates decide — the same number of steps as the ungated model. Compare the

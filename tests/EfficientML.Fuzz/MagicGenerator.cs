@@ -307,6 +307,7 @@ public sealed class MagicGenerator
                 Maybe(0.2, "--cost-pull", Pick(["0", "0.75", "10"]));
                 Maybe(0.2, "--speech-pull", Pick(["0", "0.1", "1"]));
                 Maybe(0.2, "--distill", Pick(["0", "0.5", "1"]));
+                Maybe(0.2, "--gate-decay", Pick(["0", "0.01", "0.1"]));
                 Maybe(0.2, "--gate-context", Pick(["0", "2", "8"]));
                 Maybe(0.2, "--cost-weight", Pick(["0", "2"]));
                 Maybe(0.2, "--seed", Int(0, 3));

@@ -51,6 +51,7 @@ public class GatedMagicTests(KernelFixture fixture) : IClassFixture<KernelFixtur
             ("#!gated --cost-target 1.5", "--cost-target must be 0 to 1 (got 1.5)"),
             ("#!gated --speech-pull -11", "--speech-pull must be -10 to 10"),
             ("#!gated --distill 2", "--distill must be 0 to 1"),
+            ("#!gated --gate-decay -0.1", "--gate-decay must be 0 to 10"),
             ("#!gated --gate-context 9", "--gate-context must be 0 to 8"),
             ("#!gated --model same --baseline same", "three different names"),
         })

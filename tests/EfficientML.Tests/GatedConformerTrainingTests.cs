@@ -165,7 +165,7 @@ public class GatedConformerTrainingTests
         using var speech = zeros(2, 8 * Small.GateSteps, ScalarType.Bool);
         speech[0, TensorIndex.Slice(0, 2 * Small.GateSteps + 1)] = tensor(true);  // batch 0: blocks 0, 1 and 2 (one step of it) hold speech
         double Total(GatedTrainingOptions o, Tensor? mask) => GatedTraining.Loss(model, features, labels, bounds, has, o, speech: mask).Total.item<float>();
-        var pullOnly = plain with { CostTarget = 1, CostPull = 1 };
+        var pullOnly = plain with { CostTarget = 1, CostPull = 1, GateLogitDecay = 0 };
         double classification = GatedTraining.Loss(model, features, labels, bounds, has, pullOnly).Classification.item<float>();
         Assert.Equal(Total(pullOnly, null), Total(pullOnly with { SpeechPullScale = 1 }, speech), 5);
         using var noiseBlocks = ones(2, 1, 8);
@@ -185,6 +185,54 @@ public class GatedConformerTrainingTests
         Assert.Equal(4, costs.Length);
         Assert.All(costs, c => Assert.True(c > 0 && double.IsFinite(c)));
         Assert.Contains("Repeats", Assert.Throws<InvalidSettingsException>(() => ConformerTiming.ModuleCosts(Small, repeats: 0)).Message);
+    }
+
+    [Fact]
+    public void A_saturated_gate_is_out_of_the_costs_reach_until_its_logit_decays()
+    {
+        Seeding.Everything(8);
+        using var model = new ConformerSpotter(Small);
+        model.eval();                                                                // hard decisions: only the cost moves the gates
+        using var features = randn(2, Small.Mels, 4 * Small.FramesPerGate);
+        using var labels = full(2, 4 * Small.GateSteps, (long)Small.NoneClass);
+        using var bounds = zeros(2, 4 * Small.GateSteps, 2);
+        using var has = zeros(2, 4 * Small.GateSteps, ScalarType.Bool);
+        var plain = new GatedTrainingOptions { CostTarget = 0 };
+
+        // By hand: the penalty is the decay × the mean squared gate logit, and the probabilities are the logits' sigmoid.
+        using (no_grad())
+        {
+            var result = model.Forward(features);
+            Assert.Equal(0, (result.RunLogit!.sigmoid() - result.RunProbability!).abs().max().item<float>(), 6);
+            double Total(double decay) => GatedTraining.Loss(model, features, labels, bounds, has, plain with { GateLogitDecay = decay }).Total.item<float>();
+            Assert.Equal(Total(0) + 0.5 * result.RunLogit.square().mean().item<float>(), Total(0.5), 4);
+        }
+
+        // Gates as sure as a trained model's always-open ones (logit +15): plain gradient steps on the cost alone leave them
+        // open; with the decay they come within reach of the cost and close.
+        double RunShareAfterSteps(double decay)
+        {
+            using var gated = new ConformerSpotter(Small);
+            gated.load_state_dict(model.state_dict());
+            gated.eval();
+            var gateParameters = gated.blocks.SelectMany(b => b.gates).SelectMany(g => g.parameters()).ToList();
+            using (no_grad())
+                foreach (var gate in gated.blocks.SelectMany(b => b.gates)) gate.output.bias!.fill_(15.0);
+            var options = plain with { GateLogitDecay = decay, BoundsWeight = 0 };
+            for (int step = 0; step < 100; step++)
+            {
+                foreach (var p in gateParameters) p.grad?.zero_();
+                GatedTraining.Loss(gated, features, labels, bounds, has, options).Total.backward();
+                using (no_grad())
+                    foreach (var p in gateParameters) if (p.grad is { } g) p.sub_(g.mul(0.5));
+            }
+            using (no_grad()) return gated.Forward(features).Ran.mean().item<float>();
+        }
+        double withoutDecay = RunShareAfterSteps(0), withDecay = RunShareAfterSteps(0.1);
+        output.WriteLine($"modules run after 100 steps on the cost from logit +15: {withoutDecay:P0} without the decay, {withDecay:P0} with 0.1");
+        Assert.Equal(1, withoutDecay, 6);
+        Assert.True(withDecay < 0.2, $"with the decay the gates should close on the cost ({withDecay:P0} still run)");
+        Assert.Contains("logit decay", Assert.Throws<InvalidSettingsException>(() => (plain with { GateLogitDecay = -1 }).Validate(Small)).Message);
     }
 
     [Fact]
@@ -208,7 +256,7 @@ public class GatedConformerTrainingTests
         using var bounds = zeros(2, 4 * Small.GateSteps, 2);
         using var has = zeros(2, 4 * Small.GateSteps, ScalarType.Bool);
         using var teacherLogits = randn(2, 4 * Small.GateSteps, Small.Classes);
-        var options = new GatedTrainingOptions { CostWeight = 0, DistillWeight = 0.25, DistillTemperature = 3 };
+        var options = new GatedTrainingOptions { CostWeight = 0, GateLogitDecay = 0, DistillWeight = 0.25, DistillTemperature = 3 };
         var loss = GatedTraining.Loss(model, features, labels, bounds, has, options, teacherLogits: teacherLogits);
         using var logits = model.Forward(features).Logits;
         double divergence = GatedTraining.Distillation(logits, teacherLogits, 3).item<float>();

@@ -22,6 +22,8 @@ public sealed class GatedCommand : KernelDirectiveCommand, ICSharpEquivalent
     public OptionText? SpeechPull { get; set; }
     /// <summary>Weight of learning from the ungated model.</summary>
     public OptionText? Distill { get; set; }
+    /// <summary>Weight of the penalty on the gates' squared logits.</summary>
+    public OptionText? GateDecay { get; set; }
     /// <summary>Earlier gate blocks each gate reads.</summary>
     public OptionText? GateContext { get; set; }
     /// <summary>Weight of the compute cost in the loss.</summary>
@@ -72,6 +74,9 @@ static class GatedMagic
         directive.Parameters.Add(new KernelDirectiveParameter("--distill",
             $"Weight of learning from the ungated model (trained first, on the same recordings) beside the labels, 0 to 1 (default {d.Training.DistillWeight}); " +
             "0 trains the gated model on the labels alone."));
+        directive.Parameters.Add(new KernelDirectiveParameter("--gate-decay",
+            $"Weight of a penalty on the gates' squared logits, 0 to 10 (default {d.Training.GateLogitDecay}): it keeps every gate unsure enough for " +
+            "the cost to move it, so no module stays on for everything, noise included; 0 turns it off."));
         directive.Parameters.Add(new KernelDirectiveParameter("--gate-context",
             $"Earlier gate blocks of {d.Model.GateSteps * d.Model.StackFrames * 10} ms each gate reads besides its own, 0 to 8 (default {d.Model.GateContext}), " +
             "so it can tell a word's onset from noise that has gone on for a while."));
@@ -103,6 +108,7 @@ static class GatedMagic
             CostWeight = OptionValues.Double(c.CostWeight, "--cost-weight", options.Training.CostWeight, min: 0, max: 100),
             SpeechPullScale = OptionValues.Double(c.SpeechPull, "--speech-pull", options.Training.SpeechPullScale, min: -10, max: 10),
             DistillWeight = OptionValues.Double(c.Distill, "--distill", options.Training.DistillWeight, min: 0, max: 1),
+            GateLogitDecay = OptionValues.Double(c.GateDecay, "--gate-decay", options.Training.GateLogitDecay, min: 0, max: 10),
         };
         var model = options.Model with { GateContext = OptionValues.Int(c.GateContext, "--gate-context", options.Model.GateContext, min: 0, max: 8) };
         var data = options.Data with { TrainStreams = OptionValues.Int(c.Streams, "--streams", options.Data.TrainStreams, min: 1, max: 200), Seed = seed };
@@ -126,7 +132,7 @@ static class GatedMagic
                $"    Model = {options}.Model with {{ GateContext = {o.Model.GateContext} }},\n" +
                $"    Training = {options}.Training with {{ CostTarget = {CSharpSource.Literal(o.Training.CostTarget)}, CostPull = {CSharpSource.Literal(o.Training.CostPull)}, " +
                $"SpeechPullScale = {CSharpSource.Literal(o.Training.SpeechPullScale)}, DistillWeight = {CSharpSource.Literal(o.Training.DistillWeight)}, " +
-               $"CostWeight = {CSharpSource.Literal(o.Training.CostWeight)}, " +
+               $"GateLogitDecay = {CSharpSource.Literal(o.Training.GateLogitDecay)}, CostWeight = {CSharpSource.Literal(o.Training.CostWeight)}, " +
                $"Training = {options}.Training.Training with {{ Steps = {o.Training.Training.Steps}, Seed = {o.Training.Training.Seed} }} }},\n" +
                $"    Data = {options}.Data with {{ TrainStreams = {o.Data.TrainStreams}, Seed = {o.Data.Seed} }},\n}};\n" +
                $"if (quick) {options} = {options}.Quick();\n" +

@@ -10,7 +10,11 @@ namespace EfficientML.GatedConformer;
 /// back to the keyword's start and on to its end, divided by 10 — and, per gated module and gate block, whether the
 /// module ran, <see cref="Ran"/> (B, modules, J) 0/1, and the gate's probability of running it (null when nothing is gated).
 /// </summary>
-public sealed record ConformerOutput(Tensor Logits, Tensor Bounds, Tensor Ran, Tensor? RunProbability);
+public sealed record ConformerOutput(Tensor Logits, Tensor Bounds, Tensor Ran, Tensor? RunProbability)
+{
+    /// <summary>The gates' logits behind <see cref="RunProbability"/>, (B, gated modules, J), or null when nothing is gated.</summary>
+    public Tensor? RunLogit { get; init; }
+}
 
 /// <summary>
 /// One conformer block: x + ½·FF(x), + attention, + convolution, + ½·FF, then LayerNorm; with a gate before each of the
@@ -165,7 +169,8 @@ public sealed class ConformerSpotter : nn.Module
         var x = Steps(features);
         var decisions = new GateDecisions(Config, Config.Gated ? Gating : GateMode.Keep, training, generator, training ? gateDropout : 0, GateLogitThreshold);
         foreach (var block in blocks) x = block.Forward(x, decisions);
-        return new ConformerOutput(classifier.forward(x), bounds.forward(x), decisions.Ran(), decisions.Probability());
+        var logit = decisions.Logit();
+        return new ConformerOutput(classifier.forward(x), bounds.forward(x), decisions.Ran(), logit?.sigmoid()) { RunLogit = logit };
     }
 
     /// <summary>A stream over this model (eval-mode arithmetic, no gradients), starting with an empty past.</summary>
@@ -175,7 +180,7 @@ public sealed class ConformerSpotter : nn.Module
 /// <summary>The gates' decisions over one whole-sequence forward pass, module by module.</summary>
 internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, bool training, Generator? generator, double dropout, float threshold)
 {
-    readonly List<Tensor> _ran = [], _probability = [];
+    readonly List<Tensor> _ran = [], _logit = [];
 
     /// <summary>
     /// Whether each step runs the module whose input is x (B, T, d): (B, T, 1) 0/1, or null when every step runs. In
@@ -196,7 +201,7 @@ internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, 
             return Expand(none, t);
         }
         var logit = gate.forward(GateInput.Of(x, config.GateSteps, config.GateContext)); // (B, J)
-        _probability.Add(logit.sigmoid());
+        _logit.Add(logit);
         Tensor ran;
         if (training)
         {
@@ -219,5 +224,5 @@ internal sealed class GateDecisions(GatedConformerConfig config, GateMode mode, 
     public Tensor Ran() => stack(_ran, 1);
 
     /// <summary>(B, gated modules, J), or null when no gate decided.</summary>
-    public Tensor? Probability() => _probability.Count == 0 ? null : stack(_probability, 1);
+    public Tensor? Logit() => _logit.Count == 0 ? null : stack(_logit, 1);
 }

@@ -11,8 +11,9 @@ namespace EfficientML.GatedConformer;
 /// (max(0, run share − <see cref="CostTarget"/>) + <see cref="CostPull"/> × pulled share), where run share is the gates'
 /// mean probability of running their module (weighted by <see cref="ModuleCosts"/> when given): a hinge that holds the
 /// compute under the target, and a steady pull that closes gates on inputs that do not need them (noise) below it. The
-/// pulled share counts gate blocks where a word sounds at <see cref="SpeechPullScale"/> of a block of noise (by default −1:
-/// there the pull becomes a push that opens the gates). The
+/// pulled share counts gate blocks where a word sounds at <see cref="SpeechPullScale"/> of a block of noise (by default −2:
+/// there the pull becomes a push, twice as strong, that opens the gates); <see cref="GateLogitDecay"/> × the mean squared
+/// gate logit keeps every gate within the cost's reach. The
 /// gates start open and the cost weight grows from 0 over the first <see cref="CostWarmupShare"/> of the steps, so the
 /// model learns the task before it learns to skip.
 /// </summary>
@@ -66,7 +67,7 @@ public sealed record GatedTrainingOptions
     /// holds no word and leave the words their modules; the gates still see only the audio, in training and in use. 1: every
     /// block pays alike; 0: running a module on a word costs nothing; below 0: running it there is rewarded (a push).
     /// </summary>
-    public double SpeechPullScale { get; init; } = -1;
+    public double SpeechPullScale { get; init; } = -2;
 
     /// <summary>
     /// Weight of learning from a teacher when one is given to <see cref="GatedTraining.Train"/> (as <see cref="GatedExperiment"/>
@@ -78,6 +79,13 @@ public sealed record GatedTrainingOptions
 
     /// <summary>Temperature that softens the teacher's and the model's class probabilities for <see cref="DistillWeight"/>.</summary>
     public double DistillTemperature { get; init; } = 2;
+
+    /// <summary>
+    /// Weight of a penalty on the gates' squared logits (mean over gates and gate blocks), 0 … 10. Without it a gate can
+    /// grow so sure of running its module (logit +15) that the sigmoid passes the cost no gradient, and that module then
+    /// runs on everything, noise included; the penalty keeps every gate within reach of the cost.
+    /// </summary>
+    public double GateLogitDecay { get; init; } = 0.01;
 
     /// <summary>A short run for tests and quick notebooks.</summary>
     public GatedTrainingOptions Quick() => this with { Training = Training with { Steps = 20, BatchSize = 8, EvalEvery = 10, WarmupSteps = 2 } };
@@ -97,6 +105,7 @@ public sealed record GatedTrainingOptions
         if (!(SpeechPullScale >= -10 && SpeechPullScale <= 10)) throw new InvalidSettingsException($"The pull on speech is a scale from -10 to 10 (got {SpeechPullScale}).");
         if (!(DistillWeight >= 0 && DistillWeight <= 1)) throw new InvalidSettingsException($"The distillation weight is a share from 0 to 1 (got {DistillWeight}).");
         if (!(DistillTemperature >= 0.1 && DistillTemperature <= 100)) throw new InvalidSettingsException($"The distillation temperature must be 0.1 to 100 (got {DistillTemperature}).");
+        if (!(GateLogitDecay >= 0 && GateLogitDecay <= 10)) throw new InvalidSettingsException($"The gate logit decay must be 0 to 10 (got {GateLogitDecay}).");
         if (!(GateDropout >= 0 && GateDropout <= 0.9)) throw new InvalidSettingsException($"Gate dropout is a probability from 0 to 0.9 (got {GateDropout}).");
         if (!(BoundsWeight >= 0 && double.IsFinite(BoundsWeight))) throw new InvalidSettingsException($"The bounds weight must be 0 or more (got {BoundsWeight}).");
         if (CropSteps < config.GateSteps || CropSteps % config.GateSteps != 0 || CropSteps > 100_000)
@@ -186,6 +195,7 @@ public static class GatedTraining
             share = Share(p, options.ModuleCosts);
             var pulled = speech is null ? share : Share(p.mul(BlockWeights(speech, p, options.SpeechPullScale)), options.ModuleCosts);
             total = total + (F.relu(share - options.CostTarget) + pulled.mul(options.CostPull)).mul(options.CostWeight * costScale);
+            if (options.GateLogitDecay > 0 && output.RunLogit is { } logit) total = total + logit.square().mean().mul(options.GateLogitDecay);
         }
         return new GatedLoss(total, classification, boundsLoss, share);
     }
