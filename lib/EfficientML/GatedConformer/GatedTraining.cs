@@ -48,9 +48,9 @@ public sealed record GatedTrainingOptions
     public IReadOnlyList<double>? ModuleCosts { get; init; }
 
     /// <summary>
-    /// Probability that a gate's decision is forced to skip in training (structured dropout of whole modules). Without it, a
-    /// module or two can become one the model cannot do without, whose gate stays open on everything, noise included; with
-    /// it, that happens less, and on this task accuracy falls.
+    /// Probability that a gate's decision is forced to skip in training (structured dropout of whole modules), so no module
+    /// becomes one the model cannot do without, whose gate stays open on everything, noise included; on this task it costs
+    /// accuracy, and <see cref="GateLogitDecay"/> keeps such gates closable without it.
     /// </summary>
     public double GateDropout { get; init; }
 
