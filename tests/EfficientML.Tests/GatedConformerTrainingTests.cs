@@ -199,11 +199,14 @@ public class GatedConformerTrainingTests
         using var has = zeros(2, 4 * Small.GateSteps, ScalarType.Bool);
         var plain = new GatedTrainingOptions { CostTarget = 0 };
 
-        // By hand: the penalty is the decay × the mean squared gate logit, and the probabilities are the logits' sigmoid.
+        // By hand: the first gate's logits are its network on block 0's input, pooled with its past; the probabilities are
+        // their sigmoid; the penalty is the decay × the mean squared gate logit.
         using (no_grad())
         {
             var result = model.Forward(features);
-            Assert.Equal(0, (result.RunLogit!.sigmoid() - result.RunProbability!).abs().max().item<float>(), 6);
+            var firstGate = model.blocks[0].gates[0].forward(GateInput.Of(model.Steps(features), Small.GateSteps, Small.GateContext));
+            Assert.Equal(0, (result.RunLogit!.select(1, 0) - firstGate).abs().max().item<float>(), 5);
+            Assert.Equal(0, (result.RunProbability!.select(1, 0) - firstGate.sigmoid()).abs().max().item<float>(), 6);
             double Total(double decay) => GatedTraining.Loss(model, features, labels, bounds, has, plain with { GateLogitDecay = decay }).Total.item<float>();
             Assert.Equal(Total(0) + 0.5 * result.RunLogit.square().mean().item<float>(), Total(0.5), 4);
         }
@@ -215,16 +218,16 @@ public class GatedConformerTrainingTests
             using var gated = new ConformerSpotter(Small);
             gated.load_state_dict(model.state_dict());
             gated.eval();
-            var gateParameters = gated.blocks.SelectMany(b => b.gates).SelectMany(g => g.parameters()).ToList();
+            var gates = gated.blocks.SelectMany(b => b.gates).ToList();
             using (no_grad())
-                foreach (var gate in gated.blocks.SelectMany(b => b.gates)) gate.output.bias!.fill_(15.0);
+                foreach (var gate in gates) gate.output.bias!.fill_(15.0);
+            using var sgd = optim.SGD(gates.SelectMany(g => g.parameters()), 0.5);
             var options = plain with { GateLogitDecay = decay, BoundsWeight = 0 };
             for (int step = 0; step < 100; step++)
             {
-                foreach (var p in gateParameters) p.grad?.zero_();
+                sgd.zero_grad();
                 GatedTraining.Loss(gated, features, labels, bounds, has, options).Total.backward();
-                using (no_grad())
-                    foreach (var p in gateParameters) if (p.grad is { } g) p.sub_(g.mul(0.5));
+                sgd.step();
             }
             using (no_grad()) return gated.Forward(features).Ran.mean().item<float>();
         }
