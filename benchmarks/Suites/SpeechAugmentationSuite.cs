@@ -58,7 +58,9 @@ public sealed class SpeechAugmentationSuite : IBenchmarkSuite
             }
             Row("real voice, balanced accuracy", r => r.RealOriginal.BalancedAccuracy, $"accuracy {runs.Average(r => r.RealOriginalAccuracy):P1}");
             Row("real voice, keyword recall", r => r.RealOriginal.KeywordRecall, $"{keywords} keyword recordings");
-            Row("real voice, unknown rejection", r => r.RealOriginal.UnknownRejection, "");
+            Row("real voice, unknown rejection", r => r.RealOriginal.UnknownRejection,
+                $"of words the training's unknown vocabulary has {SpeechSuite.VocabularyRejection(runs, r => r.RealUnknownTrainedWords)}, " +
+                $"of words it never had {SpeechSuite.VocabularyRejection(runs, r => r.RealUnknownNewWords)}");
             Row("real voice, calibrated balanced accuracy", r => r.RealOriginalCalibrated!.BalancedAccuracy,
                 $"threshold fitted on synthetic validation (unknown bias {runs.Average(r => r.Calibration!.Bias):+0.00;-0.00}): keyword recall " +
                 $"{runs.Average(r => r.RealOriginalCalibrated!.KeywordRecall):P1}, unknown rejection {runs.Average(r => r.RealOriginalCalibrated!.UnknownRejection):P1}, " +

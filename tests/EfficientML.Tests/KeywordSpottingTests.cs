@@ -125,6 +125,54 @@ public class KeywordSpottingTests
     }
 
     [Fact]
+    public void Every_named_model_is_made_and_BC_ResNet_2_is_wider_and_trains_twice_as_long()
+    {
+        foreach (var name in KeywordSpottingExperiments.Models)
+        {
+            var (model, cost, training) = KeywordSpottingExperiments.Create(name, classes: 16, quick: false, seed: 3);
+            using (model)
+            {
+                Assert.Equal(3, training.Seed);
+                // A BC-ResNet deploys as trained; a RepCNN's cost is its folded network's, never more than it trains with.
+                if (model is BcResNet bc) Assert.Equal(bc.ParameterCount, cost.Parameters);
+                else Assert.InRange(cost.Parameters, 1, ((RepCnn)model).ParameterCount);
+            }
+        }
+        var (one, oneCost, oneTraining) = KeywordSpottingExperiments.Create(KeywordSpottingExperiments.BcResNetName, 16, quick: false);
+        var (two, twoCost, twoTraining) = KeywordSpottingExperiments.Create(KeywordSpottingExperiments.BcResNetWideName, 16, quick: false);
+        using (one) using (two)
+        {
+            Assert.Equal(2.0, ((BcResNet)two).Config.Width);
+            Assert.True(twoCost.Parameters > 2.5 * oneCost.Parameters, $"{twoCost.Parameters} vs {oneCost.Parameters}");
+            Assert.Equal(2 * oneTraining.Steps, twoTraining.Steps);
+            Assert.Equal(oneTraining.LearningRate, twoTraining.LearningRate);
+            Assert.Equal(2 * KeywordSpottingExperiments.Training(quick: true, bcResNet: true).Steps, KeywordSpottingExperiments.LongerTraining(quick: true).Steps);
+        }
+        var message = Assert.Throws<InvalidSettingsException>(() => KeywordSpottingExperiments.Create("bc-resnet-8", 16, quick: true)).Message;
+        Assert.Contains("bc-resnet-2", message);
+    }
+
+    [Fact]
+    public void Real_unknown_words_split_into_words_training_taught_and_words_it_never_had()
+    {
+        var options = new KeywordDatasetOptions { Keywords = ["yes", "no"], UnknownWords = ["Cat", "dog", "yes"] };
+        string[] labels = ["yes", "no", KeywordDatasetOptions.UnknownLabel, KeywordDatasetOptions.SilenceLabel];
+        string[] words = ["cat", "Dog", "bird", "fish", "yes", "cat"];
+        int[] truth = [2, 2, 2, 2, 0, 2];
+        var evaluation = new KeywordEvaluation(labels, truth, [2, 0, 2, 1, 0, 2], 1.0);
+        var items = words.Select((w, i) => new RealVoiceItem(w, truth[i], true, "", [])).ToList();
+        var (taught, fresh) = KeywordSpottingExperiments.UnknownVocabularySplit(evaluation, items, options);
+        // cat, Dog, cat were taught (case aside): two of three rejected; bird and fish never were: one of two.
+        Assert.Equal(3, taught.Truth.Length);
+        Assert.Equal(2.0 / 3, taught.UnknownRejection, 10);
+        Assert.Equal(2, fresh.Truth.Length);
+        Assert.Equal(0.5, fresh.UnknownRejection, 10);
+        // The keyword recording is in neither part, and together they are every unknown-word recording.
+        Assert.Equal(evaluation.Truth.Count(t => t == 2), taught.Truth.Length + fresh.Truth.Length);
+        Assert.Throws<InvalidSettingsException>(() => KeywordSpottingExperiments.UnknownVocabularySplit(evaluation, items[..3], options));
+    }
+
+    [Fact]
     public void LatencyTimesEveryRunAndRefusesNothingToTime()
     {
         int a = 0, b = 0;
